@@ -1,0 +1,108 @@
+package dev.scalebox.api;
+
+import dev.scalebox.ScaleboxException;
+import dev.scalebox.template.TemplateService;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Status;
+import io.helidon.webserver.WebServer;
+import io.helidon.webserver.http.HttpRouting;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.util.Map;
+
+/**
+ * The HTTP API. {@code GET /health} and {@code GET /openapi.yaml} are open; every other route
+ * needs {@code Authorization: Bearer TOKEN}. Domain errors become {@code {"error": "..."}} with
+ * the status they carry; anything else is logged and answered with a bare 500, never a trace.
+ *
+ * <p>Lifecycle: {@link #start} returns a running server or throws having started nothing;
+ * {@link #close} stops it.
+ */
+public final class ApiServer implements AutoCloseable {
+
+    /** Bodies over this size are refused with 413 before they are read. */
+    public static final long MAX_BODY_BYTES = 64 * 1024;
+    private static final Logger log = LoggerFactory.getLogger(ApiServer.class);
+
+    private final WebServer server;
+
+    private ApiServer(WebServer server) {
+        this.server = server;
+    }
+
+    /** The services the API serves. */
+    public record Services(TemplateService templates) {
+    }
+
+    public static ApiServer start(String host, int port, ApiToken token, Services services) {
+        WebServer server = WebServer.builder()
+                .host(host)
+                .port(port)
+                .maxPayloadSize(MAX_BODY_BYTES)
+                .routing(routing -> routes(routing, token, services))
+                .build();
+        server.start();
+        return new ApiServer(server);
+    }
+
+    public int port() {
+        return server.port();
+    }
+
+    @Override
+    public void close() {
+        server.stop();
+    }
+
+    private static void routes(HttpRouting.Builder routing, ApiToken token, Services services) {
+        routing.addFilter((chain, req, res) -> {
+            String path = req.path().path();
+            if (path.equals("/health") || path.equals("/openapi.yaml")
+                    || token.accepts(req.headers().first(HeaderNames.AUTHORIZATION).orElse(null))) {
+                chain.proceed();
+            } else {
+                error(res, 401, "Missing or invalid API token: send 'Authorization: Bearer TOKEN'");
+            }
+        });
+        routing.get("/health", (req, res) -> json(res, 200, Map.of("status", "ok")))
+                .get("/openapi.yaml", ApiServer::openApi)
+                .get("/templates", (req, res) -> json(res, 200,
+                        services.templates().list().stream().map(TemplateView::of).toList()))
+                .delete("/templates/{name}", (req, res) -> {
+                    services.templates().remove(req.path().pathParameters().get("name"));
+                    res.status(Status.NO_CONTENT_204).send();
+                })
+                .error(ScaleboxException.class, (req, res, e) -> error(res, e.status(), e.getMessage()))
+                .error(Exception.class, (req, res, e) -> {
+                    log.error("{} {} failed", req.prologue().method(), req.path().path(), e);
+                    error(res, 500, "Internal error; see the Scalebox log");
+                })
+                .any((req, res) -> error(res, 404, "No such endpoint: " + req.prologue().method().text() + " "
+                        + req.path().path()));
+    }
+
+    private static void openApi(ServerRequest req, ServerResponse res) {
+        try (InputStream in = ApiServer.class.getResourceAsStream("/openapi.yaml")) {
+            res.header(HeaderNames.CONTENT_TYPE, "application/yaml");
+            res.send(in.readAllBytes());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static void json(ServerResponse res, int status, Object body) {
+        res.status(Status.create(status));
+        res.header(HeaderNames.CONTENT_TYPE, "application/json");
+        res.send(Json.MAPPER.writeValueAsBytes(body));
+    }
+
+    static void error(ServerResponse res, int status, String message) {
+        json(res, status, Map.of("error", message));
+    }
+}

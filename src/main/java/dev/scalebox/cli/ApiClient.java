@@ -1,0 +1,83 @@
+package dev.scalebox.cli;
+
+import dev.scalebox.api.Json;
+import dev.scalebox.config.Settings;
+import tools.jackson.databind.JsonNode;
+
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * The CLI's way to a Scalebox server: {@code SCALEBOX_URL} (default the local server on API_PORT)
+ * with the token from {@code SCALEBOX_TOKEN}, else API_TOKEN, else the data directory's token file.
+ */
+final class ApiClient {
+
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final URI base;
+    private final String token;
+
+    private ApiClient(URI base, String token) {
+        this.base = base;
+        this.token = token;
+    }
+
+    static ApiClient from(Settings settings) {
+        String url = System.getenv("SCALEBOX_URL");
+        URI base = URI.create(url != null && !url.isBlank() ? url : "http://127.0.0.1:" + settings.apiPort());
+        String token = System.getenv("SCALEBOX_TOKEN");
+        if (token == null || token.isBlank()) {
+            token = settings.apiToken().orElseGet(() -> readToken(settings.dataDir().resolve("api-token")));
+        }
+        return new ApiClient(base, token);
+    }
+
+    JsonNode get(String path) {
+        return send(HttpRequest.newBuilder(uri(path)).GET());
+    }
+
+    JsonNode delete(String path) {
+        return send(HttpRequest.newBuilder(uri(path)).DELETE());
+    }
+
+    private URI uri(String path) {
+        return base.resolve(path);
+    }
+
+    private JsonNode send(HttpRequest.Builder request) {
+        request.header("Authorization", "Bearer " + token).timeout(Duration.ofMinutes(5));
+        HttpResponse<String> response;
+        try {
+            response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+        } catch (ConnectException e) {
+            throw new CliException("cannot reach Scalebox at " + base + ": is 'scalebox serve' running? (set SCALEBOX_URL"
+                    + " for another server)");
+        } catch (IOException e) {
+            throw new CliException("request to " + base + " failed: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CliException("interrupted");
+        }
+        JsonNode body = response.body().isEmpty() ? null : Json.MAPPER.readTree(response.body());
+        if (response.statusCode() >= 400) {
+            String message = body != null && body.has("error") ? body.get("error").asString() : response.body();
+            throw new CliException(message + " (HTTP " + response.statusCode() + ")");
+        }
+        return body;
+    }
+
+    private static String readToken(Path file) {
+        try {
+            return Files.readString(file).strip();
+        } catch (IOException e) {
+            throw new CliException("no API token: set SCALEBOX_TOKEN, or run as a user who can read " + file);
+        }
+    }
+}

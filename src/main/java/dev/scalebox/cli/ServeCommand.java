@@ -1,0 +1,79 @@
+package dev.scalebox.cli;
+
+import dev.scalebox.api.ApiServer;
+import dev.scalebox.api.ApiToken;
+import dev.scalebox.config.Setting;
+import dev.scalebox.config.Settings;
+import dev.scalebox.host.HostPrograms;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/** {@code scalebox serve}: the API server, in the foreground until stopped. */
+@Command(name = "serve", mixinStandardHelpOptions = true, description = "Run the Scalebox API server in the foreground.")
+final class ServeCommand implements Callable<Integer> {
+
+    /** The host programs the service needs from the start. */
+    static final List<String> PROGRAMS = List.of("cp", "debugfs", "resize2fs", "e2fsck", "mke2fs");
+    private static final Logger log = LoggerFactory.getLogger(ServeCommand.class);
+
+    @Mixin
+    CommonOptions common;
+
+    @Mixin
+    ListenOptions listen;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        Settings settings = common.settings(listen.flags());
+        HostPrograms.requireAll(PROGRAMS);
+        serve(Services.open(settings));
+        return 0;
+    }
+
+    /** Reconciles, starts the API and blocks until the process is asked to stop. */
+    static void serve(Services services) throws InterruptedException {
+        Settings settings = services.settings();
+        services.templates().reconcile();
+        ApiToken token = ApiToken.resolve(settings.apiToken(), services.layout().apiToken());
+        ApiServer server = ApiServer.start(settings.apiBind(), settings.apiPort(), token,
+                new ApiServer.Services(services.templates()));
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            log.info("Stopping");
+            server.close();
+            stopped.countDown();
+        }));
+        log.info("Scalebox serving http://{}:{} (data in {}, token {})", settings.apiBind(), server.port(),
+                settings.dataDir(), settings.apiToken().isPresent() ? "from API_TOKEN" : "in " + services.layout().apiToken());
+        stopped.await();
+    }
+
+    /** The flags that say where the API listens. */
+    static final class ListenOptions {
+        @Option(names = "--port", paramLabel = "N", description = "API port (API_PORT, default 8080)")
+        String port;
+
+        @Option(names = "--bind", paramLabel = "ADDRESS", description = "API address (API_BIND, default 127.0.0.1)")
+        String bind;
+
+        Map<Setting, String> flags() {
+            Map<Setting, String> flags = new EnumMap<>(Setting.class);
+            if (port != null) {
+                flags.put(Setting.API_PORT, port);
+            }
+            if (bind != null) {
+                flags.put(Setting.API_BIND, bind);
+            }
+            return flags;
+        }
+    }
+}

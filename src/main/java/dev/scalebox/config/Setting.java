@@ -1,0 +1,42 @@
+package dev.scalebox.config;
+
+import java.util.Optional;
+
+/**
+ * Every setting Scalebox reads, by its environment variable name (the original scalebox's names).
+ * In a YAML file the same names are written in lower case ({@code data_dir: /srv/scalebox}).
+ */
+public enum Setting {
+    DATA_DIR("/var/lib/scalebox", "the data directory"),
+    API_PORT("8080", "the HTTP API port"),
+    API_BIND("127.0.0.1", "the address the HTTP API listens on"),
+    API_TOKEN(null, "the API bearer token (generated into DATA_DIR/api-token when unset)"),
+    PORT_MIN("22001", "the lowest host port forwarded to a VM's SSH"),
+    PORT_MAX("32000", "the highest host port forwarded to a VM's SSH"),
+    DEFAULT_DISK_SIZE_GIB("2", "the disk size of a VM when the request gives none"),
+    MAX_DISK_SIZE_GIB("100", "the largest disk size a request may ask for"),
+    STORAGE_IMAGE("/var/lib/scalebox.img", "the loop image of the btrfs pool"),
+    STORAGE_SIZE(null, "the size of the btrfs pool image (e.g. 100G); automatic when unset"),
+    TEMPLATE_MIRROR(null, "the Debian mirror for template builds; mmdebstrap's default when unset");
+
+    private final String defaultValue;
+    private final String description;
+
+    Setting(String defaultValue, String description) {
+        this.defaultValue = defaultValue;
+        this.description = description;
+    }
+
+    public Optional<String> defaultValue() {
+        return Optional.ofNullable(defaultValue);
+    }
+
+    public String description() {
+        return description;
+    }
+
+    /** The key of this setting in a YAML configuration file. */
+    public String yamlKey() {
+        return name().toLowerCase(java.util.Locale.ROOT);
+    }
+}

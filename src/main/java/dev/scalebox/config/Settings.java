@@ -1,0 +1,170 @@
+package dev.scalebox.config;
+
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.ObjectMapper;
+import tools.jackson.dataformat.yaml.YAMLMapper;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+
+/**
+ * The resolved configuration. Each setting comes from a command-line flag, else the environment
+ * variable of its name, else the YAML file given with {@code --config}, else its default; every
+ * value is checked here, so a bad one stops the start with a message that names the setting.
+ */
+public final class Settings {
+
+    private final Map<Setting, String> values;
+    private final Map<Setting, String> sources;
+
+    private Settings(Map<Setting, String> values, Map<Setting, String> sources) {
+        this.values = values;
+        this.sources = sources;
+        validate();
+    }
+
+    /** Resolves the settings from flags, the environment and an optional YAML file. */
+    public static Settings load(Map<Setting, String> flags, Map<String, String> env, Optional<Path> configFile) {
+        Map<Setting, String> fromFile = configFile.map(Settings::readYaml).orElse(Map.of());
+        Map<Setting, String> values = new EnumMap<>(Setting.class);
+        Map<Setting, String> sources = new EnumMap<>(Setting.class);
+        for (Setting s : Setting.values()) {
+            if (flags.get(s) != null) {
+                values.put(s, flags.get(s));
+                sources.put(s, "flag");
+            } else if (env.get(s.name()) != null && !env.get(s.name()).isEmpty()) {
+                values.put(s, env.get(s.name()));
+                sources.put(s, "environment");
+            } else if (fromFile.containsKey(s)) {
+                values.put(s, fromFile.get(s));
+                sources.put(s, configFile.get().toString());
+            } else {
+                s.defaultValue().ifPresent(v -> {
+                    values.put(s, v);
+                    sources.put(s, "default");
+                });
+            }
+        }
+        return new Settings(values, sources);
+    }
+
+    public static Settings defaults() {
+        return load(Map.of(), Map.of(), Optional.empty());
+    }
+
+    public Path dataDir() { return Path.of(values.get(Setting.DATA_DIR)); }
+    public int apiPort() { return integer(Setting.API_PORT); }
+    public String apiBind() { return values.get(Setting.API_BIND); }
+    public Optional<String> apiToken() { return optional(Setting.API_TOKEN); }
+    public int portMin() { return integer(Setting.PORT_MIN); }
+    public int portMax() { return integer(Setting.PORT_MAX); }
+    public int defaultDiskSizeGib() { return integer(Setting.DEFAULT_DISK_SIZE_GIB); }
+    public int maxDiskSizeGib() { return integer(Setting.MAX_DISK_SIZE_GIB); }
+    public Path storageImage() { return Path.of(values.get(Setting.STORAGE_IMAGE)); }
+    public Optional<String> templateMirror() { return optional(Setting.TEMPLATE_MIRROR); }
+
+    public OptionalLong storageSize() {
+        return optional(Setting.STORAGE_SIZE).map(v -> OptionalLong.of(ByteSize.parse(v))).orElse(OptionalLong.empty());
+    }
+
+    private void validate() {
+        requireAbsolutePath(Setting.DATA_DIR);
+        requireAbsolutePath(Setting.STORAGE_IMAGE);
+        requirePort(Setting.API_PORT, 1);
+        requirePort(Setting.PORT_MIN, 1024);
+        requirePort(Setting.PORT_MAX, 1024);
+        if (portMin() > portMax()) {
+            throw bad(Setting.PORT_MIN, "must not be above PORT_MAX (" + portMax() + ")");
+        }
+        requireRange(Setting.MAX_DISK_SIZE_GIB, 1, 65536);
+        requireRange(Setting.DEFAULT_DISK_SIZE_GIB, 1, maxDiskSizeGib());
+        if (apiBind().isBlank()) {
+            throw bad(Setting.API_BIND, "must be an address");
+        }
+        apiToken().ifPresent(t -> {
+            if (t.length() < 16 || !t.matches("[\\x21-\\x7e]+")) {
+                throw bad(Setting.API_TOKEN, "must be at least 16 printable characters without spaces");
+            }
+        });
+        optional(Setting.STORAGE_SIZE).ifPresent(v -> {
+            try {
+                ByteSize.parse(v);
+            } catch (IllegalArgumentException e) {
+                throw bad(Setting.STORAGE_SIZE, e.getMessage());
+            }
+        });
+    }
+
+    private void requireAbsolutePath(Setting s) {
+        if (!Path.of(values.get(s)).isAbsolute()) {
+            throw bad(s, "must be an absolute path");
+        }
+    }
+
+    private void requirePort(Setting s, int min) {
+        requireRange(s, min, 65535);
+    }
+
+    private void requireRange(Setting s, int min, int max) {
+        int v;
+        try {
+            v = Integer.parseInt(values.get(s).strip());
+        } catch (NumberFormatException e) {
+            throw bad(s, "is not a whole number");
+        }
+        if (v < min || v > max) {
+            throw bad(s, "must be between " + min + " and " + max);
+        }
+    }
+
+    private int integer(Setting s) {
+        return Integer.parseInt(values.get(s).strip());
+    }
+
+    private Optional<String> optional(Setting s) {
+        return Optional.ofNullable(values.get(s));
+    }
+
+    private ConfigException bad(Setting s, String why) {
+        return new ConfigException("Invalid setting " + s.name() + "='" + values.get(s) + "' (from "
+                + sources.get(s) + "): " + why);
+    }
+
+    private static Map<Setting, String> readYaml(Path file) {
+        if (!Files.isRegularFile(file)) {
+            throw new ConfigException("Configuration file " + file + " does not exist");
+        }
+        JsonNode root;
+        try {
+            ObjectMapper yaml = new YAMLMapper();
+            root = yaml.readTree(file.toFile());
+        } catch (JacksonException e) {
+            throw new ConfigException("Configuration file " + file + " is not valid YAML: " + e.getOriginalMessage());
+        }
+        Map<Setting, String> values = new EnumMap<>(Setting.class);
+        if (root == null || root.isMissingNode() || root.isNull()) {
+            return values;
+        }
+        if (!root.isObject()) {
+            throw new ConfigException("Configuration file " + file + " must be a mapping of setting: value");
+        }
+        for (Map.Entry<String, JsonNode> e : root.properties()) {
+            Setting s;
+            try {
+                s = Setting.valueOf(e.getKey().toUpperCase(java.util.Locale.ROOT));
+            } catch (IllegalArgumentException unknown) {
+                throw new ConfigException("Configuration file " + file + ": unknown setting '" + e.getKey() + "'");
+            }
+            if (!e.getValue().isValueNode()) {
+                throw new ConfigException("Configuration file " + file + ": " + e.getKey() + " must be a single value");
+            }
+            values.put(s, e.getValue().asString());
+        }
+        return values;
+    }
+}

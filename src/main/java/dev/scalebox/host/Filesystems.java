@@ -1,0 +1,148 @@
+package dev.scalebox.host;
+
+import dev.scalebox.ScaleboxException;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.FileStore;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Facts about the filesystems under a path: space (statvfs through {@link FileStore}), mounts (from
+ * {@code /proc/self/mountinfo}) and whether a directory can reflink, which is learnt by trying it:
+ * the filesystem type alone does not tell (XFS may be made without reflink).
+ */
+public final class Filesystems {
+
+    private final ProgramRunner runner;
+    private final Map<String, Boolean> reflinkByStore = new ConcurrentHashMap<>();
+
+    public Filesystems(ProgramRunner runner) {
+        this.runner = runner;
+    }
+
+    /** Space statistics for the filesystem holding {@code path} (the nearest existing ancestor). */
+    public Space space(Path path) {
+        try {
+            FileStore store = Files.getFileStore(existingAncestor(path));
+            return new Space(store.getTotalSpace(), store.getUsableSpace(), store.type());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Whether a clone of a file in {@code dir} shares its blocks. The answer is cached per mounted
+     * filesystem, so a pool mounted over the directory later is probed afresh.
+     */
+    public boolean supportsReflink(Path dir) {
+        Optional<Mount> mount = mountOf(dir);
+        String key = dir.toAbsolutePath().normalize() + "|" + mount.map(Mount::source).orElse("?")
+                + "|" + mount.map(Mount::target).orElse("?");
+        return reflinkByStore.computeIfAbsent(key, k -> probeReflink(dir));
+    }
+
+    private boolean probeReflink(Path dir) {
+        Path source = null;
+        Path clone = null;
+        try {
+            source = Files.createTempFile(dir, ".reflink-probe-", "");
+            Files.write(source, new byte[4096]);
+            clone = dir.resolve(source.getFileName() + ".clone");
+            ProgramResult result = runner.run(
+                    List.of("cp", "--reflink=always", source.toString(), clone.toString()), Duration.ofSeconds(10));
+            return result.succeeded();
+        } catch (IOException e) {
+            throw new ScaleboxException.HostFailure("cannot probe reflink support in " + dir + ": " + e.getMessage(), e);
+        } finally {
+            deleteQuietly(source);
+            deleteQuietly(clone);
+        }
+    }
+
+    /** The mount whose target is exactly {@code dir}, if {@code dir} is a mount point. */
+    public Optional<Mount> mountAt(Path dir) {
+        Path target = dir.toAbsolutePath().normalize();
+        return mounts().stream().filter(m -> Path.of(m.target()).equals(target)).reduce((a, b) -> b);
+    }
+
+    /** The mount that holds {@code path}: the one with the longest target that is its ancestor. */
+    public Optional<Mount> mountOf(Path path) {
+        Path p = existingAncestor(path.toAbsolutePath().normalize());
+        Mount best = null;
+        for (Mount m : mounts()) {
+            Path target = Path.of(m.target());
+            if (p.startsWith(target) && (best == null || target.getNameCount() >= Path.of(best.target()).getNameCount())) {
+                best = m;
+            }
+        }
+        return Optional.ofNullable(best);
+    }
+
+    /** The current mounts, from {@code /proc/self/mountinfo}, in mount order. */
+    public List<Mount> mounts() {
+        try {
+            return Files.readAllLines(Path.of("/proc/self/mountinfo")).stream().map(Mount::parse).toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static Path existingAncestor(Path path) {
+        Path p = path.toAbsolutePath().normalize();
+        while (p != null && !Files.exists(p)) {
+            p = p.getParent();
+        }
+        return p == null ? Path.of("/") : p;
+    }
+
+    private static void deleteQuietly(Path p) {
+        if (p != null) {
+            try {
+                Files.deleteIfExists(p);
+            } catch (IOException ignored) {
+                // A leftover probe file is harmless and has a recognisable name.
+            }
+        }
+    }
+
+    /** Bytes in all, bytes an unprivileged writer may still use, and the filesystem type. */
+    public record Space(long totalBytes, long availableBytes, String type) {
+        public long usedBytes() {
+            return totalBytes - availableBytes;
+        }
+    }
+
+    /** One line of mountinfo: where, what, and which filesystem type. */
+    public record Mount(String target, String source, String type, String options) {
+        static Mount parse(String line) {
+            String[] parts = line.split(" ");
+            int dash = List.of(parts).indexOf("-");
+            return new Mount(unescape(parts[4]), unescape(parts[dash + 2]), parts[dash + 1], parts[5]);
+        }
+
+        /** mountinfo writes space, tab, newline and backslash as three-digit octal escapes. */
+        private static String unescape(String s) {
+            if (s.indexOf('\\') < 0) {
+                return s;
+            }
+            StringBuilder out = new StringBuilder();
+            for (int i = 0; i < s.length(); i++) {
+                char c = s.charAt(i);
+                if (c == '\\' && i + 3 < s.length()) {
+                    out.append((char) Integer.parseInt(s.substring(i + 1, i + 4), 8));
+                    i += 3;
+                } else {
+                    out.append(c);
+                }
+            }
+            return out.toString();
+        }
+    }
+}

@@ -1,0 +1,69 @@
+package dev.scalebox.storage;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Where everything lives under the data directory. Every path that holds a name is built here from
+ * a validated name, so no input can point outside the data directory.
+ */
+public record DataLayout(Path root) {
+
+    public static final String IMAGE_SUFFIX = ".ext4";
+
+    public DataLayout {
+        root = root.toAbsolutePath().normalize();
+    }
+
+    public Path templates() { return root.resolve("templates"); }
+    public Path vms() { return root.resolve("vms"); }
+    public Path kernel() { return root.resolve("kernel"); }
+    public Path volumes() { return root.resolve("volumes"); }
+    public Path run() { return root.resolve("run"); }
+    public Path database() { return root.resolve("scalebox.db"); }
+    public Path apiToken() { return root.resolve("api-token"); }
+
+    public Path templateImage(String name) {
+        return inside(templates(), Names.require("template name", name) + IMAGE_SUFFIX);
+    }
+
+    public Path vmImage(String vmId) {
+        return inside(vms(), Names.require("VM id", vmId) + IMAGE_SUFFIX);
+    }
+
+    public Path runDir(String vmId) {
+        return inside(run(), Names.require("VM id", vmId));
+    }
+
+    /** The directories the service needs; made when missing. */
+    public List<Path> directories() {
+        return List.of(templates(), vms(), kernel(), volumes(), run());
+    }
+
+    public void createDirectories() {
+        try {
+            for (Path dir : directories()) {
+                Files.createDirectories(dir);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create the data directory layout under " + root, e);
+        }
+    }
+
+    /** Whether {@code path}, once normalized, lies under {@code dir} of this layout. */
+    public boolean contains(Path dir, Path path) {
+        Path p = path.toAbsolutePath().normalize();
+        return p.startsWith(dir) && !p.equals(dir);
+    }
+
+    private static Path inside(Path dir, String fileName) {
+        Path p = dir.resolve(fileName).normalize();
+        if (!p.getParent().equals(dir)) {
+            throw new IllegalArgumentException("path escapes " + dir + ": " + fileName);
+        }
+        return p;
+    }
+}

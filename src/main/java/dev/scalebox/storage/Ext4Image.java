@@ -1,0 +1,168 @@
+package dev.scalebox.storage;
+
+import dev.scalebox.ScaleboxException;
+import dev.scalebox.host.ProgramResult;
+import dev.scalebox.host.ProgramRunner;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Operations on an ext4 image file that never mount it: the superblock is read directly, files are
+ * written with debugfs, the filesystem is grown with resize2fs and checked with e2fsck. None of
+ * them needs a loop device, so they work unprivileged and cannot leave a mount behind.
+ *
+ * <p>debugfs exits 0 even when a command fails, so its stderr is read line by line: anything but
+ * its banner and the two expected answers ("directory already exists" for mkdir, "not found" for
+ * rm) is a failure.
+ */
+final class Ext4Image {
+
+    private static final int SUPERBLOCK_OFFSET = 1024;
+    private static final int EXT_MAGIC = 0xEF53;
+    private static final int INCOMPAT_EXTENTS = 0x40;
+    private static final int INCOMPAT_64BIT = 0x80;
+    private static final Duration DEBUGFS_TIMEOUT = Duration.ofSeconds(60);
+    private static final Duration RESIZE_TIMEOUT = Duration.ofMinutes(10);
+    private static final Duration FSCK_TIMEOUT = Duration.ofMinutes(20);
+
+    private final ProgramRunner runner;
+
+    Ext4Image(ProgramRunner runner) {
+        this.runner = runner;
+    }
+
+    /** The superblock facts Scalebox needs, or empty when the file holds no ext4 filesystem. */
+    record Superblock(long blockCount, int blockSize) {
+        long bytes() {
+            return blockCount * blockSize;
+        }
+    }
+
+    static Optional<Superblock> readSuperblock(Path image) {
+        try (FileChannel ch = FileChannel.open(image, StandardOpenOption.READ)) {
+            ByteBuffer sb = ByteBuffer.allocate(1024).order(ByteOrder.LITTLE_ENDIAN);
+            if (ch.read(sb, SUPERBLOCK_OFFSET) < 1024) {
+                return Optional.empty();
+            }
+            int magic = Short.toUnsignedInt(sb.getShort(0x38));
+            int incompat = sb.getInt(0x60);
+            if (magic != EXT_MAGIC || (incompat & INCOMPAT_EXTENTS) == 0) {
+                return Optional.empty();
+            }
+            long blocks = Integer.toUnsignedLong(sb.getInt(0x04));
+            if ((incompat & INCOMPAT_64BIT) != 0) {
+                blocks |= Integer.toUnsignedLong(sb.getInt(0x150)) << 32;
+            }
+            return Optional.of(new Superblock(blocks, 1024 << sb.getInt(0x18)));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Grows the file to {@code bytes} and the filesystem to fill it. */
+    void grow(Path image, long bytes) {
+        try (RandomAccessFile file = new RandomAccessFile(image.toFile(), "rw")) {
+            file.setLength(bytes);
+        } catch (IOException e) {
+            throw new ScaleboxException.HostFailure("cannot grow " + image.getFileName() + ": " + e.getMessage(), e);
+        }
+        ProgramResult result = runner.run(List.of("resize2fs", image.toString()), RESIZE_TIMEOUT);
+        if (!result.succeeded() && result.stderr().contains("e2fsck")) {
+            // resize2fs refuses a filesystem mounted since its last check (a stopped VM's disk): check it first.
+            repair(image);
+            result = runner.run(List.of("resize2fs", image.toString()), RESIZE_TIMEOUT);
+        }
+        if (!result.succeeded()) {
+            throw new ScaleboxException.HostFailure(result.describeFailure());
+        }
+    }
+
+    /** Writes {@code /root/.ssh/authorized_keys} holding {@code line}: root-owned, 600, in a 700 directory. */
+    void writeAuthorizedKeys(Path image, String line) {
+        Path keyFile = null;
+        try {
+            keyFile = Files.createTempFile("scalebox-key-", ".pub");
+            Files.writeString(keyFile, line + "\n", StandardCharsets.UTF_8);
+            if (keyFile.toString().chars().anyMatch(Character::isWhitespace)) {
+                throw new ScaleboxException.HostFailure("temporary directory path contains whitespace: " + keyFile);
+            }
+            debugfs(image, String.join("\n",
+                    "mkdir /root/.ssh",
+                    "sif /root/.ssh mode 040700",
+                    "sif /root/.ssh uid 0",
+                    "sif /root/.ssh gid 0",
+                    "rm /root/.ssh/authorized_keys",
+                    "write " + keyFile + " /root/.ssh/authorized_keys",
+                    "sif /root/.ssh/authorized_keys mode 0100600",
+                    "sif /root/.ssh/authorized_keys uid 0",
+                    "sif /root/.ssh/authorized_keys gid 0"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } finally {
+            if (keyFile != null) {
+                try {
+                    Files.deleteIfExists(keyFile);
+                } catch (IOException ignored) {
+                    // a stray public key in the temp directory discloses nothing
+                }
+            }
+        }
+    }
+
+    void removeAuthorizedKeys(Path image) {
+        debugfs(image, "rm /root/.ssh/authorized_keys");
+    }
+
+    /** Reads a file of the image, for checks; empty when the file does not exist. */
+    String readFile(Path image, String path) {
+        ProgramResult r = runner.check(List.of("debugfs", "-R", "cat " + path, image.toString()), DEBUGFS_TIMEOUT);
+        return r.stdout();
+    }
+
+    /** Fails unless e2fsck finds the filesystem clean; changes nothing. */
+    void check(Path image) {
+        ProgramResult result = runner.run(List.of("e2fsck", "-f", "-n", image.toString()), FSCK_TIMEOUT);
+        if (!result.succeeded()) {
+            throw new ScaleboxException.HostFailure("filesystem check failed for " + image.getFileName() + ": "
+                    + result.describeFailure());
+        }
+    }
+
+    /** Repairs what e2fsck can repair without asking; fails when errors remain. */
+    void repair(Path image) {
+        ProgramResult result = runner.run(List.of("e2fsck", "-f", "-y", image.toString()), FSCK_TIMEOUT);
+        // 0: clean, 1: errors corrected, 2: corrected and the (absent) system should reboot.
+        if (result.exitCode() > 2) {
+            throw new ScaleboxException.HostFailure("filesystem repair failed for " + image.getFileName() + ": "
+                    + result.describeFailure());
+        }
+    }
+
+    private void debugfs(Path image, String commands) {
+        ProgramResult result = runner.run(List.of("debugfs", "-w", "-f", "-", image.toString()), DEBUGFS_TIMEOUT,
+                (commands + "\n").getBytes(StandardCharsets.UTF_8), null);
+        List<String> errors = result.stderr().lines()
+                .filter(l -> !l.isBlank())
+                .filter(l -> !l.startsWith("debugfs "))
+                .filter(l -> !(l.startsWith("ext2fs_mkdir: Ext2 directory already exists")
+                        || l.startsWith("mkdir: Ext2 directory already exists")
+                        || l.startsWith("rm: File not found by ext2_lookup")))
+                .toList();
+        if (!result.succeeded() || !errors.isEmpty()) {
+            throw new ScaleboxException.HostFailure("debugfs failed on " + image.getFileName() + ": "
+                    + String.join(" / ", errors));
+        }
+    }
+}

@@ -1,0 +1,289 @@
+package dev.scalebox.storage;
+
+import dev.scalebox.ScaleboxException;
+import dev.scalebox.host.Filesystems;
+import dev.scalebox.host.ProgramRunner;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * Template and VM disk images: the clone that makes a VM's root filesystem out of a template, its
+ * growth, its SSH key, and the space check that comes before any of it.
+ *
+ * <p>A clone is written to a hidden {@code .NAME.partial} file and renamed into place once whole,
+ * so a crash never leaves a half-copied image under a real name; {@link #removePartials()} clears
+ * such leftovers at start-up. Every path a caller passes must lie under the data directory's
+ * {@code vms/} or {@code volumes/}; templates are reached only by name.
+ */
+public final class StorageService {
+
+    /** Space kept free beyond what a request needs, so the pool never fills to the last byte. */
+    public static final int SPACE_BUFFER_GIB = 2;
+    private static final long GIB = 1L << 30;
+    private static final String PARTIAL = ".partial";
+    private static final Logger log = LoggerFactory.getLogger(StorageService.class);
+
+    private final DataLayout layout;
+    private final ProgramRunner runner;
+    private final Filesystems filesystems;
+    private final Ext4Image ext4;
+    private final AtomicBoolean warnedNoReflink = new AtomicBoolean();
+
+    public StorageService(DataLayout layout, ProgramRunner runner, Filesystems filesystems) {
+        this.layout = layout;
+        this.runner = runner;
+        this.filesystems = filesystems;
+        this.ext4 = new Ext4Image(runner);
+    }
+
+    public DataLayout layout() {
+        return layout;
+    }
+
+    /** Clones template {@code template} into {@code vms/{vmId}.ext4}; 404 when the template is missing. */
+    public Path copyRootfs(String template, String vmId) {
+        Path source = templateImage(template);
+        Path target = layout.vmImage(vmId);
+        if (Files.exists(target)) {
+            throw new ScaleboxException.Conflict("A disk for '" + vmId + "' already exists");
+        }
+        cloneInto(source, target);
+        return target;
+    }
+
+    /** Grows the image and its filesystem to {@code sizeGib}; smaller than the image is a 400, equal is a no-op. */
+    public void resizeRootfs(Path image, int sizeGib) {
+        Path disk = requireDisk(image);
+        if (sizeGib <= 0) {
+            throw new ScaleboxException.BadRequest("Disk size must be a positive number of GiB, not " + sizeGib);
+        }
+        long current = filesystemBytes(disk);
+        long wanted = sizeGib * GIB;
+        if (wanted < current) {
+            throw new ScaleboxException.BadRequest("Disk size " + sizeGib + " GiB is smaller than the image's "
+                    + describeGib(current) + "; disks can only grow");
+        }
+        if (wanted > current) {
+            ext4.grow(disk, wanted);
+        }
+    }
+
+    /** Writes {@code publicKey} as root's only authorized key, without mounting the image. */
+    public void injectSshKey(Path image, String publicKey) {
+        SshPublicKey key = SshPublicKey.parse(publicKey);
+        ext4.writeAuthorizedKeys(requireDisk(image), key.toLine());
+    }
+
+    public void clearAuthorizedKeys(Path image) {
+        ext4.removeAuthorizedKeys(requireDisk(image));
+    }
+
+    /** Removes a VM or volume image; a missing one is not an error. */
+    public void deleteRootfs(Path image) {
+        try {
+            Files.deleteIfExists(requireInside(image));
+        } catch (IOException e) {
+            throw new ScaleboxException.HostFailure("cannot delete " + image.getFileName() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Makes template {@code name} out of a VM's disk: clone, repair (the source may have been
+     * running, so the copy is only crash-consistent), clear authorized keys. 409 when it exists.
+     */
+    public Path copyRootfsToTemplate(Path image, String name) {
+        Path source = requireDisk(image);
+        Path target = layout.templateImage(name);
+        if (Files.exists(target)) {
+            throw new ScaleboxException.Conflict("Template '" + name + "' already exists");
+        }
+        return publishTemplate(target, partial -> {
+            cloneFile(source, partial);
+            ext4.repair(partial);
+            ext4.removeAuthorizedKeys(partial);
+        });
+    }
+
+    /** Copies an ext4 image file from outside the data directory in as template {@code name}. */
+    public Path importTemplate(Path file, String name) {
+        Path target = layout.templateImage(name);
+        if (!Files.isRegularFile(file)) {
+            throw new ScaleboxException.BadRequest(file + " is not a regular file");
+        }
+        if (Ext4Image.readSuperblock(file).isEmpty()) {
+            throw new ScaleboxException.BadRequest(file + " is not an ext4 image");
+        }
+        if (Files.exists(target)) {
+            throw new ScaleboxException.Conflict("Template '" + name + "' already exists");
+        }
+        try {
+            checkAvailableSpace((int) Math.ceilDiv(Files.size(file), GIB));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return publishTemplate(target, partial -> {
+            cloneFile(file, partial);
+            ext4.check(partial);
+            ext4.removeAuthorizedKeys(partial);
+        });
+    }
+
+    /**
+     * Publishes a template image made by {@code make} into a partial file: renamed into place when
+     * {@code make} succeeds, removed when it fails.
+     */
+    public Path publishTemplate(Path target, ImageStep make) {
+        Path partial = partialOf(target);
+        try {
+            Files.deleteIfExists(partial);
+            make.apply(partial);
+            Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE);
+            return target;
+        } catch (IOException e) {
+            throw new ScaleboxException.HostFailure("cannot write template " + target.getFileName() + ": "
+                    + e.getMessage(), e);
+        } finally {
+            try {
+                Files.deleteIfExists(partial);
+            } catch (IOException ignored) {
+                // removePartials() clears it at the next start
+            }
+        }
+    }
+
+    /** A step that writes an image at the given path. */
+    @FunctionalInterface
+    public interface ImageStep {
+        void apply(Path image) throws IOException;
+    }
+
+    /** Checks an image with e2fsck without changing it. */
+    public void checkImage(Path image) {
+        ext4.check(image);
+    }
+
+    public Path templateImage(String name) {
+        Path image = layout.templateImage(name);
+        if (!Files.isRegularFile(image)) {
+            throw new ScaleboxException.NotFound("Template not found");
+        }
+        return image;
+    }
+
+    public void deleteTemplateImage(String name) {
+        try {
+            Files.deleteIfExists(layout.templateImage(name));
+        } catch (IOException e) {
+            throw new ScaleboxException.HostFailure("cannot delete template " + name + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The size of the ext4 filesystem in an image, from its superblock. */
+    public long filesystemBytes(Path image) {
+        return Ext4Image.readSuperblock(image)
+                .orElseThrow(() -> new ScaleboxException.BadRequest(image.getFileName() + " is not an ext4 image"))
+                .bytes();
+    }
+
+    /** Whole GiB free for new disks in the VM directory's filesystem. */
+    public long getAvailableSpaceGib() {
+        return filesystems.space(layout.vms()).availableBytes() / GIB;
+    }
+
+    /** 507 unless {@code requiredGib} plus the buffer fits; call it before writing anything. */
+    public void checkAvailableSpace(long requiredGib) {
+        long available = getAvailableSpaceGib();
+        long need = requiredGib + SPACE_BUFFER_GIB;
+        if (available < need) {
+            throw new ScaleboxException.InsufficientStorage(
+                    "Insufficient storage: " + available + "GB available, need " + need + "GB");
+        }
+    }
+
+    /** Removes the partial files a crash left in the image directories; they are ours by name. */
+    public List<Path> removePartials() {
+        List<Path> removed = new java.util.ArrayList<>();
+        for (Path dir : List.of(layout.templates(), layout.vms(), layout.volumes())) {
+            if (!Files.isDirectory(dir)) {
+                continue;
+            }
+            try (var files = Files.list(dir)) {
+                for (Path p : files.filter(f -> f.getFileName().toString().startsWith(".")
+                        && f.getFileName().toString().endsWith(PARTIAL)).toList()) {
+                    Files.deleteIfExists(p);
+                    removed.add(p);
+                    log.warn("Removed {} left by an interrupted operation", p);
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return removed;
+    }
+
+    private void cloneInto(Path source, Path target) {
+        Path partial = partialOf(target);
+        try {
+            cloneFile(source, partial);
+            Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException | RuntimeException e) {
+            try {
+                Files.deleteIfExists(partial);
+            } catch (IOException ignored) {
+                // removePartials() clears it at the next start
+            }
+            if (e instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new ScaleboxException.HostFailure("cannot clone " + source.getFileName() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Reflink where the filesystem can, else a sparse copy and one warning that says what it costs. */
+    private void cloneFile(Path source, Path target) {
+        Path dir = target.getParent();
+        if (filesystems.supportsReflink(dir)) {
+            runner.check(List.of("cp", "--reflink=always", source.toString(), target.toString()), Duration.ofMinutes(1));
+            return;
+        }
+        if (warnedNoReflink.compareAndSet(false, true)) {
+            log.warn("{} is on {}, which cannot clone by reflink: disks are now copied in full (sparse), so creating"
+                            + " a VM takes time in proportion to its template's size. Run 'scalebox storage init' to put"
+                            + " the data directory on a btrfs pool.", dir, filesystems.space(dir).type());
+        }
+        runner.check(List.of("cp", "--sparse=always", source.toString(), target.toString()), Duration.ofMinutes(30));
+    }
+
+    private static Path partialOf(Path target) {
+        return target.resolveSibling("." + target.getFileName() + PARTIAL);
+    }
+
+    private Path requireDisk(Path image) {
+        Path p = requireInside(image);
+        if (!Files.isRegularFile(p)) {
+            throw new ScaleboxException.NotFound("Disk image " + p.getFileName() + " not found");
+        }
+        return p;
+    }
+
+    private Path requireInside(Path image) {
+        Path p = image.toAbsolutePath().normalize();
+        if (!layout.contains(layout.vms(), p) && !layout.contains(layout.volumes(), p)) {
+            throw new IllegalArgumentException("not a VM or volume image of this data directory: " + image);
+        }
+        return p;
+    }
+
+    private static String describeGib(long bytes) {
+        return bytes % GIB == 0 ? bytes / GIB + " GiB" : String.format("%.2f GiB", bytes / (double) GIB);
+    }
+}

@@ -1,0 +1,50 @@
+package dev.scalebox.store;
+
+import org.flywaydb.core.Flyway;
+import org.sqlite.SQLiteConfig;
+import org.sqlite.SQLiteDataSource;
+
+import javax.sql.DataSource;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+
+/**
+ * The store: SQLite in the data directory by default (WAL, so readers never wait for the writer),
+ * migrated with Flyway from {@code db/migration/common} and the vendor's own folder. Open it once
+ * per process and share it.
+ */
+public final class Database {
+
+    private final DataSource dataSource;
+
+    private Database(DataSource dataSource) {
+        this.dataSource = dataSource;
+    }
+
+    /** Opens (creating when absent) and migrates the SQLite database at {@code file}. */
+    public static Database openSqlite(Path file) {
+        SQLiteConfig config = new SQLiteConfig();
+        config.setJournalMode(SQLiteConfig.JournalMode.WAL);
+        config.setSynchronous(SQLiteConfig.SynchronousMode.NORMAL);
+        config.setBusyTimeout(10_000);
+        config.enforceForeignKeys(true);
+        SQLiteDataSource ds = new SQLiteDataSource(config);
+        ds.setUrl("jdbc:sqlite:" + file.toAbsolutePath());
+        Flyway.configure()
+                .dataSource(ds)
+                .locations("classpath:db/migration/common", "classpath:db/migration/sqlite")
+                .failOnMissingLocations(false)
+                .load()
+                .migrate();
+        return new Database(ds);
+    }
+
+    public Connection connection() throws SQLException {
+        return dataSource.getConnection();
+    }
+
+    public TemplateStore templates() {
+        return new TemplateStore(this);
+    }
+}
