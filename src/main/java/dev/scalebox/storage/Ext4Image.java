@@ -17,6 +17,8 @@ import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Operations on an ext4 image file that never mount it: the superblock is read directly, files are
@@ -24,8 +26,7 @@ import java.util.Optional;
  * them needs a loop device, so they work unprivileged and cannot leave a mount behind.
  *
  * <p>debugfs exits 0 even when a command fails, so its stderr is read line by line: anything but
- * its banner and the two expected answers ("directory already exists" for mkdir, "not found" for
- * rm) is a failure.
+ * its banner and the expected "not found" of an rm is a failure.
  */
 final class Ext4Image {
 
@@ -36,6 +37,8 @@ final class Ext4Image {
     private static final Duration DEBUGFS_TIMEOUT = Duration.ofSeconds(60);
     private static final Duration RESIZE_TIMEOUT = Duration.ofMinutes(10);
     private static final Duration FSCK_TIMEOUT = Duration.ofMinutes(20);
+
+    private static final Pattern INODE_TYPE = Pattern.compile("Type: (\\w+)");
 
     private final ProgramRunner runner;
 
@@ -98,8 +101,15 @@ final class Ext4Image {
             if (keyFile.toString().chars().anyMatch(Character::isWhitespace)) {
                 throw new ScaleboxException.HostFailure("temporary directory path contains whitespace: " + keyFile);
             }
+            // debugfs's mkdir of an existing directory leaks an inode and a block (e2fsck then
+            // complains), so /root/.ssh is made only when it is not already a directory.
+            String sshDir = switch (typeOf(image, "/root/.ssh")) {
+                case "directory" -> "";
+                case "" -> "mkdir /root/.ssh";
+                default -> "rm /root/.ssh\nmkdir /root/.ssh";
+            };
             debugfs(image, String.join("\n",
-                    "mkdir /root/.ssh",
+                    sshDir,
                     "sif /root/.ssh mode 040700",
                     "sif /root/.ssh uid 0",
                     "sif /root/.ssh gid 0",
@@ -125,10 +135,11 @@ final class Ext4Image {
         debugfs(image, "rm /root/.ssh/authorized_keys");
     }
 
-    /** Reads a file of the image, for checks; empty when the file does not exist. */
-    String readFile(Path image, String path) {
-        ProgramResult r = runner.check(List.of("debugfs", "-R", "cat " + path, image.toString()), DEBUGFS_TIMEOUT);
-        return r.stdout();
+    /** The type debugfs gives for {@code path} ("directory", "regular", "symlink", ...), or "" when absent. */
+    private String typeOf(Path image, String path) {
+        ProgramResult r = runner.check(List.of("debugfs", "-R", "stat " + path, image.toString()), DEBUGFS_TIMEOUT);
+        Matcher type = INODE_TYPE.matcher(r.stdout());
+        return type.find() ? type.group(1) : "";
     }
 
     /** Fails unless e2fsck finds the filesystem clean; changes nothing. */
@@ -156,9 +167,7 @@ final class Ext4Image {
         List<String> errors = result.stderr().lines()
                 .filter(l -> !l.isBlank())
                 .filter(l -> !l.startsWith("debugfs "))
-                .filter(l -> !(l.startsWith("ext2fs_mkdir: Ext2 directory already exists")
-                        || l.startsWith("mkdir: Ext2 directory already exists")
-                        || l.startsWith("rm: File not found by ext2_lookup")))
+                .filter(l -> !l.startsWith("rm: File not found by ext2_lookup"))
                 .toList();
         if (!result.succeeded() || !errors.isEmpty()) {
             throw new ScaleboxException.HostFailure("debugfs failed on " + image.getFileName() + ": "

@@ -166,6 +166,10 @@ public final class StoragePool {
             }
             return size;
         }
+        return autoSize(free);
+    }
+
+    static long autoSize(long free) {
         if (free < MIN_FREE) {
             throw new ScaleboxException.InsufficientStorage("Insufficient disk space. Need at least "
                     + MIN_FREE / GIB + "GB free, found " + free / GIB + "GB");
