@@ -56,8 +56,7 @@ public final class StorageService {
         if (Files.exists(target)) {
             throw new ScaleboxException.Conflict("A disk for '" + vmId + "' already exists");
         }
-        cloneInto(source, target);
-        return target;
+        return writeImage(target, partial -> cloneFile(source, partial));
     }
 
     /** Grows the image and its filesystem to {@code sizeGib}; smaller than the image is a 400, equal is a no-op. */
@@ -106,7 +105,7 @@ public final class StorageService {
         if (Files.exists(target)) {
             throw new ScaleboxException.Conflict("Template '" + name + "' already exists");
         }
-        return publishTemplate(target, partial -> {
+        return writeImage(target, partial -> {
             cloneFile(source, partial);
             ext4.repair(partial);
             ext4.removeAuthorizedKeys(partial);
@@ -130,7 +129,7 @@ public final class StorageService {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return publishTemplate(target, partial -> {
+        return writeImage(target, partial -> {
             cloneFile(file, partial);
             ext4.check(partial);
             ext4.removeAuthorizedKeys(partial);
@@ -138,10 +137,10 @@ public final class StorageService {
     }
 
     /**
-     * Publishes a template image made by {@code make} into a partial file: renamed into place when
-     * {@code make} succeeds, removed when it fails.
+     * Writes an image through {@code make} into a hidden partial file beside {@code target}: renamed
+     * into place when {@code make} succeeds, removed when it fails.
      */
-    public Path publishTemplate(Path target, ImageStep make) {
+    public Path writeImage(Path target, ImageStep make) {
         Path partial = partialOf(target);
         try {
             Files.deleteIfExists(partial);
@@ -149,8 +148,7 @@ public final class StorageService {
             Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE);
             return target;
         } catch (IOException e) {
-            throw new ScaleboxException.HostFailure("cannot write template " + target.getFileName() + ": "
-                    + e.getMessage(), e);
+            throw new ScaleboxException.HostFailure("cannot write " + target.getFileName() + ": " + e.getMessage(), e);
         } finally {
             try {
                 Files.deleteIfExists(partial);
@@ -228,24 +226,6 @@ public final class StorageService {
             }
         }
         return removed;
-    }
-
-    private void cloneInto(Path source, Path target) {
-        Path partial = partialOf(target);
-        try {
-            cloneFile(source, partial);
-            Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException | RuntimeException e) {
-            try {
-                Files.deleteIfExists(partial);
-            } catch (IOException ignored) {
-                // removePartials() clears it at the next start
-            }
-            if (e instanceof RuntimeException re) {
-                throw re;
-            }
-            throw new ScaleboxException.HostFailure("cannot clone " + source.getFileName() + ": " + e.getMessage(), e);
-        }
     }
 
     /** Reflink where the filesystem can, else a sparse copy and one warning that says what it costs. */

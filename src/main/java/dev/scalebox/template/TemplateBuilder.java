@@ -71,7 +71,7 @@ final class TemplateBuilder {
             copyKernel(recipe, rootfs.resolve("boot"), layout.kernel());
 
             progress.step(3, STEPS, "Making the " + options.sizeGib() + " GiB ext4 image");
-            storage.publishTemplate(target, partial -> {
+            storage.writeImage(target, partial -> {
                 runner.check(List.of("mke2fs", "-q", "-F", "-t", "ext4", "-L", "rootfs", "-d", rootfs.toString(),
                         partial.toString(), options.sizeGib() + "G"), IMAGE_TIMEOUT, null, progress::output);
                 progress.step(4, STEPS, "Checking the image with e2fsck");
