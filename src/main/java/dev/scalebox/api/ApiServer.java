@@ -2,6 +2,7 @@ package dev.scalebox.api;
 
 import dev.scalebox.ScaleboxException;
 import dev.scalebox.template.TemplateService;
+import dev.scalebox.vm.VmService;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
 import io.helidon.webserver.WebServer;
@@ -38,7 +39,7 @@ public final class ApiServer implements AutoCloseable {
     }
 
     /** The services the API serves. */
-    public record Services(TemplateService templates) {
+    public record Services(TemplateService templates, VmService vms) {
     }
 
     public static ApiServer start(String host, int port, ApiToken token, Services services) {
@@ -82,7 +83,11 @@ public final class ApiServer implements AutoCloseable {
                 .delete("/templates/{name}", (req, res) -> {
                     services.templates().remove(req.path().pathParameters().get("name"));
                     res.status(Status.NO_CONTENT_204).send();
-                })
+                });
+        if (services.vms() != null) {
+            VmRoutes.register(routing, services.vms());
+        }
+        routing
                 .error(ScaleboxException.class, (req, res, e) -> error(res, e.status(), e.getMessage()))
                 .error(Exception.class, (req, res, e) -> {
                     log.error("{} {} failed", req.prologue().method(), req.path().path(), e);

@@ -22,7 +22,7 @@ import java.util.concurrent.CountDownLatch;
 final class ServeCommand implements Callable<Integer> {
 
     /** The host programs the service needs from the start. */
-    static final List<String> PROGRAMS = List.of("cp", "debugfs", "resize2fs", "e2fsck", "mke2fs");
+    static final List<String> PROGRAMS = List.of("cp", "debugfs", "resize2fs", "e2fsck", "mke2fs", "qemu-system-x86_64");
     private static final Logger log = LoggerFactory.getLogger(ServeCommand.class);
 
     @Mixin
@@ -43,13 +43,15 @@ final class ServeCommand implements Callable<Integer> {
     static void serve(Services services) throws InterruptedException {
         Settings settings = services.settings();
         services.templates().reconcile();
+        services.vms().recover();
         ApiToken token = ApiToken.resolve(settings.apiToken(), services.layout().apiToken());
         ApiServer server = ApiServer.start(settings.apiBind(), settings.apiPort(), token,
-                new ApiServer.Services(services.templates()));
+                new ApiServer.Services(services.templates(), services.vms()));
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             log.info("Stopping");
             server.close();
+            services.vms().detach();
             stopped.countDown();
         }));
         log.info("Scalebox serving http://{}:{} (data in {}, token {})", settings.apiBind(), server.port(),

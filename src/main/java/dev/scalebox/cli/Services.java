@@ -7,6 +7,10 @@ import dev.scalebox.storage.DataLayout;
 import dev.scalebox.storage.StorageService;
 import dev.scalebox.store.Database;
 import dev.scalebox.template.TemplateService;
+import dev.scalebox.hypervisor.Accelerator;
+import dev.scalebox.hypervisor.Hypervisor;
+import dev.scalebox.vm.VmLimits;
+import dev.scalebox.vm.VmService;
 
 /**
  * The in-process services over one data directory, wired once. Opening creates the data directory
@@ -14,7 +18,7 @@ import dev.scalebox.template.TemplateService;
  * (after {@code storage init} when a pool is wanted).
  */
 record Services(Settings settings, DataLayout layout, ProgramRunner runner, Filesystems filesystems,
-                StorageService storage, TemplateService templates) {
+                StorageService storage, TemplateService templates, VmService vms) {
 
     static Services open(Settings settings) {
         DataLayout layout = new DataLayout(settings.dataDir());
@@ -24,6 +28,11 @@ record Services(Settings settings, DataLayout layout, ProgramRunner runner, File
         Database db = Database.openSqlite(layout.database());
         StorageService storage = new StorageService(layout, runner, filesystems);
         TemplateService templates = new TemplateService(storage, db.templates(), runner, filesystems);
-        return new Services(settings, layout, runner, filesystems, storage, templates);
+        Hypervisor hypervisor = new Hypervisor(runner, Accelerator.choose(settings.accel()));
+        VmLimits limits = new VmLimits(settings.defaultVcpuCount(), settings.defaultMemSizeMib(),
+                settings.defaultDiskSizeGib(), settings.maxDiskSizeGib(), settings.sshHost(), settings.bindAddress(),
+                settings.portMin(), settings.portMax());
+        VmService vms = new VmService(storage, hypervisor, db.vms(), limits);
+        return new Services(settings, layout, runner, filesystems, storage, templates, vms);
     }
 }

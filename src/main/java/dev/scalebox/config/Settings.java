@@ -65,6 +65,17 @@ public final class Settings {
     public int portMax() { return integer(Setting.PORT_MAX); }
     public int defaultDiskSizeGib() { return integer(Setting.DEFAULT_DISK_SIZE_GIB); }
     public int maxDiskSizeGib() { return integer(Setting.MAX_DISK_SIZE_GIB); }
+    public String bindAddress() { return values.get(Setting.BIND_ADDRESS); }
+    public String accel() { return values.get(Setting.ACCEL); }
+    public int defaultVcpuCount() { return integer(Setting.DEFAULT_VCPU_COUNT); }
+    public int defaultMemSizeMib() { return integer(Setting.DEFAULT_MEM_SIZE_MIB); }
+
+    /** The host name clients should ssh to. */
+    public String sshHost() {
+        return optional(Setting.SSH_HOST).orElseGet(() ->
+                bindAddress().equals("0.0.0.0") || bindAddress().equals("::") ? "127.0.0.1" : bindAddress());
+    }
+
     public Path storageImage() { return Path.of(values.get(Setting.STORAGE_IMAGE)); }
     public Optional<String> templateMirror() { return optional(Setting.TEMPLATE_MIRROR); }
 
@@ -83,6 +94,14 @@ public final class Settings {
         }
         requireRange(Setting.MAX_DISK_SIZE_GIB, 1, 65536);
         requireRange(Setting.DEFAULT_DISK_SIZE_GIB, 1, maxDiskSizeGib());
+        requireRange(Setting.DEFAULT_VCPU_COUNT, 1, 1024);
+        requireRange(Setting.DEFAULT_MEM_SIZE_MIB, 128, 1024 * 1024);
+        if (!accel().matches("auto|kvm|tcg")) {
+            throw bad(Setting.ACCEL, "must be auto, kvm or tcg");
+        }
+        if (bindAddress().isBlank()) {
+            throw bad(Setting.BIND_ADDRESS, "must be an address");
+        }
         if (apiBind().isBlank()) {
             throw bad(Setting.API_BIND, "must be an address");
         }

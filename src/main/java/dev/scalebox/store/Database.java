@@ -47,4 +47,8 @@ public final class Database {
     public TemplateStore templates() {
         return new TemplateStore(this);
     }
+
+    public VmStore vms() {
+        return new VmStore(this);
+    }
 }

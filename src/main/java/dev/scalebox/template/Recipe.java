@@ -14,7 +14,7 @@ import java.util.List;
  * the packages, dpkg options, the two mmdebstrap hook scripts, and which kernel files to copy out.
  * The hooks are static scripts of ours, run by mmdebstrap with the chroot directory as argument.
  */
-record Recipe(List<String> packages, List<String> dpkgOptions, String kernelGlob, String initrdGlob) {
+record Recipe(List<String> packages, List<String> dpkgOptions, String kernelGlob, String initrdGlob, String cmdline) {
 
     static final String ESSENTIAL_HOOK = "essential-hook";
     static final String CUSTOMIZE_HOOK = "customize-hook";
@@ -23,7 +23,7 @@ record Recipe(List<String> packages, List<String> dpkgOptions, String kernelGlob
     static Recipe debianBase() {
         List<String> kernel = lines("kernel.txt");
         return new Recipe(lines("packages.txt"), lines("dpkgopts.txt"), kernel.get(0),
-                kernel.size() > 1 ? kernel.get(1) : "none");
+                kernel.size() > 1 ? kernel.get(1) : "none", String.join(" ", lines("cmdline.txt")));
     }
 
     boolean needsInitrd() {

@@ -107,6 +107,9 @@ final class TemplateBuilder {
         } else {
             Files.deleteIfExists(kernelDir.resolve("initrd.img"));
         }
+        Path cmdline = kernelDir.resolve(".cmdline.partial");
+        Files.writeString(cmdline, recipe.cmdline() + "\n");
+        Files.move(cmdline, kernelDir.resolve("cmdline"), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 
     /** Copies beside the target, then renames, so a running VM never reads a half-written kernel. */

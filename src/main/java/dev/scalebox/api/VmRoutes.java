@@ -1,0 +1,90 @@
+package dev.scalebox.api;
+
+import dev.scalebox.ScaleboxException;
+import dev.scalebox.vm.CreateVm;
+import dev.scalebox.vm.Vm;
+import dev.scalebox.vm.VmService;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Status;
+import io.helidon.webserver.http.HttpRouting;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.exc.MismatchedInputException;
+import tools.jackson.databind.exc.UnrecognizedPropertyException;
+
+import java.time.Instant;
+
+import java.util.stream.Collectors;
+
+/** The {@code /vms} endpoints. */
+final class VmRoutes {
+
+    private static final int CONSOLE_BYTES = 64 * 1024;
+
+    private VmRoutes() {
+    }
+
+    /** The JSON body of {@code POST /vms}. */
+    record CreateBody(String template, String sshPublicKey, String name, Integer vcpuCount, Integer memSizeMib,
+                      Integer diskSizeGib) {
+    }
+
+    /** A VM as the API shows it. */
+    record VmView(String id, String name, String template, String status, String statusReason, int vcpuCount,
+                  int memSizeMib, int diskSizeGib, String sshHost, int sshPort, String sshUser, String ssh,
+                  Instant createdAt) {
+        static VmView of(Vm vm) {
+            return new VmView(vm.id(), vm.name(), vm.template(), vm.status().label(), vm.statusReason(), vm.vcpuCount(),
+                    vm.memSizeMib(), vm.diskSizeGib(), vm.sshHost(), vm.sshPort(), vm.sshUser(), vm.ssh(), vm.createdAt());
+        }
+    }
+
+    static void register(HttpRouting.Builder routing, VmService vms) {
+        routing.post("/vms", (req, res) -> {
+            CreateBody b = body(req, CreateBody.class);
+            Vm vm = vms.create(new CreateVm(b.template(), b.sshPublicKey(), b.name(), b.vcpuCount(), b.memSizeMib(),
+                    b.diskSizeGib()));
+            res.header(HeaderNames.LOCATION, "/vms/" + vm.id());
+            ApiServer.json(res, 201, VmView.of(vm));
+        });
+        routing.get("/vms", (req, res) -> ApiServer.json(res, 200, vms.list().stream().map(VmView::of).toList()));
+        routing.get("/vms/{id}", (req, res) -> ApiServer.json(res, 200, VmView.of(vms.get(id(req)))));
+        routing.delete("/vms/{id}", (req, res) -> {
+            vms.delete(id(req));
+            res.status(Status.NO_CONTENT_204).send();
+        });
+        routing.post("/vms/{id}/stop", (req, res) -> ApiServer.json(res, 200, VmView.of(vms.stop(id(req)))));
+        routing.post("/vms/{id}/start", (req, res) -> ApiServer.json(res, 200, VmView.of(vms.start(id(req)))));
+        routing.post("/vms/{id}/restart", (req, res) -> ApiServer.json(res, 200, VmView.of(vms.restart(id(req)))));
+        routing.get("/vms/{id}/console", (req, res) -> {
+            res.header(HeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
+            res.send(vms.console(id(req), CONSOLE_BYTES));
+        });
+    }
+
+    private static String id(ServerRequest req) {
+        return req.path().pathParameters().get("id");
+    }
+
+    /** Reads a JSON body strictly: malformed JSON, unknown fields and wrong types are a 400 that names the field. */
+    static <T> T body(ServerRequest req, Class<T> type) {
+        byte[] raw = req.content().hasEntity() ? req.content().as(byte[].class) : new byte[0];
+        if (raw.length == 0) {
+            throw new ScaleboxException.BadRequest("A JSON body is required");
+        }
+        try {
+            return Json.MAPPER.readValue(raw, type);
+        } catch (UnrecognizedPropertyException e) {
+            throw new ScaleboxException.BadRequest("Unknown field '" + e.getPropertyName() + "'");
+        } catch (MismatchedInputException e) {
+            String field = e.getPath().stream().map(r -> r.getPropertyName() == null ? "" : r.getPropertyName())
+                    .collect(Collectors.joining("."));
+            throw new ScaleboxException.BadRequest(field.isEmpty() ? "The body must be a JSON object"
+                    : "Wrong type for field '" + field + "'");
+        } catch (JacksonException e) {
+            throw new ScaleboxException.BadRequest("Malformed JSON: " + e.getOriginalMessage());
+        }
+    }
+
+}

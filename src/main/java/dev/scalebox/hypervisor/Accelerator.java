@@ -1,0 +1,44 @@
+package dev.scalebox.hypervisor;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/** KVM where it works, else TCG (software emulation), chosen by itself unless configured. */
+public enum Accelerator {
+    KVM, TCG;
+
+    /** {@code auto}, {@code kvm} or {@code tcg}; auto takes KVM only when /dev/kvm opens and the CPU has vmx or svm. */
+    public static Accelerator choose(String setting) {
+        return switch (setting) {
+            case "kvm" -> KVM;
+            case "tcg" -> TCG;
+            default -> kvmUsable() ? KVM : TCG;
+        };
+    }
+
+    static boolean kvmUsable() {
+        try (RandomAccessFile kvm = new RandomAccessFile("/dev/kvm", "rw")) {
+            List<String> flags = Files.readAllLines(Path.of("/proc/cpuinfo")).stream()
+                    .filter(l -> l.startsWith("flags")).toList();
+            return flags.stream().anyMatch(l -> l.contains(" vmx") || l.contains(" svm"));
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** The QEMU arguments that select this accelerator and a CPU model for it. */
+    List<String> qemuArgs() {
+        return this == KVM
+                ? List.of("-accel", "kvm", "-cpu", "host")
+                // The translation cache defaults to a quarter of guest RAM or more; 64 MiB keeps
+                // an idle VM's host memory small at a small cost in re-translation.
+                : List.of("-accel", "tcg,tb-size=64", "-cpu", "max");
+    }
+
+    public String label() {
+        return name().toLowerCase(java.util.Locale.ROOT);
+    }
+}

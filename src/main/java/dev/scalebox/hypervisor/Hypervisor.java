@@ -1,0 +1,164 @@
+package dev.scalebox.hypervisor;
+
+import dev.scalebox.ScaleboxException;
+import dev.scalebox.host.ProgramResult;
+import dev.scalebox.host.ProgramRunner;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * QEMU processes, one per VM, detached from Scalebox ({@code -daemonize}) so that they keep
+ * running when the service restarts. A process is recognised as ours by its pid file, its name
+ * ({@code -name scalebox-ID}) in {@code /proc/PID/cmdline}, and its QMP socket; nothing else is
+ * ever signalled.
+ */
+public final class Hypervisor {
+
+    private static final Duration LAUNCH_TIMEOUT = Duration.ofSeconds(30);
+    private static final Duration QMP_TIMEOUT = Duration.ofSeconds(10);
+    private static final Logger log = LoggerFactory.getLogger(Hypervisor.class);
+
+    private final ProgramRunner runner;
+    private final Accelerator accelerator;
+
+    public Hypervisor(ProgramRunner runner, Accelerator accelerator) {
+        this.runner = runner;
+        this.accelerator = accelerator;
+    }
+
+    public Accelerator accelerator() {
+        return accelerator;
+    }
+
+    /** Starts QEMU for {@code spec}; returns once the process runs and QMP answers. */
+    public Instance start(VmSpec spec) {
+        try {
+            Files.createDirectories(spec.runDir());
+            Files.deleteIfExists(spec.pidFile());
+            Files.deleteIfExists(spec.qmpSocket());
+        } catch (IOException e) {
+            throw new ScaleboxException.HostFailure("cannot prepare " + spec.runDir() + ": " + e.getMessage(), e);
+        }
+        ProgramResult launched = runner.run(argv(spec), LAUNCH_TIMEOUT);
+        if (!launched.succeeded()) {
+            throw new ScaleboxException.HostFailure("QEMU did not start: " + launched.describeFailure());
+        }
+        long pid = readPid(spec.pidFile()).orElseThrow(() ->
+                new ScaleboxException.HostFailure("QEMU started but wrote no pid file"));
+        try {
+            return new Instance(spec.vmId(), pid, QmpClient.connect(spec.qmpSocket(), QMP_TIMEOUT));
+        } catch (RuntimeException e) {
+            kill(pid, spec.vmId());
+            throw e;
+        }
+    }
+
+    /** The live QEMU of {@code vmId} described by its run directory, if there is one and it is ours. */
+    public Optional<Instance> adopt(String vmId, Path runDir) {
+        Optional<Long> pid = readPid(runDir.resolve("qemu.pid"));
+        if (pid.isEmpty() || !isOurs(pid.get(), vmId)) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(new Instance(vmId, pid.get(), QmpClient.connect(runDir.resolve("qmp.sock"), QMP_TIMEOUT)));
+        } catch (RuntimeException e) {
+            log.warn("QEMU {} of {} is alive but its QMP does not answer: {}", pid.get(), vmId, e.getMessage());
+            return Optional.empty();
+        }
+    }
+
+    /** Asks the guest to power off (ACPI), and kills QEMU if it has not exited after {@code timeout}. */
+    public void stop(Instance instance, Duration timeout) {
+        try {
+            instance.qmp().execute("system_powerdown", Map.of(), QMP_TIMEOUT);
+            instance.onExit().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException | RuntimeException e) {
+            log.info("{} did not power off within {} s; killing QEMU {}", instance.vmId(), timeout.toSeconds(), instance.pid());
+            kill(instance.pid(), instance.vmId());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            kill(instance.pid(), instance.vmId());
+        } catch (ExecutionException e) {
+            kill(instance.pid(), instance.vmId());
+        } finally {
+            instance.qmp().close();
+        }
+    }
+
+    /** Kills the QEMU process {@code pid} if it is ours, and waits for it to be gone. */
+    public void kill(long pid, String vmId) {
+        ProcessHandle.of(pid).filter(h -> isOurs(pid, vmId)).ifPresent(h -> {
+            h.destroyForcibly();
+            try {
+                h.onExit().get(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (ExecutionException | TimeoutException e) {
+                log.error("QEMU {} of {} did not die after SIGKILL", pid, vmId);
+            }
+        });
+    }
+
+    /** Whether process {@code pid} is a QEMU that was started for {@code vmId}. */
+    public static boolean isOurs(long pid, String vmId) {
+        try {
+            byte[] raw = Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline"));
+            List<String> args = List.of(new String(raw, StandardCharsets.UTF_8).split("\0"));
+            int name = args.indexOf("-name");
+            return name >= 0 && name + 1 < args.size() && args.get(name + 1).equals(processName(vmId));
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    static String processName(String vmId) {
+        return "scalebox-" + vmId;
+    }
+
+    List<String> argv(VmSpec spec) {
+        List<String> argv = new ArrayList<>(List.of("qemu-system-x86_64", "-name", processName(spec.vmId())));
+        argv.addAll(accelerator.qemuArgs());
+        argv.addAll(List.of(
+                "-m", Integer.toString(spec.memMib()),
+                "-smp", Integer.toString(spec.vcpus()),
+                "-nodefaults", "-no-user-config", "-display", "none",
+                "-kernel", spec.kernel().toString()));
+        if (spec.initrd() != null) {
+            argv.addAll(List.of("-initrd", spec.initrd().toString()));
+        }
+        argv.addAll(List.of(
+                "-append", spec.cmdline(),
+                "-drive", "file=" + spec.disk() + ",format=raw,if=none,id=root,discard=unmap",
+                "-device", "virtio-blk-pci,drive=root,id=root-disk",
+                "-netdev", "user,id=net0,hostfwd=tcp:" + spec.bindAddress() + ":" + spec.sshPort() + "-:22",
+                "-device", "virtio-net-pci,netdev=net0,id=net0-nic",
+                "-device", "virtio-rng-pci",
+                "-chardev", "file,id=serial0,path=" + spec.serialLog() + ",append=on",
+                "-serial", "chardev:serial0",
+                "-qmp", "unix:" + spec.qmpSocket() + ",server=on,wait=off",
+                "-pidfile", spec.pidFile().toString(),
+                "-daemonize"));
+        return argv;
+    }
+
+    private static Optional<Long> readPid(Path pidFile) {
+        try {
+            return Optional.of(Long.parseLong(Files.readString(pidFile).strip()));
+        } catch (IOException | NumberFormatException e) {
+            return Optional.empty();
+        }
+    }
+}

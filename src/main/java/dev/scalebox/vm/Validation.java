@@ -1,0 +1,77 @@
+package dev.scalebox.vm;
+
+import dev.scalebox.ScaleboxException;
+import dev.scalebox.storage.Names;
+import dev.scalebox.storage.SshPublicKey;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Checks of a create or restart request, all before anything is touched. */
+final class Validation {
+
+    private static final int MIN_MEM_MIB = 128;
+
+    private Validation() {
+    }
+
+    static int vcpus(Integer requested, VmLimits limits) {
+        int v = requested != null ? requested : Math.min(limits.defaultVcpus(), hostCores());
+        int cores = hostCores();
+        if (v < 1 || v > cores) {
+            throw new ScaleboxException.BadRequest("vcpu_count must be between 1 and " + cores + " (this host's cores), not " + v);
+        }
+        return v;
+    }
+
+    static int memMib(Integer requested, VmLimits limits) {
+        int m = requested != null ? requested : limits.defaultMemMib();
+        if (m < MIN_MEM_MIB || m > 1024 * 1024) {
+            throw new ScaleboxException.BadRequest("mem_size_mib must be between " + MIN_MEM_MIB + " and 1048576, not " + m);
+        }
+        long available = availableMemMib();
+        if (m > available) {
+            throw new ScaleboxException.InsufficientStorage("Insufficient memory: " + available + " MiB available, need "
+                    + m + " MiB");
+        }
+        return m;
+    }
+
+    static int diskGib(Integer requested, VmLimits limits, long templateBytes) {
+        int d = requested != null ? requested : limits.defaultDiskGib();
+        int templateGib = (int) Math.ceilDiv(templateBytes, 1L << 30);
+        if (d < 1 || d > limits.maxDiskGib()) {
+            throw new ScaleboxException.BadRequest("disk_size_gib must be between 1 and " + limits.maxDiskGib() + ", not " + d);
+        }
+        if (d < templateGib) {
+            throw new ScaleboxException.BadRequest("disk_size_gib " + d + " is smaller than the template's " + templateGib
+                    + " GiB");
+        }
+        return d;
+    }
+
+    static String name(String requested) {
+        return requested == null ? null : Names.require("name", requested);
+    }
+
+    static void key(String key) {
+        SshPublicKey.parse(key);
+    }
+
+    static int hostCores() {
+        return Runtime.getRuntime().availableProcessors();
+    }
+
+    /** MemAvailable from /proc/meminfo, in MiB. */
+    static long availableMemMib() {
+        try {
+            return Files.readAllLines(Path.of("/proc/meminfo")).stream()
+                    .filter(l -> l.startsWith("MemAvailable:"))
+                    .mapToLong(l -> Long.parseLong(l.replaceAll("\\D+", "")) / 1024)
+                    .findFirst().orElse(Long.MAX_VALUE);
+        } catch (IOException e) {
+            return Long.MAX_VALUE;
+        }
+    }
+}

@@ -1,0 +1,13 @@
+package dev.scalebox.vm;
+
+import java.time.Instant;
+
+/** A VM as clients see it. {@code statusReason} says why a VM stopped or failed, when it did. */
+public record Vm(String id, String name, String template, VmStatus status, String statusReason, int vcpuCount,
+                 int memSizeMib, int diskSizeGib, String sshHost, int sshPort, String sshUser, Instant createdAt) {
+
+    /** A ready command line to log in. */
+    public String ssh() {
+        return "ssh -p " + sshPort + " " + sshUser + "@" + sshHost;
+    }
+}

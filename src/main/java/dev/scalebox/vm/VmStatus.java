@@ -1,0 +1,19 @@
+package dev.scalebox.vm;
+
+import java.util.Locale;
+
+/**
+ * The states of a VM. {@code running} means the QEMU process is alive and the guest's SSH server
+ * answered with its banner; nothing is ever reported running on a guess.
+ */
+public enum VmStatus {
+    CREATING, STARTING, RUNNING, STOPPING, STOPPED, ERROR;
+
+    public String label() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+
+    public static VmStatus of(String label) {
+        return valueOf(label.toUpperCase(Locale.ROOT));
+    }
+}

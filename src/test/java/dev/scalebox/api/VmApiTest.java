@@ -1,0 +1,109 @@
+package dev.scalebox.api;
+
+import dev.scalebox.testing.TestVms;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Bad input on the VM endpoints: the right 4xx, a message a person can act on, and nothing created. */
+class VmApiTest {
+
+    private static final String TOKEN = "vm-api-test-token-0123456789";
+    private static TestVms env;
+    private static ApiServer server;
+    private static final HttpClient http = HttpClient.newHttpClient();
+
+    @BeforeAll
+    static void start() {
+        env = new TestVms("vm-api", 25001);
+        server = ApiServer.start("127.0.0.1", 0, ApiToken.resolve(Optional.of(TOKEN), Path.of("/nonexistent")),
+                new ApiServer.Services(env.templates, env.service()));
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+        env.close();
+    }
+
+    @Test
+    void badCreatesAnswer4xxAndLeaveNothingBehind() throws Exception {
+        List<Path> disksBefore = list(env.layout.vms());
+        String key = env.publicKey;
+        record Case(String body, int status, String message) {
+        }
+        List<Case> cases = List.of(
+                new Case("{not json", 400, "Malformed JSON"),
+                new Case("[]", 400, "JSON object"),
+                new Case("{\"template\":\"debian-base\",\"ssh_public_key\":\"" + key + "\",\"colour\":\"red\"}", 400, "Unknown field 'colour'"),
+                new Case("{\"template\":\"debian-base\",\"ssh_public_key\":\"" + key + "\",\"vcpu_count\":\"2\"}", 400, "Wrong type for field 'vcpu_count'"),
+                new Case("{\"ssh_public_key\":\"" + key + "\"}", 400, "template is required"),
+                new Case("{\"template\":\"debian-base\"}", 400, "SSH public key is required"),
+                new Case("{\"template\":\"debian-base\",\"ssh_public_key\":\"ssh-rsa AAAA\"}", 400, "Invalid SSH public key"),
+                new Case("{\"template\":\"../etc\",\"ssh_public_key\":\"" + key + "\"}", 400, "Invalid template name"),
+                new Case("{\"template\":\"nope\",\"ssh_public_key\":\"" + key + "\"}", 404, "Template not found"),
+                new Case("{\"template\":\"debian-base\",\"ssh_public_key\":\"" + key + "\",\"name\":\"Bad Name\"}", 400, "Invalid name"),
+                new Case("{\"template\":\"debian-base\",\"ssh_public_key\":\"" + key + "\",\"vcpu_count\":999}", 400, "vcpu_count must be between 1 and"),
+                new Case("{\"template\":\"debian-base\",\"ssh_public_key\":\"" + key + "\",\"disk_size_gib\":101}", 400, "disk_size_gib must be between 1 and 100"),
+                new Case("{\"template\":\"debian-base\",\"ssh_public_key\":\"" + key + "\",\"disk_size_gib\":1}", 400, "smaller than the template's 2 GiB"),
+                new Case("{\"template\":\"debian-base\",\"ssh_public_key\":\"" + key + "\",\"mem_size_mib\":1000000}", 507, "Insufficient memory"),
+                new Case("{\"template\":\"debian-base\",\"ssh_public_key\":\"" + key + "\",\"disk_size_gib\":90}", 507, "Insufficient storage"));
+        for (Case c : cases) {
+            HttpResponse<String> r = post("/vms", c.body());
+            assertThat(r.statusCode()).as(c.body()).isEqualTo(c.status());
+            assertThat(Json.MAPPER.readTree(r.body()).get("error").asString()).as(c.body()).contains(c.message());
+        }
+        HttpResponse<String> huge = post("/vms", "{\"template\":\"" + "x".repeat(70_000) + "\"}");
+        assertThat(huge.statusCode()).isEqualTo(413);
+
+        assertThat(list(env.layout.vms())).isEqualTo(disksBefore);
+        assertThat(Json.MAPPER.readTree(get("/vms").body()).size()).isZero();
+    }
+
+    @Test
+    void unknownVmsAre404() throws Exception {
+        for (String path : List.of("/vms/vm-000000000000", "/vms/nobody/console")) {
+            HttpResponse<String> r = get(path);
+            assertThat(r.statusCode()).as(path).isEqualTo(404);
+            JsonNode error = Json.MAPPER.readTree(r.body());
+            assertThat(error.get("error").asString()).isEqualTo("VM not found");
+        }
+        assertThat(post("/vms/nobody/stop", "").statusCode()).isEqualTo(404);
+        assertThat(send("DELETE", "/vms/nobody", null).statusCode()).isEqualTo(404);
+    }
+
+    private static List<Path> list(Path dir) throws IOException {
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.sorted().toList();
+        }
+    }
+
+    private static HttpResponse<String> get(String path) throws Exception {
+        return send("GET", path, null);
+    }
+
+    private static HttpResponse<String> post(String path, String body) throws Exception {
+        return send("POST", path, body);
+    }
+
+    private static HttpResponse<String> send(String method, String path, String body) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
+                .header("Authorization", "Bearer " + TOKEN)
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+}

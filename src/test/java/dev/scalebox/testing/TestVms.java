@@ -1,0 +1,127 @@
+package dev.scalebox.testing;
+
+import dev.scalebox.host.Filesystems;
+import dev.scalebox.hypervisor.Accelerator;
+import dev.scalebox.storage.DataLayout;
+import dev.scalebox.storage.StorageService;
+import dev.scalebox.template.TemplateService;
+import dev.scalebox.hypervisor.Hypervisor;
+import dev.scalebox.host.ProgramRunner;
+import dev.scalebox.store.Database;
+import dev.scalebox.vm.Vm;
+import dev.scalebox.vm.VmLimits;
+import dev.scalebox.vm.VmService;
+import dev.scalebox.vm.VmStatus;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * A data directory of its own for one test class, on the shared base template's btrfs pool: the
+ * template and kernel are reflinked in, so it costs nothing, and test classes running side by
+ * side never see each other's VMs. Comes with a real SSH key pair for the OpenSSH client. Every
+ * VM started here is killed by {@link #close}.
+ */
+public final class TestVms implements AutoCloseable {
+
+    public final DataLayout layout;
+    public final StorageService storage;
+    public final TemplateService templates;
+    public final Path privateKey;
+    public final String publicKey;
+    private final Path keyDir = LoopFs.tempDir();
+    private final Database db;
+    private final int portMin;
+
+    public TestVms(String name, int portMin) {
+        this.portMin = portMin;
+        BaseTemplate base = BaseTemplate.get();
+        layout = new DataLayout(base.pool.root().resolve("envs").resolve(name));
+        layout.createDirectories();
+        Sh.run("cp", "--reflink=always", base.layout.templateImage(TemplateService.BASE).toString(),
+                layout.templateImage(TemplateService.BASE).toString());
+        for (String file : List.of("vmlinuz", "initrd.img", "cmdline")) {
+            Sh.run("cp", base.layout.kernel().resolve(file).toString(), layout.kernel().resolve(file).toString());
+        }
+        ProgramRunner runner = new ProgramRunner();
+        Filesystems filesystems = new Filesystems(runner);
+        storage = new StorageService(layout, runner, filesystems);
+        db = Database.openSqlite(layout.database());
+        templates = new TemplateService(storage, db.templates(), runner, filesystems);
+        templates.reconcile();
+        privateKey = keyDir.resolve("id_ed25519");
+        Sh.run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "test", "-f", privateKey.toString());
+        try {
+            publicKey = Files.readString(Path.of(privateKey + ".pub")).strip();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** A new service over this store and data directory, as after a restart of Scalebox. */
+    public VmService service() {
+        return new VmService(storage, new Hypervisor(new ProgramRunner(), Accelerator.choose("auto")), db.vms(),
+                new VmLimits(2, 512, 2, 100, "127.0.0.1", "127.0.0.1", portMin, portMin + 99));
+    }
+
+    public static Vm awaitStatus(VmService vms, String id, VmStatus status, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        Vm vm = vms.get(id);
+        while (vm.status() != status && System.nanoTime() < deadline) {
+            sleep(250);
+            vm = vms.get(id);
+        }
+        if (vm.status() != status) {
+            throw new AssertionError("VM " + id + " is " + vm.status() + " (" + vm.statusReason() + "), not " + status
+                    + " after " + timeout.toSeconds() + " s; console tail:\n" + vms.console(id, 3000));
+        }
+        return vm;
+    }
+
+    /** Runs {@code command} in the VM with the real OpenSSH client; returns stdout. */
+    public String ssh(Vm vm, String command) {
+        return Sh.run("ssh", "-i", privateKey.toString(), "-p", Integer.toString(vm.sshPort()),
+                "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+                "-o", "BatchMode=yes", "-o", "ConnectTimeout=20", "root@" + vm.sshHost(), command);
+    }
+
+    public Path runDir(String id) {
+        return layout.runDir(id);
+    }
+
+    public long qemuPid(String id) {
+        try {
+            return Long.parseLong(Files.readString(runDir(id).resolve("qemu.pid")).strip());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public static List<Long> qemuProcessesOf(String id) {
+        return ProcessHandle.allProcesses()
+                .filter(p -> p.info().arguments().map(a -> List.of(a).contains("scalebox-" + id)).orElse(false))
+                .map(ProcessHandle::pid).toList();
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
+    @Override
+    public void close() {
+        ProcessHandle.allProcesses()
+                .filter(p -> p.info().arguments().map(a -> String.join(" ", a).contains(layout.root().toString()))
+                        .orElse(false))
+                .forEach(ProcessHandle::destroyForcibly);
+        LoopFs.deleteTree(keyDir);
+    }
+}
