@@ -47,6 +47,29 @@ final class ApiClient {
         return send(HttpRequest.newBuilder(uri(path)).DELETE());
     }
 
+    JsonNode post(String path, Object body) {
+        String json = body == null ? "" : Json.MAPPER.writeValueAsString(body);
+        return send(HttpRequest.newBuilder(uri(path)).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(json)));
+    }
+
+    String getText(String path) {
+        try {
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(uri(path)).header("Authorization", "Bearer " + token)
+                    .GET().build(), HttpResponse.BodyHandlers.ofString());
+            if (r.statusCode() >= 400) {
+                JsonNode body = Json.MAPPER.readTree(r.body());
+                throw new CliException(body.path("error").asString() + " (HTTP " + r.statusCode() + ")");
+            }
+            return r.body();
+        } catch (IOException e) {
+            throw new CliException("request to " + base + " failed: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CliException("interrupted");
+        }
+    }
+
     private URI uri(String path) {
         return base.resolve(path);
     }

@@ -1,0 +1,180 @@
+package dev.scalebox.cli;
+
+import dev.scalebox.api.Json;
+import tools.jackson.databind.JsonNode;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.IOException;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** {@code scalebox vm ...}: the VM API from the command line. */
+@Command(name = "vm", mixinStandardHelpOptions = true, description = "Create and manage VMs (through the API).")
+final class VmCommand {
+
+    @Mixin
+    CommonOptions common;
+
+    @Command(name = "create", mixinStandardHelpOptions = true, description = "Create a VM from a template.")
+    int create(@Option(names = "--template", defaultValue = "debian-base", description = "Template (default ${DEFAULT-VALUE})") String template,
+               @Option(names = "--key", required = true, paramLabel = "FILE", description = "SSH public key file") Path key,
+               @Option(names = "--name", description = "VM name (generated when absent)") String name,
+               @Option(names = "--disk", paramLabel = "GIB", description = "Disk size in GiB") Integer disk,
+               @Option(names = "--mem", paramLabel = "MIB", description = "Memory in MiB") Integer mem,
+               @Option(names = "--cpus", paramLabel = "N", description = "vCPUs") Integer cpus,
+               @Option(names = "--wait", description = "Return when SSH answers") boolean wait,
+               @Option(names = "--timeout", defaultValue = "300", paramLabel = "SECONDS") int timeout,
+               @Option(names = "--json", description = "Print JSON") boolean json) throws IOException, InterruptedException {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("template", template);
+        body.put("ssh_public_key", Files.readString(key).strip());
+        putIfSet(body, "name", name);
+        putIfSet(body, "disk_size_gib", disk);
+        putIfSet(body, "mem_size_mib", mem);
+        putIfSet(body, "vcpu_count", cpus);
+        JsonNode vm = api().post("/vms", body);
+        if (wait) {
+            vm = awaitRunning(vm.get("id").asString(), timeout);
+        }
+        print(vm, json);
+        return 0;
+    }
+
+    @Command(name = "ls", mixinStandardHelpOptions = true, description = "List VMs.")
+    int ls(@Option(names = "--json") boolean json) {
+        JsonNode vms = api().get("/vms");
+        if (json) {
+            System.out.println(Json.MAPPER.writeValueAsString(vms));
+            return 0;
+        }
+        List<List<String>> rows = new ArrayList<>();
+        for (JsonNode v : vms) {
+            rows.add(List.of(v.get("id").asString(), v.get("name").asString(), v.get("status").asString(),
+                    v.get("template").asString(), v.get("vcpu_count").asString(), v.get("mem_size_mib").asString(),
+                    v.get("disk_size_gib").asString(), v.get("ssh").asString()));
+        }
+        Table.print(List.of("ID", "NAME", "STATUS", "TEMPLATE", "CPUS", "MEM_MIB", "DISK_GIB", "SSH"), rows);
+        return 0;
+    }
+
+    @Command(name = "show", mixinStandardHelpOptions = true, description = "Show one VM.")
+    int show(@Parameters(paramLabel = "VM") String vm, @Option(names = "--json") boolean json) {
+        print(api().get(path(vm)), json);
+        return 0;
+    }
+
+    @Command(name = "rm", mixinStandardHelpOptions = true, description = "Delete a VM and its disk.")
+    int rm(@Parameters(paramLabel = "VM") String vm) {
+        api().delete(path(vm));
+        System.out.println("Deleted " + vm);
+        return 0;
+    }
+
+    @Command(name = "start", mixinStandardHelpOptions = true, description = "Start a stopped VM.")
+    int start(@Parameters(paramLabel = "VM") String vm, @Option(names = "--json") boolean json) {
+        print(api().post(path(vm) + "/start", null), json);
+        return 0;
+    }
+
+    @Command(name = "stop", mixinStandardHelpOptions = true, description = "Power a VM off (ACPI, then kill after 30 s).")
+    int stop(@Parameters(paramLabel = "VM") String vm, @Option(names = "--json") boolean json) {
+        print(api().post(path(vm) + "/stop", null), json);
+        return 0;
+    }
+
+    @Command(name = "restart", mixinStandardHelpOptions = true, description = "Stop and start a VM.")
+    int restart(@Parameters(paramLabel = "VM") String vm, @Option(names = "--json") boolean json) {
+        print(api().post(path(vm) + "/restart", null), json);
+        return 0;
+    }
+
+    @Command(name = "console", mixinStandardHelpOptions = true, description = "Print the tail of the serial console.")
+    int console(@Parameters(paramLabel = "VM") String vm) {
+        System.out.print(api().getText(path(vm) + "/console"));
+        return 0;
+    }
+
+    @Command(name = "wait", mixinStandardHelpOptions = true, description = "Wait until the VM's SSH answers.")
+    int await(@Parameters(paramLabel = "VM") String vm,
+              @Option(names = "--ssh", description = "Wait for SSH (the default and only condition)") boolean ssh,
+              @Option(names = "--timeout", defaultValue = "300", paramLabel = "SECONDS") int timeout,
+              @Option(names = "--json") boolean json) throws InterruptedException {
+        print(awaitRunning(vm, timeout), json);
+        return 0;
+    }
+
+    @Command(name = "ssh", mixinStandardHelpOptions = true, description = "Log into a VM with the OpenSSH client.")
+    int ssh(@Parameters(paramLabel = "VM") String vm,
+            @Option(names = {"-i", "--identity"}, paramLabel = "FILE", description = "Private key") Path identity,
+            @Parameters(index = "1..*", paramLabel = "COMMAND") List<String> command) throws IOException, InterruptedException {
+        JsonNode v = api().get(path(vm));
+        List<String> argv = new ArrayList<>(List.of("ssh", "-p", v.get("ssh_port").asString(),
+                "-o", "StrictHostKeyChecking=accept-new"));
+        if (identity != null) {
+            argv.addAll(List.of("-i", identity.toString()));
+        }
+        argv.add(v.get("ssh_user").asString() + "@" + v.get("ssh_host").asString());
+        if (command != null) {
+            argv.addAll(command);
+        }
+        return new ProcessBuilder(argv).inheritIO().start().waitFor();
+    }
+
+    private JsonNode awaitRunning(String vm, int timeoutSeconds) throws InterruptedException {
+        long deadline = System.nanoTime() + timeoutSeconds * 1_000_000_000L;
+        while (true) {
+            JsonNode v = api().get(path(vm));
+            String status = v.get("status").asString();
+            if (status.equals("running")) {
+                return v;
+            }
+            if (!status.equals("starting") && !status.equals("creating")) {
+                throw new CliException("VM " + vm + " is " + status + (v.path("status_reason").isNull() ? ""
+                        : ": " + v.get("status_reason").asString()));
+            }
+            if (System.nanoTime() > deadline) {
+                throw new CliException("VM " + vm + " did not answer SSH within " + timeoutSeconds + " s");
+            }
+            Thread.sleep(500);
+        }
+    }
+
+    private static void print(JsonNode vm, boolean json) {
+        if (json) {
+            System.out.println(Json.MAPPER.writeValueAsString(vm));
+            return;
+        }
+        List<List<String>> rows = new ArrayList<>();
+        for (String field : List.of("id", "name", "status", "status_reason", "template", "vcpu_count", "mem_size_mib",
+                "disk_size_gib", "ssh", "created_at")) {
+            JsonNode value = vm.path(field);
+            if (!value.isMissingNode() && !value.isNull()) {
+                rows.add(List.of(field, value.asString()));
+            }
+        }
+        Table.keyValue(rows);
+    }
+
+    private static void putIfSet(Map<String, Object> body, String field, Object value) {
+        if (value != null) {
+            body.put(field, value);
+        }
+    }
+
+    private static String path(String vm) {
+        return "/vms/" + URLEncoder.encode(vm, StandardCharsets.UTF_8);
+    }
+
+    private ApiClient api() {
+        return ApiClient.from(common.settings());
+    }
+}
