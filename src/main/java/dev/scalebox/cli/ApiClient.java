@@ -54,20 +54,7 @@ final class ApiClient {
     }
 
     String getText(String path) {
-        try {
-            HttpResponse<String> r = http.send(HttpRequest.newBuilder(uri(path)).header("Authorization", "Bearer " + token)
-                    .GET().build(), HttpResponse.BodyHandlers.ofString());
-            if (r.statusCode() >= 400) {
-                JsonNode body = Json.MAPPER.readTree(r.body());
-                throw new CliException(body.path("error").asString() + " (HTTP " + r.statusCode() + ")");
-            }
-            return r.body();
-        } catch (IOException e) {
-            throw new CliException("request to " + base + " failed: " + e.getMessage());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new CliException("interrupted");
-        }
+        return exchange(HttpRequest.newBuilder(uri(path)).GET()).body();
     }
 
     private URI uri(String path) {
@@ -75,6 +62,12 @@ final class ApiClient {
     }
 
     private JsonNode send(HttpRequest.Builder request) {
+        String body = exchange(request).body();
+        return body.isEmpty() ? null : Json.MAPPER.readTree(body);
+    }
+
+    /** Sends with the token; a refused request becomes the server's error message. */
+    private HttpResponse<String> exchange(HttpRequest.Builder request) {
         request.header("Authorization", "Bearer " + token).timeout(Duration.ofMinutes(5));
         HttpResponse<String> response;
         try {
@@ -88,12 +81,16 @@ final class ApiClient {
             Thread.currentThread().interrupt();
             throw new CliException("interrupted");
         }
-        JsonNode body = response.body().isEmpty() ? null : Json.MAPPER.readTree(response.body());
         if (response.statusCode() >= 400) {
-            String message = body != null && body.has("error") ? body.get("error").asString() : response.body();
+            String message = response.body();
+            try {
+                message = Json.MAPPER.readTree(response.body()).path("error").asString(message);
+            } catch (RuntimeException notJson) {
+                // keep the raw body
+            }
             throw new CliException(message + " (HTTP " + response.statusCode() + ")");
         }
-        return body;
+        return response;
     }
 
     private static String readToken(Path file) {
