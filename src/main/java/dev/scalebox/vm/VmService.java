@@ -29,7 +29,9 @@ import java.util.stream.Collectors;
 /**
  * The VM lifecycle. Operations on one VM (start, stop, delete) hold that VM's lock; reads never
  * wait; creates of different VMs run in parallel, with only the choice of name and port made
- * under a short shared lock. A create that fails at any step undoes the steps before it.
+ * under a short shared lock. A create that fails before its answer undoes every step before it;
+ * QEMU itself is started just after the answer, and a failure there leaves the VM in
+ * {@code error} with the reason, its disk kept.
  *
  * <p>Each VM with a process has two watchers: one polls for the guest's SSH banner and moves
  * {@code starting} to {@code running}; the other waits for the process to exit and, unless the
@@ -97,11 +99,29 @@ public final class VmService {
             Path image = storage.copyRootfs(request.template(), row.id());
             storage.resizeRootfs(image, disk);
             storage.injectSshKey(image, request.sshPublicKey());
-            launch(row);
+            store.update(row.withStatus(VmStatus.STARTING.label(), null));
+            // QEMU's start (daemonize and the QMP handshake, ~0.4 s under TCG) happens after the
+            // answer; it takes this VM's lock, so a stop or delete sent meanwhile waits for it.
+            Thread.ofVirtual().name("launch-" + row.id()).start(() -> launchAfterCreate(row.id()));
             return get(row.id());
         } catch (RuntimeException e) {
             undoCreate(row);
             throw e;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Starts QEMU for a VM whose create has answered; a failure leaves the VM in error, disk kept. */
+    private void launchAfterCreate(String id) {
+        ReentrantLock lock = lockOf(id);
+        lock.lock();
+        try {
+            store.find(id).filter(r -> r.status().equals(VmStatus.STARTING.label()) && !instances.containsKey(id))
+                    .ifPresent(this::launch);
+        } catch (RuntimeException e) {
+            log.error("QEMU of {} did not start: {}", id, e.getMessage());
+            store.find(id).ifPresent(r -> store.update(r.withStatus(VmStatus.ERROR.label(), e.getMessage())));
         } finally {
             lock.unlock();
         }
