@@ -66,6 +66,15 @@ public final class Filesystems {
         }
     }
 
+    /** Whether two existing paths lie on the same filesystem (same device). */
+    public boolean sameFilesystem(Path a, Path b) {
+        try {
+            return Files.getAttribute(a, "unix:dev").equals(Files.getAttribute(b, "unix:dev"));
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     /** The mount whose target is exactly {@code dir}, if {@code dir} is a mount point. */
     public Optional<Mount> mountAt(Path dir) {
         Path target = dir.toAbsolutePath().normalize();

@@ -39,6 +39,8 @@ final class Ext4Image {
     private static final Duration FSCK_TIMEOUT = Duration.ofMinutes(20);
 
     private static final Pattern INODE_TYPE = Pattern.compile("Type: (\\w+)");
+    private static final Pattern FILE_SIZE = Pattern.compile("\\bSize: (\\d+)");
+    private static final Pattern FIRST_BLOCK = Pattern.compile("EXTENTS:\\s*\\(0\\):(\\d+)\\s*$");
 
     private final ProgramRunner runner;
 
@@ -76,11 +78,7 @@ final class Ext4Image {
 
     /** Grows the file to {@code bytes} and the filesystem to fill it. */
     void grow(Path image, long bytes) {
-        try (RandomAccessFile file = new RandomAccessFile(image.toFile(), "rw")) {
-            file.setLength(bytes);
-        } catch (IOException e) {
-            throw new ScaleboxException.HostFailure("cannot grow " + image.getFileName() + ": " + e.getMessage(), e);
-        }
+        growFile(image, bytes);
         ProgramResult result = runner.run(List.of("resize2fs", image.toString()), RESIZE_TIMEOUT);
         if (!result.succeeded() && result.stderr().contains("e2fsck")) {
             // resize2fs refuses a filesystem mounted since its last check (a stopped VM's disk): check it first.
@@ -92,12 +90,26 @@ final class Ext4Image {
         }
     }
 
-    /** Writes {@code /root/.ssh/authorized_keys} holding {@code line}: root-owned, 600, in a 700 directory. */
+    /** Makes the file {@code bytes} long (sparse); the filesystem inside stays as it is. */
+    void growFile(Path image, long bytes) {
+        try (RandomAccessFile file = new RandomAccessFile(image.toFile(), "rw")) {
+            file.setLength(bytes);
+        } catch (IOException e) {
+            throw new ScaleboxException.HostFailure("cannot grow " + image.getFileName() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Writes root's {@code authorized_keys} as an {@link KeySlot} holding {@code line}, or an empty
+     * slot when it is null: root-owned, 600, in a 700 directory.
+     */
     void writeAuthorizedKeys(Path image, String line) {
+        int blockSize = readSuperblock(image).orElseThrow(() -> new ScaleboxException.BadRequest(
+                image.getFileName() + " is not an ext4 image")).blockSize();
         Path keyFile = null;
         try {
             keyFile = Files.createTempFile("scalebox-key-", ".pub");
-            Files.writeString(keyFile, line + "\n", StandardCharsets.UTF_8);
+            Files.write(keyFile, KeySlot.content(line, blockSize));
             if (keyFile.toString().chars().anyMatch(Character::isWhitespace)) {
                 throw new ScaleboxException.HostFailure("temporary directory path contains whitespace: " + keyFile);
             }
@@ -113,11 +125,11 @@ final class Ext4Image {
                     "sif /root/.ssh mode 040700",
                     "sif /root/.ssh uid 0",
                     "sif /root/.ssh gid 0",
-                    "rm /root/.ssh/authorized_keys",
-                    "write " + keyFile + " /root/.ssh/authorized_keys",
-                    "sif /root/.ssh/authorized_keys mode 0100600",
-                    "sif /root/.ssh/authorized_keys uid 0",
-                    "sif /root/.ssh/authorized_keys gid 0"));
+                    "rm " + KeySlot.PATH,
+                    "write " + keyFile + " " + KeySlot.PATH,
+                    "sif " + KeySlot.PATH + " mode 0100600",
+                    "sif " + KeySlot.PATH + " uid 0",
+                    "sif " + KeySlot.PATH + " gid 0"));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } finally {
@@ -131,8 +143,20 @@ final class Ext4Image {
         }
     }
 
-    void removeAuthorizedKeys(Path image) {
-        debugfs(image, "rm /root/.ssh/authorized_keys");
+    /** Where the image's key slot lies: its authorized_keys is one block, in one extent. */
+    Optional<KeySlot.Location> keySlot(Path image) {
+        int blockSize = readSuperblock(image).map(Superblock::blockSize).orElse(0);
+        ProgramResult r = runner.run(List.of("debugfs", "-R", "stat " + KeySlot.PATH, image.toString()), DEBUGFS_TIMEOUT);
+        Matcher size = FILE_SIZE.matcher(r.stdout());
+        Matcher extent = FIRST_BLOCK.matcher(r.stdout());
+        if (blockSize == 0 || !size.find() || Long.parseLong(size.group(1)) != blockSize || !extent.find()) {
+            return Optional.empty();
+        }
+        return Optional.of(new KeySlot.Location(Long.parseLong(extent.group(1)) * blockSize, blockSize));
+    }
+
+    boolean exists(Path image, String path) {
+        return !typeOf(image, path).isEmpty();
     }
 
     /** The type debugfs gives for {@code path} ("directory", "regular", "symlink", ...), or "" when absent. */

@@ -74,6 +74,7 @@ final class TemplateBuilder {
             storage.writeImage(target, partial -> {
                 runner.check(List.of("mke2fs", "-q", "-F", "-t", "ext4", "-L", "rootfs", "-d", rootfs.toString(),
                         partial.toString(), options.sizeGib() + "G"), IMAGE_TIMEOUT, null, progress::output);
+                storage.prepareTemplateImage(partial);
                 progress.step(4, STEPS, "Checking the image with e2fsck");
                 storage.checkImage(partial);
             });

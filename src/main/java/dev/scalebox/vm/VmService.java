@@ -96,9 +96,7 @@ public final class VmService {
         ReentrantLock lock = lockOf(row.id());
         lock.lock();
         try {
-            Path image = storage.copyRootfs(request.template(), row.id());
-            storage.resizeRootfs(image, disk);
-            storage.injectSshKey(image, request.sshPublicKey());
+            storage.createRootfs(request.template(), row.id(), disk, request.sshPublicKey());
             store.update(row.withStatus(VmStatus.STARTING.label(), null));
             // QEMU's start (daemonize and the QMP handshake, ~0.4 s under TCG) happens after the
             // answer; it takes this VM's lock, so a stop or delete sent meanwhile waits for it.

@@ -79,7 +79,7 @@ class StorageServiceTest {
 
         assertThatThrownBy(() -> storage.resizeRootfs(disk, 1))
                 .isInstanceOf(ScaleboxException.BadRequest.class)
-                .hasMessageContaining("smaller than the image's 2 GiB");
+                .hasMessageContaining("smaller than the disk's 2 GiB");
         assertThat(TestImages.writeStamp(disk)).isEqualTo(before);
         storage.deleteRootfs(disk);
     }
@@ -91,7 +91,7 @@ class StorageServiceTest {
         storage.injectSshKey(disk, KEY);
         storage.injectSshKey(disk, KEY);  // again: replaces, does not append or fail
 
-        assertThat(TestImages.cat(disk, "/root/.ssh/authorized_keys")).isEqualTo(KEY + "\n");
+        assertThat(keysIn(disk)).containsExactly(KEY);
         String file = TestImages.stat(disk, "/root/.ssh/authorized_keys");
         assertThat(file).contains("Type: regular").contains("Mode:  0600").containsPattern("User:\\s+0\\s+Group:\\s+0");
         String dir = TestImages.stat(disk, "/root/.ssh");
@@ -99,7 +99,7 @@ class StorageServiceTest {
         Sh.run("e2fsck", "-fn", disk.toString());
 
         storage.clearAuthorizedKeys(disk);
-        assertThat(Sh.run("debugfs", "-R", "ls -l /root/.ssh", disk.toString())).doesNotContain("authorized_keys");
+        assertThat(keysIn(disk)).isEmpty();
         storage.deleteRootfs(disk);
     }
 
@@ -108,14 +108,62 @@ class StorageServiceTest {
         Path disk = storage.copyRootfs("base", "vm-snap");
         storage.injectSshKey(disk, KEY);
 
-        Path template = storage.copyRootfsToTemplate(disk, "snap-1");
+        Path template = storage.copyRootfsToTemplate(disk, "snap-1", () -> { });
 
         assertThat(template).isEqualTo(layout.templateImage("snap-1"));
-        assertThat(Sh.run("debugfs", "-R", "ls -l /root/.ssh", template.toString())).doesNotContain("authorized_keys");
-        assertThatThrownBy(() -> storage.copyRootfsToTemplate(disk, "snap-1"))
+        assertThat(keysIn(template)).isEmpty();
+        assertThatThrownBy(() -> storage.copyRootfsToTemplate(disk, "snap-1", () -> { }))
                 .isInstanceOf(ScaleboxException.Conflict.class);
         storage.deleteRootfs(disk);
         storage.deleteTemplateImage("snap-1");
+    }
+
+    @Test
+    void createWritesTheKeyInPlaceIntoTheTemplatesSlot() {
+        Path template = layout.templateImage("slotted");
+        TestImages.ext4(template, 1, 50);
+        storage.prepareTemplateImage(template);
+        String slotBlock = blocksOf(template);
+
+        Path disk = storage.createRootfs("slotted", "vm-slot", 2, KEY);
+
+        assertThat(keysIn(disk)).containsExactly(KEY);
+        assertThat(blocksOf(disk)).isEqualTo(slotBlock);  // same block: written in place, no debugfs
+        assertThat(keysIn(template)).isEmpty();
+        assertThat(disk.toFile().length()).isEqualTo(2 * GIB);
+        assertThat(Long.parseLong(TestImages.superblockField(disk, "Block count"))
+                * Long.parseLong(TestImages.superblockField(disk, "Block size"))).isEqualTo(2 * GIB);
+        Sh.run("e2fsck", "-fn", disk.toString());
+        storage.deleteRootfs(disk);
+        storage.deleteTemplateImage("slotted");
+    }
+
+    @Test
+    void createFromATemplateWithoutASlotWritesTheKeyWithDebugfs() {
+        Path disk = storage.createRootfs("base", "vm-noslot", 1, KEY);
+
+        assertThat(keysIn(disk)).containsExactly(KEY);
+        Sh.run("e2fsck", "-fn", disk.toString());
+        storage.deleteRootfs(disk);
+    }
+
+    @Test
+    void aGuestThatGrowsItsOwnFilesystemGetsALongerFileOnly() {
+        Path template = layout.templateImage("growing");
+        TestImages.ext4(template, 1, 50);
+        Sh.run("debugfs", "-w", "-R", "mkdir /etc/systemd", template.toString());
+        Sh.run("debugfs", "-w", "-R", "mkdir /etc/systemd/system", template.toString());
+        Sh.run("debugfs", "-w", "-R", "write /dev/null /etc/systemd/system/scalebox-growfs.service", template.toString());
+
+        Path disk = storage.createRootfs("growing", "vm-growing", 3, KEY);
+
+        assertThat(disk.toFile().length()).isEqualTo(3 * GIB);
+        assertThat(Long.parseLong(TestImages.superblockField(disk, "Block count"))
+                * Long.parseLong(TestImages.superblockField(disk, "Block size"))).isEqualTo(GIB);
+        assertThatThrownBy(() -> storage.resizeRootfs(disk, 2)).isInstanceOf(ScaleboxException.BadRequest.class)
+                .hasMessageContaining("smaller than the disk's 3 GiB");
+        storage.deleteRootfs(disk);
+        storage.deleteTemplateImage("growing");
     }
 
     @Test
@@ -176,6 +224,16 @@ class StorageServiceTest {
                 .isInstanceOf(ScaleboxException.BadRequest.class).hasMessageContaining("is not an ext4 image");
         assertThat(layout.templateImage("junk")).doesNotExist();
         Files.delete(junk);
+    }
+
+    /** The key lines of root's authorized_keys: neither blank nor comments. */
+    private static List<String> keysIn(Path image) {
+        return TestImages.cat(image, "/root/.ssh/authorized_keys").lines()
+                .filter(l -> !l.isBlank() && !l.startsWith("#")).toList();
+    }
+
+    private static String blocksOf(Path image) {
+        return Sh.run("debugfs", "-R", "blocks /root/.ssh/authorized_keys", image.toString()).trim();
     }
 
     private static List<Path> listVms() throws IOException {
