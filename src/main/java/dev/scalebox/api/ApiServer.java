@@ -1,6 +1,7 @@
 package dev.scalebox.api;
 
 import dev.scalebox.ScaleboxException;
+import dev.scalebox.storage.StorageService;
 import dev.scalebox.template.TemplateService;
 import dev.scalebox.vm.VmService;
 import io.helidon.http.HeaderNames;
@@ -38,8 +39,8 @@ public final class ApiServer implements AutoCloseable {
         this.server = server;
     }
 
-    /** The services the API serves. */
-    public record Services(TemplateService templates, VmService vms) {
+    /** The services the API serves; {@code vms} may be null for a templates-only server. */
+    public record Services(TemplateService templates, VmService vms, StorageService storage, String accelerator) {
     }
 
     public static ApiServer start(String host, int port, ApiToken token, Services services) {
@@ -78,6 +79,7 @@ public final class ApiServer implements AutoCloseable {
         });
         routing.get("/health", (req, res) -> json(res, 200, Map.of("status", "ok")))
                 .get("/openapi.yaml", ApiServer::openApi)
+                .get("/info", (req, res) -> json(res, 200, InfoView.of(services)))
                 .get("/templates", (req, res) -> json(res, 200,
                         services.templates().list().stream().map(TemplateView::of).toList()))
                 .delete("/templates/{name}", (req, res) -> {
@@ -85,7 +87,12 @@ public final class ApiServer implements AutoCloseable {
                     res.status(Status.NO_CONTENT_204).send();
                 });
         if (services.vms() != null) {
-            VmRoutes.register(routing, services.vms());
+            Metrics metrics = new Metrics(services.vms(), services.storage());
+            routing.get("/metrics", (req, res) -> {
+                res.header(HeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
+                res.send(metrics.scrape());
+            });
+            VmRoutes.register(routing, services.vms(), metrics);
         }
         routing
                 .error(ScaleboxException.class, (req, res, e) -> error(res, e.status(), e.getMessage()))

@@ -2,6 +2,8 @@ package dev.scalebox.api;
 
 import dev.scalebox.ScaleboxException;
 import dev.scalebox.vm.CreateVm;
+import dev.scalebox.vm.Resize;
+import dev.scalebox.vm.Snapshot;
 import dev.scalebox.vm.Vm;
 import dev.scalebox.vm.VmService;
 import io.helidon.http.HeaderNames;
@@ -30,6 +32,14 @@ final class VmRoutes {
                       Integer diskSizeGib) {
     }
 
+    /** The optional JSON body of {@code POST /vms/{id}/restart}. */
+    record RestartBody(Integer vcpuCount, Integer memSizeMib, Integer diskSizeGib) {
+    }
+
+    /** The JSON body of {@code POST /vms/{id}/snapshot}. */
+    record SnapshotBody(String templateName) {
+    }
+
     /** A VM as the API shows it. */
     record VmView(String id, String name, String template, String status, String statusReason, int vcpuCount,
                   int memSizeMib, int diskSizeGib, String sshHost, int sshPort, String sshUser, String ssh,
@@ -40,13 +50,15 @@ final class VmRoutes {
         }
     }
 
-    static void register(HttpRouting.Builder routing, VmService vms) {
+    static void register(HttpRouting.Builder routing, VmService vms, Metrics metrics) {
         routing.post("/vms", (req, res) -> {
+            long start = System.nanoTime();
             CreateBody b = body(req, CreateBody.class);
             Vm vm = vms.create(new CreateVm(b.template(), b.sshPublicKey(), b.name(), b.vcpuCount(), b.memSizeMib(),
                     b.diskSizeGib()));
             res.header(HeaderNames.LOCATION, "/vms/" + vm.id());
             ApiServer.json(res, 201, VmView.of(vm));
+            metrics.recordCreate(System.nanoTime() - start);
         });
         routing.get("/vms", (req, res) -> ApiServer.json(res, 200, vms.list().stream().map(VmView::of).toList()));
         routing.get("/vms/{id}", (req, res) -> ApiServer.json(res, 200, VmView.of(vms.get(id(req)))));
@@ -56,7 +68,17 @@ final class VmRoutes {
         });
         routing.post("/vms/{id}/stop", (req, res) -> ApiServer.json(res, 200, VmView.of(vms.stop(id(req)))));
         routing.post("/vms/{id}/start", (req, res) -> ApiServer.json(res, 200, VmView.of(vms.start(id(req)))));
-        routing.post("/vms/{id}/restart", (req, res) -> ApiServer.json(res, 200, VmView.of(vms.restart(id(req)))));
+        routing.post("/vms/{id}/restart", (req, res) -> {
+            RestartBody b = req.content().hasEntity() ? body(req, RestartBody.class) : new RestartBody(null, null, null);
+            Vm vm = vms.restart(id(req), new Resize(b.vcpuCount(), b.memSizeMib(), b.diskSizeGib()));
+            ApiServer.json(res, 200, VmView.of(vm));
+        });
+        routing.post("/vms/{id}/snapshot", (req, res) -> {
+            SnapshotBody b = body(req, SnapshotBody.class);
+            Snapshot snapshot = vms.snapshot(id(req), b.templateName());
+            res.header(HeaderNames.LOCATION, "/templates/" + snapshot.template());
+            ApiServer.json(res, 201, snapshot);
+        });
         routing.get("/vms/{id}/console", (req, res) -> {
             res.header(HeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
             res.send(vms.console(id(req), CONSOLE_BYTES));

@@ -16,6 +16,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 
 /** {@code scalebox serve}: the API server, in the foreground until stopped. */
 @Command(name = "serve", mixinStandardHelpOptions = true, description = "Run the Scalebox API server in the foreground.")
@@ -46,10 +49,21 @@ final class ServeCommand implements Callable<Integer> {
         services.vms().recover();
         ApiToken token = ApiToken.resolve(settings.apiToken(), services.layout().apiToken());
         ApiServer server = ApiServer.start(settings.apiBind(), settings.apiPort(), token,
-                new ApiServer.Services(services.templates(), services.vms()));
+                new ApiServer.Services(services.templates(), services.vms(), services.storage(),
+                        services.hypervisor().accelerator().label()));
+        ScheduledExecutorService housekeeping = Executors.newSingleThreadScheduledExecutor(
+                Thread.ofPlatform().name("housekeeping").daemon(true).factory());
+        housekeeping.scheduleWithFixedDelay(() -> {
+            try {
+                services.vms().trimConsoles();
+            } catch (RuntimeException e) {
+                log.warn("Could not trim the console logs: {}", e.getMessage());
+            }
+        }, 10, 10, TimeUnit.SECONDS);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             log.info("Stopping");
+            housekeeping.shutdownNow();
             server.close();
             services.vms().detach();
             stopped.countDown();

@@ -18,7 +18,7 @@ import dev.scalebox.vm.VmService;
  * (after {@code storage init} when a pool is wanted).
  */
 record Services(Settings settings, DataLayout layout, ProgramRunner runner, Filesystems filesystems,
-                StorageService storage, TemplateService templates, VmService vms) {
+                StorageService storage, TemplateService templates, Hypervisor hypervisor, VmService vms) {
 
     static Services open(Settings settings) {
         DataLayout layout = new DataLayout(settings.dataDir());
@@ -32,7 +32,7 @@ record Services(Settings settings, DataLayout layout, ProgramRunner runner, File
         VmLimits limits = new VmLimits(settings.defaultVcpuCount(), settings.defaultMemSizeMib(),
                 settings.defaultDiskSizeGib(), settings.maxDiskSizeGib(), settings.sshHost(), settings.bindAddress(),
                 settings.portMin(), settings.portMax());
-        VmService vms = new VmService(storage, hypervisor, db.vms(), limits);
-        return new Services(settings, layout, runner, filesystems, storage, templates, vms);
+        VmService vms = new VmService(storage, hypervisor, db.vms(), limits, templates);
+        return new Services(settings, layout, runner, filesystems, storage, templates, hypervisor, vms);
     }
 }

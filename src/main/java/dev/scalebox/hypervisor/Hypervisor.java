@@ -98,6 +98,18 @@ public final class Hypervisor {
         }
     }
 
+    /**
+     * Pauses the guest's vCPUs. QEMU drains the disk's in-flight requests before {@code stop}
+     * answers, so the image file then holds a crash-consistent state until {@link #resume}.
+     */
+    public void pause(Instance instance) {
+        instance.qmp().execute("stop", Map.of(), QMP_TIMEOUT);
+    }
+
+    public void resume(Instance instance) {
+        instance.qmp().execute("cont", Map.of(), QMP_TIMEOUT);
+    }
+
     /** Kills the QEMU process {@code pid} if it is ours, and waits for it to be gone. */
     public void kill(long pid, String vmId) {
         ProcessHandle.of(pid).filter(h -> isOurs(pid, vmId)).ifPresent(h -> {

@@ -258,6 +258,11 @@ public final class StorageService {
                 .bytes();
     }
 
+    /** The filesystem that holds the VM disks: its size and what is left. */
+    public Filesystems.Space space() {
+        return filesystems.space(layout.vms());
+    }
+
     /** Whole GiB free for new disks in the VM directory's filesystem. */
     public long getAvailableSpaceGib() {
         return filesystems.space(layout.vms()).availableBytes() / GIB;

@@ -18,6 +18,10 @@ public final class VmStore {
         public Row withStatus(String newStatus, String reason) {
             return new Row(id, name, template, newStatus, reason, vcpuCount, memSizeMib, diskSizeGib, sshPort, createdAt);
         }
+
+        public Row withSizes(int vcpus, int memMib, int diskGib) {
+            return new Row(id, name, template, status, statusReason, vcpus, memMib, diskGib, sshPort, createdAt);
+        }
     }
 
     private final Database db;

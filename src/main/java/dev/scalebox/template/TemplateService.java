@@ -28,7 +28,7 @@ import java.util.Optional;
  * {@link #reconcile()} can always tell what happened: an image without a record is registered, a
  * record without an image is dropped.
  */
-public final class TemplateService {
+public final class TemplateService implements TemplateCatalog {
 
     public static final String BASE = "debian-base";
     private static final Logger log = LoggerFactory.getLogger(TemplateService.class);
@@ -51,6 +51,7 @@ public final class TemplateService {
         return store.find(Names.require("template name", name)).map(TemplateService::toTemplate);
     }
 
+    @Override
     public boolean exists(String name) {
         return find(name).isPresent() && Files.isRegularFile(storage.layout().templateImage(name));
     }
@@ -95,6 +96,7 @@ public final class TemplateService {
     }
 
     /** Records an image that is already in place under {@code templates/}. */
+    @Override
     public Template register(String name, Path image, String origin) {
         try {
             TemplateStore.Row row = new TemplateStore.Row(name, Files.size(image), Instant.now(), isProtected(name), origin);

@@ -25,12 +25,13 @@ final class Validation {
         return v;
     }
 
-    static int memMib(Integer requested, VmLimits limits) {
+    /** The memory for a VM; {@code releasedMib} is what the VM gives back first (a restart's old size). */
+    static int memMib(Integer requested, VmLimits limits, int releasedMib) {
         int m = requested != null ? requested : limits.defaultMemMib();
         if (m < MIN_MEM_MIB || m > 1024 * 1024) {
             throw new ScaleboxException.BadRequest("mem_size_mib must be between " + MIN_MEM_MIB + " and 1048576, not " + m);
         }
-        long available = availableMemMib();
+        long available = availableMemMib() + releasedMib;
         if (m > available) {
             throw new ScaleboxException.InsufficientStorage("Insufficient memory: " + available + " MiB available, need "
                     + m + " MiB");
@@ -49,6 +50,18 @@ final class Validation {
                     + " GiB");
         }
         return d;
+    }
+
+    static int grownDiskGib(int requested, int currentGib, VmLimits limits) {
+        if (requested > limits.maxDiskGib()) {
+            throw new ScaleboxException.BadRequest("disk_size_gib must be at most " + limits.maxDiskGib() + ", not "
+                    + requested);
+        }
+        if (requested < currentGib) {
+            throw new ScaleboxException.BadRequest("disk_size_gib " + requested + " is smaller than the disk's "
+                    + currentGib + " GiB; disks can only grow");
+        }
+        return requested;
     }
 
     static String name(String requested) {

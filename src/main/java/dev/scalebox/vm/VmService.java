@@ -1,65 +1,56 @@
 package dev.scalebox.vm;
 
 import dev.scalebox.ScaleboxException;
+import dev.scalebox.hypervisor.ConsoleLog;
 import dev.scalebox.hypervisor.Hypervisor;
 import dev.scalebox.hypervisor.Instance;
 import dev.scalebox.hypervisor.PortAllocator;
-import dev.scalebox.hypervisor.SshProbe;
-import dev.scalebox.hypervisor.VmSpec;
-import dev.scalebox.storage.DataLayout;
+import dev.scalebox.storage.Names;
 import dev.scalebox.storage.StorageService;
 import dev.scalebox.store.VmStore;
+import dev.scalebox.template.TemplateCatalog;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Function;
 import java.util.stream.Collectors;
 
 /**
- * The VM lifecycle. Operations on one VM (start, stop, delete) hold that VM's lock; reads never
- * wait; creates of different VMs run in parallel, with only the choice of name and port made
- * under a short shared lock. A create that fails before its answer undoes every step before it;
- * QEMU itself is started just after the answer, and a failure there leaves the VM in
- * {@code error} with the reason, its disk kept.
- *
- * <p>Each VM with a process has two watchers: one polls for the guest's SSH banner and moves
- * {@code starting} to {@code running}; the other waits for the process to exit and, unless the
- * exit was asked for, records the VM as {@code stopped} with the reason. A disk is deleted only
- * by {@link #delete}.
+ * The VM lifecycle. Operations on one VM (start, stop, restart, snapshot, delete) hold that VM's
+ * lock; reads never wait; creates of different VMs run in parallel, with only the choice of name
+ * and port made under a short shared lock. A create that fails before its answer undoes every
+ * step before it; QEMU itself is started just after the answer, and a failure there leaves the VM
+ * in {@code error} with the reason, its disk kept. A disk is deleted only by {@link #delete}.
  */
 public final class VmService {
 
-    private static final Duration STOP_TIMEOUT = Duration.ofSeconds(30);
-    private static final Duration BOOT_TIMEOUT = Duration.ofMinutes(5);
     private static final Logger log = LoggerFactory.getLogger(VmService.class);
 
     private final StorageService storage;
-    private final Hypervisor hypervisor;
     private final VmStore store;
     private final VmLimits limits;
+    private final TemplateCatalog templates;
+    private final VmRuntime runtime;
     private final PortAllocator ports;
-    private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
-    private final Map<String, Instance> instances = new ConcurrentHashMap<>();
     private final Object allocation = new Object();
     private final SecureRandom random = new SecureRandom();
-    private volatile BootListener bootListener = (vm, seconds) -> { };
+    private volatile List<String> orphans = List.of();
 
-    public VmService(StorageService storage, Hypervisor hypervisor, VmStore store, VmLimits limits) {
+    public VmService(StorageService storage, Hypervisor hypervisor, VmStore store, VmLimits limits,
+                     TemplateCatalog templates) {
         this.storage = storage;
-        this.hypervisor = hypervisor;
         this.store = store;
         this.limits = limits;
+        this.templates = templates;
+        this.runtime = new VmRuntime(storage.layout(), hypervisor, store, limits);
         this.ports = new PortAllocator(limits.portMin(), limits.portMax(), limits.bindAddress());
     }
 
@@ -69,7 +60,7 @@ public final class VmService {
     }
 
     public void onBoot(BootListener listener) {
-        this.bootListener = listener;
+        runtime.onBoot(listener);
     }
 
     public List<Vm> list() {
@@ -80,6 +71,11 @@ public final class VmService {
         return toVm(row(idOrName));
     }
 
+    /** What the last {@link #recover} found that no record owns. */
+    public List<String> orphans() {
+        return orphans;
+    }
+
     public Vm create(CreateVm request) {
         if (request.template() == null) {
             throw new ScaleboxException.BadRequest("template is required");
@@ -88,12 +84,12 @@ public final class VmService {
         Path templateImage = storage.templateImage(request.template());
         String name = Validation.name(request.name());
         int vcpus = Validation.vcpus(request.vcpuCount(), limits);
-        int mem = Validation.memMib(request.memSizeMib(), limits);
+        int mem = Validation.memMib(request.memSizeMib(), limits, 0);
         int disk = Validation.diskGib(request.diskSizeGib(), limits, templateImage.toFile().length());
         storage.checkAvailableSpace(disk);
 
         VmStore.Row row = reserve(request.template(), name, vcpus, mem, disk);
-        ReentrantLock lock = lockOf(row.id());
+        ReentrantLock lock = runtime.lockOf(row.id());
         lock.lock();
         try {
             storage.createRootfs(request.template(), row.id(), disk, request.sshPublicKey());
@@ -110,13 +106,12 @@ public final class VmService {
         }
     }
 
-    /** Starts QEMU for a VM whose create has answered; a failure leaves the VM in error, disk kept. */
     private void launchAfterCreate(String id) {
-        ReentrantLock lock = lockOf(id);
+        ReentrantLock lock = runtime.lockOf(id);
         lock.lock();
         try {
-            store.find(id).filter(r -> r.status().equals(VmStatus.STARTING.label()) && !instances.containsKey(id))
-                    .ifPresent(this::launch);
+            store.find(id).filter(r -> r.status().equals(VmStatus.STARTING.label()) && runtime.instance(id).isEmpty())
+                    .ifPresent(runtime::launch);
         } catch (RuntimeException e) {
             log.error("QEMU of {} did not start: {}", id, e.getMessage());
             store.find(id).ifPresent(r -> store.update(r.withStatus(VmStatus.ERROR.label(), e.getMessage())));
@@ -127,73 +122,111 @@ public final class VmService {
 
     public Vm start(String idOrName) {
         return locked(idOrName, row -> {
-            VmStatus status = VmStatus.of(row.status());
-            if (status == VmStatus.RUNNING || status == VmStatus.STARTING) {
-                return toVm(row);
+            if (runtime.instance(row.id()).isEmpty()) {
+                runtime.launch(row);
             }
-            if (status != VmStatus.STOPPED && status != VmStatus.ERROR) {
-                throw new ScaleboxException.Conflict("VM " + row.id() + " is " + status.label() + "; wait for it to settle");
-            }
-            launch(row);
             return get(row.id());
         });
     }
 
     public Vm stop(String idOrName) {
         return locked(idOrName, row -> {
-            Instance instance = instances.get(row.id());
-            if (instance == null) {
-                return toVm(row);
+            if (runtime.instance(row.id()).isPresent()) {
+                store.update(row.withStatus(VmStatus.STOPPING.label(), null));
+                runtime.stop(row.id());
+                store.update(row.withStatus(VmStatus.STOPPED.label(), "stopped on request"));
             }
-            store.update(row.withStatus(VmStatus.STOPPING.label(), null));
-            hypervisor.stop(instance, STOP_TIMEOUT);
-            instances.remove(row.id());
-            store.update(row.withStatus(VmStatus.STOPPED.label(), "stopped on request"));
             return get(row.id());
         });
     }
 
-    public Vm restart(String idOrName) {
-        stop(idOrName);
-        return start(idOrName);
+    /**
+     * Stops the VM (if it runs) and starts it again, with the new sizes in {@code change}. Every
+     * new size is checked before the VM is touched; a disk that fails to grow is started again as
+     * it was.
+     */
+    public Vm restart(String idOrName, Resize change) {
+        return locked(idOrName, row -> {
+            boolean running = runtime.instance(row.id()).isPresent();
+            int vcpus = change.vcpuCount() == null ? row.vcpuCount() : Validation.vcpus(change.vcpuCount(), limits);
+            int mem = change.memSizeMib() == null ? row.memSizeMib()
+                    : Validation.memMib(change.memSizeMib(), limits, running ? row.memSizeMib() : 0);
+            int disk = change.diskSizeGib() == null ? row.diskSizeGib()
+                    : Validation.grownDiskGib(change.diskSizeGib(), row.diskSizeGib(), limits);
+            if (disk > row.diskSizeGib()) {
+                storage.checkAvailableSpace(disk - row.diskSizeGib());
+            }
+            if (running) {
+                store.update(row.withStatus(VmStatus.STOPPING.label(), "restarting"));
+                runtime.stop(row.id());
+            }
+            try {
+                storage.resizeRootfs(storage.layout().vmImage(row.id()), disk);
+            } catch (RuntimeException e) {
+                runtime.launch(row);
+                throw e;
+            }
+            VmStore.Row resized = row.withSizes(vcpus, mem, disk);
+            store.update(resized);
+            runtime.launch(resized);
+            return get(row.id());
+        });
+    }
+
+    /**
+     * Makes template {@code templateName} from the VM's disk. A running VM is paused for the
+     * clone only (milliseconds on btrfs), so the copy is crash-consistent; the copy is then
+     * repaired with e2fsck and left with no authorized key. 409 when the template exists.
+     */
+    public Snapshot snapshot(String idOrName, String templateName) {
+        if (templateName == null) {
+            throw new ScaleboxException.BadRequest("template_name is required");
+        }
+        Names.require("template_name", templateName);
+        return locked(idOrName, row -> {
+            if (templates.exists(templateName)) {
+                throw new ScaleboxException.Conflict("Template '" + templateName + "' already exists");
+            }
+            storage.checkAvailableSpace(0);
+            Optional<Instance> running = runtime.instance(row.id());
+            running.ifPresent(runtime.hypervisor()::pause);
+            Path image = storage.copyRootfsToTemplate(storage.layout().vmImage(row.id()), templateName,
+                    () -> running.ifPresent(runtime.hypervisor()::resume));
+            var template = templates.register(templateName, image, "snapshot of " + row.id());
+            return new Snapshot(templateName, row.id(), template.sizeBytes(), template.createdAt());
+        });
     }
 
     /** Stops the VM and removes its disk, run directory and record; the port is free again. */
     public void delete(String idOrName) {
         String id = row(idOrName).id();
         locked(id, row -> {
-            Instance instance = instances.remove(row.id());
-            if (instance != null) {
+            if (runtime.instance(id).isPresent()) {
                 store.update(row.withStatus(VmStatus.STOPPING.label(), "being deleted"));
-                hypervisor.kill(instance.pid(), row.id());
-                instance.qmp().close();
+                runtime.kill(id);
             }
-            removeFiles(row.id());
-            store.delete(row.id());
+            removeFiles(id);
+            store.delete(id);
             return null;
         });
-        locks.remove(id);
+        runtime.forget(id);
     }
 
     /** The last {@code maxBytes} of the VM's serial console. */
     public String console(String idOrName, int maxBytes) {
-        Path log = storage.layout().runDir(row(idOrName).id()).resolve("serial.log");
-        try {
-            if (!Files.exists(log)) {
-                return "";
-            }
-            byte[] all = Files.readAllBytes(log);
-            int from = Math.max(0, all.length - maxBytes);
-            return new String(all, from, all.length - from, java.nio.charset.StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new ScaleboxException.HostFailure("cannot read the console of " + idOrName + ": " + e.getMessage(), e);
-        }
+        return ConsoleLog.tail(storage.layout().runDir(row(idOrName).id()), maxBytes);
+    }
+
+    /** Keeps the running VMs' serial logs within their bound; call it now and then. */
+    public void trimConsoles() {
+        runtime.trimConsoles();
     }
 
     /**
      * After a start of the service: adopts live QEMU processes, marks VMs whose process is gone as
-     * stopped, and undoes creates that a crash interrupted. Disks are never deleted here, except
-     * the disk of an interrupted create, which no client was ever told about.
+     * stopped, undoes creates that a crash interrupted, and sweeps what no record owns. Disks are
+     * never deleted here, except the disk of an interrupted create, which no client was ever told
+     * about.
      */
     public void recover() {
         for (VmStore.Row row : store.list()) {
@@ -201,22 +234,16 @@ public final class VmService {
             if (status == VmStatus.CREATING) {
                 log.warn("VM {} was being created when Scalebox stopped; undoing the create", row.id());
                 undoCreate(row);
-                continue;
-            }
-            var adopted = hypervisor.adopt(row.id(), storage.layout().runDir(row.id()));
-            if (adopted.isPresent()) {
-                log.info("Adopted running VM {} (QEMU pid {})", row.id(), adopted.get().pid());
-                watch(row, adopted.get(), System.nanoTime(), status == VmStatus.RUNNING);
-            } else if (status != VmStatus.STOPPED && status != VmStatus.ERROR) {
+            } else if (!runtime.adopt(row) && status != VmStatus.STOPPED && status != VmStatus.ERROR) {
                 store.update(row.withStatus(VmStatus.STOPPED.label(), "QEMU was not running when Scalebox started"));
             }
         }
+        orphans = Orphans.sweep(storage.layout(), store.list().stream().map(VmStore.Row::id).collect(Collectors.toSet()));
     }
 
     /** Releases the QMP connections; the VMs keep running. */
     public void detach() {
-        instances.values().forEach(i -> i.qmp().close());
-        instances.clear();
+        runtime.detach();
     }
 
     private VmStore.Row reserve(String template, String name, int vcpus, int mem, int disk) {
@@ -229,7 +256,9 @@ public final class VmService {
             }
             int port = ports.allocate(taken).orElseThrow(() -> new ScaleboxException.InsufficientStorage(
                     "No free SSH port left in " + limits.portMin() + ".." + limits.portMax()));
-            String id = "vm-" + HexFormat.of().formatHex(bytes(6));
+            byte[] idBytes = new byte[6];
+            random.nextBytes(idBytes);
+            String id = "vm-" + HexFormat.of().formatHex(idBytes);
             String chosen = name != null ? name : NameGenerator.unique(names, random);
             VmStore.Row row = new VmStore.Row(id, chosen, template, VmStatus.CREATING.label(), null, vcpus, mem, disk,
                     port, Instant.now());
@@ -240,144 +269,40 @@ public final class VmService {
         }
     }
 
-    private byte[] bytes(int n) {
-        byte[] b = new byte[n];
-        random.nextBytes(b);
-        return b;
-    }
-
-    private void launch(VmStore.Row row) {
-        VmStore.Row starting = row.withStatus(VmStatus.STARTING.label(), null);
-        store.update(starting);
-        long started = System.nanoTime();
-        Instance instance = hypervisor.start(spec(row));
-        watch(starting, instance, started, false);
-    }
-
-    private void watch(VmStore.Row row, Instance instance, long startedNanos, boolean alreadyRunning) {
-        instances.put(row.id(), instance);
-        instance.onExit().thenRun(() -> exited(row.id(), instance));
-        if (alreadyRunning) {
-            return;
-        }
-        Thread.ofVirtual().name("boot-" + row.id()).start(() -> awaitSsh(row.id(), instance, startedNanos));
-    }
-
-    private void awaitSsh(String id, Instance instance, long startedNanos) {
-        long deadline = startedNanos + BOOT_TIMEOUT.toNanos();
-        while (instance.isAlive() && instances.get(id) == instance && System.nanoTime() < deadline) {
-            if (SshProbe.answers(probeHost(), row(id).sshPort(), 1000)) {
-                double seconds = (System.nanoTime() - startedNanos) / 1e9;
-                transition(id, instance, VmStatus.STARTING, VmStatus.RUNNING, null);
-                bootListener.booted(id, seconds);
-                return;
-            }
-            sleep(200);
-        }
-        if (instance.isAlive() && instances.get(id) == instance) {
-            transition(id, instance, VmStatus.STARTING, VmStatus.ERROR, "SSH did not answer within "
-                    + BOOT_TIMEOUT.toMinutes() + " minutes of the start; see the console");
-        }
-    }
-
-    private void exited(String id, Instance instance) {
-        if (instances.remove(id, instance)) {
-            instance.qmp().close();
-            store.find(id).ifPresent(r -> {
-                VmStatus s = VmStatus.of(r.status());
-                if (s == VmStatus.STARTING || s == VmStatus.RUNNING) {
-                    log.warn("QEMU of {} exited unexpectedly", id);
-                    store.update(r.withStatus(VmStatus.STOPPED.label(), "QEMU exited unexpectedly"));
-                }
-            });
-        }
-    }
-
-    private void transition(String id, Instance instance, VmStatus from, VmStatus to, String reason) {
-        ReentrantLock lock = lockOf(id);
-        lock.lock();
-        try {
-            store.find(id).filter(r -> r.status().equals(from.label()) && instances.get(id) == instance)
-                    .ifPresent(r -> store.update(r.withStatus(to.label(), reason)));
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    private VmSpec spec(VmStore.Row row) {
-        DataLayout layout = storage.layout();
-        Path initrd = layout.kernel().resolve("initrd.img");
-        return new VmSpec(row.id(), row.vcpuCount(), row.memSizeMib(), layout.vmImage(row.id()), layout.runDir(row.id()),
-                limits.bindAddress(), row.sshPort(), layout.kernel().resolve("vmlinuz"),
-                Files.exists(initrd) ? initrd : null, cmdline(layout));
-    }
-
-    private static String cmdline(DataLayout layout) {
-        try {
-            return Files.readString(layout.kernel().resolve("cmdline")).strip();
-        } catch (IOException e) {
-            return "root=/dev/vda rw console=ttyS0 net.ifnames=0 quiet";
-        }
-    }
-
     private void undoCreate(VmStore.Row row) {
-        Instance instance = instances.remove(row.id());
-        if (instance != null) {
-            hypervisor.kill(instance.pid(), row.id());
-            instance.qmp().close();
-        }
+        runtime.kill(row.id());
         removeFiles(row.id());
         store.delete(row.id());
-        locks.remove(row.id());
+        runtime.forget(row.id());
     }
 
     private void removeFiles(String id) {
         storage.deleteRootfs(storage.layout().vmImage(id));
-        Path run = storage.layout().runDir(id);
-        try (var files = Files.exists(run) ? Files.list(run) : java.util.stream.Stream.<Path>empty()) {
-            for (Path f : files.toList()) {
-                Files.deleteIfExists(f);
-            }
-            Files.deleteIfExists(run);
-        } catch (IOException e) {
-            throw new ScaleboxException.HostFailure("cannot remove " + run + ": " + e.getMessage(), e);
-        }
+        Orphans.deleteRunDir(storage.layout().runDir(id));
     }
 
-    private <T> T locked(String idOrName, java.util.function.Function<VmStore.Row, T> operation) {
+    private <T> T locked(String idOrName, Function<VmStore.Row, T> operation) {
         String id = row(idOrName).id();
-        ReentrantLock lock = lockOf(id);
+        ReentrantLock lock = runtime.lockOf(id);
         lock.lock();
         try {
-            return operation.apply(row(id));
+            VmStore.Row row = row(id);
+            VmStatus status = VmStatus.of(row.status());
+            if (status == VmStatus.CREATING) {
+                throw new ScaleboxException.Conflict("VM " + id + " is being created; wait for it to settle");
+            }
+            return operation.apply(row);
         } finally {
             lock.unlock();
         }
-    }
-
-    private ReentrantLock lockOf(String id) {
-        return locks.computeIfAbsent(id, k -> new ReentrantLock());
     }
 
     private VmStore.Row row(String idOrName) {
         return store.find(idOrName).orElseThrow(() -> new ScaleboxException.NotFound("VM not found"));
     }
 
-    private String probeHost() {
-        String bind = limits.bindAddress();
-        return bind.equals("0.0.0.0") || bind.equals("::") ? "127.0.0.1" : bind;
-    }
-
     private Vm toVm(VmStore.Row r) {
         return new Vm(r.id(), r.name(), r.template(), VmStatus.of(r.status()), r.statusReason(), r.vcpuCount(),
                 r.memSizeMib(), r.diskSizeGib(), limits.sshHost(), r.sshPort(), "root", r.createdAt());
-    }
-
-    private static void sleep(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 }

@@ -13,7 +13,9 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.Optional;
 import java.util.stream.Stream;
 
@@ -31,7 +33,7 @@ class VmApiTest {
     static void start() {
         env = new TestVms("vm-api", 25001);
         server = ApiServer.start("127.0.0.1", 0, ApiToken.resolve(Optional.of(TOKEN), Path.of("/nonexistent")),
-                new ApiServer.Services(env.templates, env.service()));
+                new ApiServer.Services(env.templates, env.service(), env.storage, "tcg"));
     }
 
     @AfterAll
@@ -86,6 +88,81 @@ class VmApiTest {
         assertThat(send("DELETE", "/vms/nobody", null).statusCode()).isEqualTo(404);
     }
 
+    @Test
+    void tenParallelCreatesAllSucceedWithDistinctPortsAndNames() throws Exception {
+        String body = "{\"template\":\"debian-base\",\"ssh_public_key\":\"" + env.publicKey + "\",\"mem_size_mib\":256}";
+        List<CompletableFuture<HttpResponse<String>>> answers = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            answers.add(http.sendAsync(request("POST", "/vms", body), HttpResponse.BodyHandlers.ofString()));
+        }
+        List<JsonNode> vms = new ArrayList<>();
+        for (var answer : answers) {
+            HttpResponse<String> r = answer.get();
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+            vms.add(Json.MAPPER.readTree(r.body()));
+        }
+        assertThat(vms.stream().map(v -> v.get("ssh_port").asInt()).distinct()).hasSize(10);
+        assertThat(vms.stream().map(v -> v.get("name").asString()).distinct()).hasSize(10);
+        assertThat(vms.stream().map(v -> v.get("status").asString())).containsOnly("starting");
+
+        String id = vms.getFirst().get("id").asString();
+        badRestartsAndSnapshotsChangeNothing(id);
+
+        for (JsonNode vm : vms) {
+            assertThat(send("DELETE", "/vms/" + vm.get("id").asString(), null).statusCode()).isEqualTo(204);
+        }
+        assertThat(list(env.layout.vms())).isEmpty();
+        assertThat(Json.MAPPER.readTree(get("/vms").body()).size()).isZero();
+        for (JsonNode vm : vms) {
+            assertThat(TestVms.qemuProcessesOf(vm.get("id").asString())).isEmpty();
+        }
+    }
+
+    private void badRestartsAndSnapshotsChangeNothing(String id) throws Exception {
+        String before = get("/vms/" + id).body();
+        record Case(String path, String body, int status, String message) {
+        }
+        List<Case> cases = List.of(
+                new Case("/restart", "{\"disk_size_gib\":1}", 400, "smaller than the disk's 2 GiB; disks can only grow"),
+                new Case("/restart", "{\"disk_size_gib\":101}", 400, "at most 100"),
+                new Case("/restart", "{\"vcpu_count\":999}", 400, "vcpu_count must be between 1 and"),
+                new Case("/restart", "{\"mem_size_mib\":16}", 400, "mem_size_mib must be between"),
+                new Case("/restart", "{\"cpus\":1}", 400, "Unknown field 'cpus'"),
+                new Case("/snapshot", "{}", 400, "template_name is required"),
+                new Case("/snapshot", "{\"template_name\":\"../x\"}", 400, "Invalid template_name"),
+                new Case("/snapshot", "{\"template_name\":\"debian-base\"}", 409, "already exists"),
+                new Case("/snapshot", "", 400, "A JSON body is required"));
+        for (Case c : cases) {
+            HttpResponse<String> r = post("/vms/" + id + c.path(), c.body());
+            assertThat(r.statusCode()).as(c.path() + " " + c.body()).isEqualTo(c.status());
+            assertThat(Json.MAPPER.readTree(r.body()).get("error").asString()).as(c.body()).contains(c.message());
+        }
+        assertThat(post("/vms/nobody/snapshot", "{\"template_name\":\"x\"}").statusCode()).isEqualTo(404);
+        assertThat(get("/vms/" + id).body()).isEqualTo(before);
+        assertThat(Json.MAPPER.readTree(get("/templates").body()).findValuesAsString("name")).containsExactly("debian-base");
+    }
+
+    @Test
+    void infoDescribesTheHostAndMetricsArePrometheusText() throws Exception {
+        JsonNode info = Json.MAPPER.readTree(get("/info").body());
+        assertThat(info.get("accelerator").asString()).isEqualTo("tcg");
+        assertThat(info.get("storage").get("filesystem").asString()).isEqualTo("btrfs");
+        assertThat(info.get("storage").get("total_gb").asDouble()).isGreaterThan(10);
+        assertThat(info.get("cpu").get("cores").asInt()).isEqualTo(Runtime.getRuntime().availableProcessors());
+        assertThat(info.get("memory").get("total_mib").asLong()).isPositive();
+        assertThat(info.get("counts").get("templates").asInt()).isEqualTo(1);
+
+        HttpResponse<String> metrics = get("/metrics");
+        assertThat(metrics.statusCode()).isEqualTo(200);
+        assertThat(metrics.headers().firstValue("content-type").orElseThrow()).startsWith("text/plain");
+        assertThat(metrics.body())
+                .contains("scalebox_vms{state=\"running\"}")
+                .contains("scalebox_vm_create_seconds_bucket")
+                .contains("scalebox_vm_boot_seconds_bucket")
+                .containsPattern("scalebox_storage_available_bytes [0-9.E]+");
+        assertThat(send("GET", "/info", null, null).statusCode()).isEqualTo(401);
+    }
+
     private static List<Path> list(Path dir) throws IOException {
         try (Stream<Path> files = Files.list(dir)) {
             return files.sorted().toList();
@@ -101,9 +178,21 @@ class VmApiTest {
     }
 
     private static HttpResponse<String> send(String method, String path, String body) throws Exception {
+        return send(method, path, body, TOKEN);
+    }
+
+    private static HttpResponse<String> send(String method, String path, String body, String token) throws Exception {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
-                .header("Authorization", "Bearer " + TOKEN)
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        if (token != null) {
+            b.header("Authorization", "Bearer " + token);
+        }
         return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static HttpRequest request(String method, String path, String body) {
+        return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
+                .header("Authorization", "Bearer " + TOKEN)
+                .method(method, HttpRequest.BodyPublishers.ofString(body)).build();
     }
 }

@@ -65,7 +65,7 @@ public final class TestVms implements AutoCloseable {
     /** A new service over this store and data directory, as after a restart of Scalebox. */
     public VmService service() {
         return new VmService(storage, new Hypervisor(new ProgramRunner(), Accelerator.choose("auto")), db.vms(),
-                new VmLimits(2, 512, 2, 100, "127.0.0.1", "127.0.0.1", portMin, portMin + 99));
+                new VmLimits(2, 512, 2, 100, "127.0.0.1", "127.0.0.1", portMin, portMin + 99), templates);
     }
 
     public static Vm awaitStatus(VmService vms, String id, VmStatus status, Duration timeout) {

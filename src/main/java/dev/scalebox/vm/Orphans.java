@@ -1,0 +1,91 @@
+package dev.scalebox.vm;
+
+import dev.scalebox.hypervisor.Hypervisor;
+import dev.scalebox.storage.DataLayout;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * What no VM record owns, found at start-up. A QEMU process is ours when its {@code -name} is
+ * {@code scalebox-vm-…} and its arguments name this data directory: such an orphan is killed. A
+ * run directory named like a VM holds only files Scalebox writes there: removed. A disk is never
+ * removed here, only reported, since it may hold someone's work.
+ */
+final class Orphans {
+
+    private static final Pattern VM_ID = Pattern.compile("vm-[0-9a-f]{12}");
+    private static final Logger log = LoggerFactory.getLogger(Orphans.class);
+
+    private Orphans() {
+    }
+
+    /** Cleans what is provably ours and returns a line for each thing found. */
+    static List<String> sweep(DataLayout layout, Set<String> knownIds) {
+        List<String> found = new ArrayList<>();
+        String root = layout.root().toString() + "/";
+        ProcessHandle.allProcesses().forEach(p -> {
+            List<String> args = p.info().arguments().map(List::of).orElse(List.of());
+            int name = args.indexOf("-name");
+            if (name < 0 || name + 1 >= args.size() || !args.get(name + 1).startsWith("scalebox-")) {
+                return;
+            }
+            String id = args.get(name + 1).substring("scalebox-".length());
+            if (VM_ID.matcher(id).matches() && !knownIds.contains(id)
+                    && args.stream().anyMatch(a -> a.contains(root)) && Hypervisor.isOurs(p.pid(), id)) {
+                p.destroyForcibly();
+                found.add("killed QEMU " + p.pid() + " of " + id + ", which has no record");
+            }
+        });
+        for (Path dir : list(layout.run())) {
+            String id = dir.getFileName().toString();
+            if (VM_ID.matcher(id).matches() && !knownIds.contains(id)) {
+                deleteRunDir(dir);
+                found.add("removed run directory " + dir + ", which has no record");
+            }
+        }
+        for (Path disk : list(layout.vms())) {
+            String id = disk.getFileName().toString().replaceFirst("\\.ext4$", "");
+            if (VM_ID.matcher(id).matches() && !knownIds.contains(id)) {
+                found.add("disk " + disk + " has no record; kept (remove it by hand if nobody needs it)");
+            }
+        }
+        found.forEach(line -> log.warn("Orphan: {}", line));
+        return found;
+    }
+
+    static void deleteRunDir(Path dir) {
+        for (Path f : list(dir)) {
+            try {
+                Files.deleteIfExists(f);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        try {
+            Files.deleteIfExists(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static List<Path> list(Path dir) {
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,202 @@
+package dev.scalebox.vm;
+
+import dev.scalebox.hypervisor.ConsoleLog;
+import dev.scalebox.hypervisor.Hypervisor;
+import dev.scalebox.hypervisor.Instance;
+import dev.scalebox.hypervisor.SshProbe;
+import dev.scalebox.hypervisor.VmSpec;
+import dev.scalebox.storage.DataLayout;
+import dev.scalebox.store.VmStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The QEMU processes of the VMs and what watches them. Each VM with a process has two watchers:
+ * one polls for the guest's SSH banner and moves {@code starting} to {@code running}; the other
+ * waits for the process to exit and, unless the exit was asked for (the instance was taken out of
+ * {@link #instances} first), records the VM as {@code stopped} with the reason. A watcher changes
+ * a record only under the VM's lock and only while its instance is still the VM's current one.
+ */
+final class VmRuntime {
+
+    static final Duration STOP_TIMEOUT = Duration.ofSeconds(30);
+    private static final Duration BOOT_TIMEOUT = Duration.ofMinutes(5);
+    private static final Logger log = LoggerFactory.getLogger(VmRuntime.class);
+
+    private final DataLayout layout;
+    private final Hypervisor hypervisor;
+    private final VmStore store;
+    private final VmLimits limits;
+    private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
+    private final Map<String, Instance> instances = new ConcurrentHashMap<>();
+    private volatile VmService.BootListener bootListener = (vm, seconds) -> { };
+
+    VmRuntime(DataLayout layout, Hypervisor hypervisor, VmStore store, VmLimits limits) {
+        this.layout = layout;
+        this.hypervisor = hypervisor;
+        this.store = store;
+        this.limits = limits;
+    }
+
+    Hypervisor hypervisor() {
+        return hypervisor;
+    }
+
+    void onBoot(VmService.BootListener listener) {
+        this.bootListener = listener;
+    }
+
+    ReentrantLock lockOf(String id) {
+        return locks.computeIfAbsent(id, k -> new ReentrantLock());
+    }
+
+    void forget(String id) {
+        locks.remove(id);
+    }
+
+    Optional<Instance> instance(String id) {
+        return Optional.ofNullable(instances.get(id));
+    }
+
+    /** Starts QEMU for the VM and records it as starting; the caller holds the VM's lock. */
+    void launch(VmStore.Row row) {
+        VmStore.Row starting = row.withStatus(VmStatus.STARTING.label(), null);
+        store.update(starting);
+        long started = System.nanoTime();
+        Instance instance = hypervisor.start(spec(row));
+        watch(starting, instance, started, false);
+    }
+
+    /** Takes over a QEMU left running by an earlier Scalebox, if there is one. */
+    boolean adopt(VmStore.Row row) {
+        Optional<Instance> adopted = hypervisor.adopt(row.id(), layout.runDir(row.id()));
+        adopted.ifPresent(i -> {
+            log.info("Adopted running VM {} (QEMU pid {})", row.id(), i.pid());
+            watch(row, i, System.nanoTime(), VmStatus.of(row.status()) == VmStatus.RUNNING);
+        });
+        return adopted.isPresent();
+    }
+
+    /** ACPI power-off, then a kill after the timeout; the caller holds the VM's lock. */
+    void stop(String id) {
+        Instance instance = instances.remove(id);
+        if (instance != null) {
+            hypervisor.stop(instance, STOP_TIMEOUT);
+        }
+    }
+
+    /** Kills the VM's QEMU at once; the caller holds the VM's lock. */
+    void kill(String id) {
+        Instance instance = instances.remove(id);
+        if (instance != null) {
+            hypervisor.kill(instance.pid(), id);
+            instance.qmp().close();
+        }
+    }
+
+    /** Releases the QMP connections; the VMs keep running. */
+    void detach() {
+        instances.values().forEach(i -> i.qmp().close());
+        instances.clear();
+    }
+
+    /** Keeps every running VM's serial log under its bound. */
+    void trimConsoles() {
+        for (String id : instances.keySet()) {
+            ConsoleLog.trim(layout.runDir(id));
+        }
+    }
+
+    private void watch(VmStore.Row row, Instance instance, long startedNanos, boolean alreadyRunning) {
+        instances.put(row.id(), instance);
+        instance.onExit().thenRun(() -> exited(row.id(), instance));
+        if (!alreadyRunning) {
+            Thread.ofVirtual().name("boot-" + row.id()).start(() -> awaitSsh(row, instance, startedNanos));
+        }
+    }
+
+    private void awaitSsh(VmStore.Row row, Instance instance, long startedNanos) {
+        long deadline = startedNanos + BOOT_TIMEOUT.toNanos();
+        while (isCurrent(row.id(), instance) && System.nanoTime() < deadline) {
+            if (SshProbe.answers(probeHost(), row.sshPort(), 1000)) {
+                double seconds = (System.nanoTime() - startedNanos) / 1e9;
+                if (transition(row.id(), instance, VmStatus.STARTING, VmStatus.RUNNING, null)) {
+                    bootListener.booted(row.id(), seconds);
+                }
+                return;
+            }
+            sleep(200);
+        }
+        if (isCurrent(row.id(), instance)) {
+            transition(row.id(), instance, VmStatus.STARTING, VmStatus.ERROR, "SSH did not answer within "
+                    + BOOT_TIMEOUT.toMinutes() + " minutes of the start; see the console");
+        }
+    }
+
+    private boolean isCurrent(String id, Instance instance) {
+        return instance.isAlive() && instances.get(id) == instance;
+    }
+
+    private void exited(String id, Instance instance) {
+        if (instances.remove(id, instance)) {
+            instance.qmp().close();
+            store.find(id).ifPresent(r -> {
+                VmStatus s = VmStatus.of(r.status());
+                if (s == VmStatus.STARTING || s == VmStatus.RUNNING) {
+                    log.warn("QEMU of {} exited unexpectedly", id);
+                    store.update(r.withStatus(VmStatus.STOPPED.label(), "QEMU exited unexpectedly"));
+                }
+            });
+        }
+    }
+
+    private boolean transition(String id, Instance instance, VmStatus from, VmStatus to, String reason) {
+        ReentrantLock lock = lockOf(id);
+        lock.lock();
+        try {
+            Optional<VmStore.Row> row = store.find(id)
+                    .filter(r -> r.status().equals(from.label()) && instances.get(id) == instance);
+            row.ifPresent(r -> store.update(r.withStatus(to.label(), reason)));
+            return row.isPresent();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private VmSpec spec(VmStore.Row row) {
+        Path initrd = layout.kernel().resolve("initrd.img");
+        return new VmSpec(row.id(), row.vcpuCount(), row.memSizeMib(), layout.vmImage(row.id()), layout.runDir(row.id()),
+                limits.bindAddress(), row.sshPort(), layout.kernel().resolve("vmlinuz"),
+                Files.exists(initrd) ? initrd : null, cmdline());
+    }
+
+    private String cmdline() {
+        try {
+            return Files.readString(layout.kernel().resolve("cmdline")).strip();
+        } catch (IOException e) {
+            return "root=/dev/vda rw console=ttyS0 net.ifnames=0 quiet";
+        }
+    }
+
+    private String probeHost() {
+        String bind = limits.bindAddress();
+        return bind.equals("0.0.0.0") || bind.equals("::") ? "127.0.0.1" : bind;
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
