@@ -91,9 +91,33 @@ final class VmCommand {
         return 0;
     }
 
-    @Command(name = "restart", mixinStandardHelpOptions = true, description = "Stop and start a VM.")
-    int restart(@Parameters(paramLabel = "VM") String vm, @Option(names = "--json") boolean json) {
-        print(api().post(path(vm) + "/restart", null), json);
+    @Command(name = "restart", mixinStandardHelpOptions = true,
+            description = "Stop and start a VM, optionally with a larger disk, other memory or vCPUs.")
+    int restart(@Parameters(paramLabel = "VM") String vm,
+                @Option(names = "--disk", paramLabel = "GIB", description = "New disk size in GiB (grow only)") Integer disk,
+                @Option(names = "--mem", paramLabel = "MIB", description = "New memory in MiB") Integer mem,
+                @Option(names = "--cpus", paramLabel = "N", description = "New vCPU count") Integer cpus,
+                @Option(names = "--json") boolean json) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        putIfSet(body, "disk_size_gib", disk);
+        putIfSet(body, "mem_size_mib", mem);
+        putIfSet(body, "vcpu_count", cpus);
+        print(api().post(path(vm) + "/restart", body.isEmpty() ? null : body), json);
+        return 0;
+    }
+
+    @Command(name = "snapshot", mixinStandardHelpOptions = true,
+            description = "Make a template from a VM's disk (a running VM is paused for the clone only).")
+    int snapshot(@Parameters(index = "0", paramLabel = "VM") String vm,
+                 @Parameters(index = "1", paramLabel = "TEMPLATE") String template,
+                 @Option(names = "--json") boolean json) {
+        JsonNode snapshot = api().post(path(vm) + "/snapshot", Map.of("template_name", template));
+        if (json) {
+            System.out.println(Json.MAPPER.writeValueAsString(snapshot));
+        } else {
+            System.out.println("Template " + snapshot.get("template").asString() + " made from "
+                    + snapshot.get("source_vm").asString());
+        }
         return 0;
     }
 

@@ -1,0 +1,87 @@
+package dev.scalebox.vm;
+
+import dev.scalebox.template.Template;
+import dev.scalebox.testing.TestVms;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+import java.time.Duration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * A running VM snapshotted into a template, a new VM booted from that template with the file
+ * written before the snapshot, then restarted with a larger disk and fewer vCPUs.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class VmSnapshotTest {
+
+    private static final Duration BOOT = Duration.ofMinutes(3);
+    private static TestVms env;
+    private static VmService vms;
+    private static String source;
+    private static String copy;
+
+    @BeforeAll
+    static void create() {
+        env = new TestVms("snapshot", 23001);
+        vms = env.service();
+        source = vms.create(new CreateVm("debian-base", env.publicKey, "source", 2, 512, null)).id();
+    }
+
+    @AfterAll
+    static void cleanUp() {
+        env.close();
+    }
+
+    @Test
+    @Order(1)
+    void aRunningVmIsSnapshottedAndGoesOn() {
+        Vm vm = TestVms.awaitStatus(vms, source, VmStatus.RUNNING, BOOT);
+        env.ssh(vm, "echo before-snapshot > /root/marker && sync");
+
+        long start = System.nanoTime();
+        Snapshot snapshot = vms.snapshot(source, "snap-1");
+        System.err.printf("snapshot of a running VM took %.0f ms%n", (System.nanoTime() - start) / 1e6);
+
+        assertThat(snapshot.template()).isEqualTo("snap-1");
+        assertThat(snapshot.sourceVm()).isEqualTo(source);
+        assertThat(snapshot.sizeBytes()).isEqualTo(2L << 30);
+        assertThat(env.templates.find("snap-1")).map(Template::origin).hasValue("snapshot of " + source);
+        assertThat(vms.get(source).status()).isEqualTo(VmStatus.RUNNING);
+        assertThat(env.ssh(vm, "cat /root/marker").strip()).isEqualTo("before-snapshot");
+    }
+
+    @Test
+    @Order(2)
+    void aVmFromTheSnapshotHasTheFileAndOnlyItsOwnKey() {
+        copy = vms.create(new CreateVm("snap-1", env.publicKey, "copy", 2, 512, 3)).id();
+        vms.delete(source);
+
+        Vm vm = TestVms.awaitStatus(vms, copy, VmStatus.RUNNING, BOOT);
+        assertThat(env.ssh(vm, "cat /root/marker").strip()).isEqualTo("before-snapshot");
+        assertThat(env.ssh(vm, "grep -c '^ssh-' /root/.ssh/authorized_keys").strip()).isEqualTo("1");
+        assertThat(env.ssh(vm, "df -B1G --output=size / | tail -1").strip()).isEqualTo("3");
+    }
+
+    @Test
+    @Order(3)
+    void aRestartTakesALargerDiskAndFewerVcpus() {
+        Vm restarted = vms.restart(copy, new Resize(1, 384, 4));
+        assertThat(restarted.diskSizeGib()).isEqualTo(4);
+        assertThat(restarted.vcpuCount()).isEqualTo(1);
+
+        Vm vm = TestVms.awaitStatus(vms, copy, VmStatus.RUNNING, BOOT);
+        assertThat(env.ssh(vm, "df -B1G --output=size / | tail -1").strip()).isEqualTo("4");
+        assertThat(env.ssh(vm, "nproc").strip()).isEqualTo("1");
+        long memMib = Long.parseLong(env.ssh(vm, "awk '/MemTotal/ {print $2}' /proc/meminfo").strip()) / 1024;
+        assertThat(memMib).isBetween(300L, 384L);
+        assertThat(env.ssh(vm, "cat /root/marker").strip()).isEqualTo("before-snapshot");
+        vms.delete(copy);
+        env.templates.remove("snap-1");
+    }
+}
