@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Create latency of the VM service (the work behind POST /vms), p50 and p95 over serial creates
-# on a btrfs pool. Builds debian-base first (about a minute). Needs root. Prints a table.
+# POST /vms latency over HTTP (p50/p95 of serial creates; 2 GiB and 16 GiB templates) and creates per
+# second with 10 clients, on a btrfs pool. Builds debian-base first (about a minute). Needs root.
 #   bench/vm-create.sh [RUNS]   (default 20)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
-bench_java dev.scalebox.bench.VmCreateBench "${1:-20}"
+bench_java dev.scalebox.bench.ApiCreateBench "${1:-20}"

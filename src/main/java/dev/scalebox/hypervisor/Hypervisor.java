@@ -59,7 +59,7 @@ public final class Hypervisor {
         long pid = readPid(spec.pidFile()).orElseThrow(() ->
                 new ScaleboxException.HostFailure("QEMU started but wrote no pid file"));
         try {
-            return new Instance(spec.vmId(), pid, QmpClient.connect(spec.qmpSocket(), QMP_TIMEOUT));
+            return Instance.watch(spec.vmId(), pid, QmpClient.connect(spec.qmpSocket(), QMP_TIMEOUT));
         } catch (RuntimeException e) {
             kill(pid, spec.vmId());
             throw e;
@@ -73,7 +73,7 @@ public final class Hypervisor {
             return Optional.empty();
         }
         try {
-            return Optional.of(new Instance(vmId, pid.get(), QmpClient.connect(runDir.resolve("qmp.sock"), QMP_TIMEOUT)));
+            return Optional.of(Instance.watch(vmId, pid.get(), QmpClient.connect(runDir.resolve("qmp.sock"), QMP_TIMEOUT)));
         } catch (RuntimeException e) {
             log.warn("QEMU {} of {} is alive but its QMP does not answer: {}", pid.get(), vmId, e.getMessage());
             return Optional.empty();
@@ -113,13 +113,20 @@ public final class Hypervisor {
     /** Kills the QEMU process {@code pid} if it is ours, and waits for it to be gone. */
     public void kill(long pid, String vmId) {
         ProcessHandle.of(pid).filter(h -> isOurs(pid, vmId)).ifPresent(h -> {
+            long startTime = ProcessStatus.startTime(pid).orElse(-1);
             h.destroyForcibly();
-            try {
-                h.onExit().get(10, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            } catch (ExecutionException | TimeoutException e) {
-                log.error("QEMU {} of {} did not die after SIGKILL", pid, vmId);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (ProcessStatus.isAlive(pid, startTime)) {
+                if (System.nanoTime() > deadline) {
+                    log.error("QEMU {} of {} did not die after SIGKILL", pid, vmId);
+                    return;
+                }
+                try {
+                    Thread.sleep(20);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
             }
         });
     }

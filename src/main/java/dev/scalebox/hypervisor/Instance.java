@@ -2,16 +2,37 @@ package dev.scalebox.hypervisor;
 
 import java.util.concurrent.CompletableFuture;
 
-/** A running QEMU process of ours: its pid and its QMP connection. */
-public record Instance(String vmId, long pid, QmpClient qmp) {
+/**
+ * A running QEMU process of ours: its pid, its start time (which tells it from a later process
+ * given the same pid) and its QMP connection. QEMU is not our child, so its exit is polled.
+ */
+public record Instance(String vmId, long pid, long startTime, QmpClient qmp, CompletableFuture<Void> exit) {
 
-    public boolean isAlive() {
-        return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+    private static final long POLL_MILLIS = 250;
+
+    /** Watches the process from now on; empty exit future already complete when it is gone. */
+    static Instance watch(String vmId, long pid, QmpClient qmp) {
+        long startTime = ProcessStatus.startTime(pid).orElse(-1);
+        CompletableFuture<Void> exit = new CompletableFuture<>();
+        Thread.ofVirtual().name("exit-" + vmId).start(() -> {
+            try {
+                while (ProcessStatus.isAlive(pid, startTime)) {
+                    Thread.sleep(POLL_MILLIS);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            exit.complete(null);
+        });
+        return new Instance(vmId, pid, startTime, qmp, exit);
     }
 
-    /** Completes when the process has exited (it is not our child, so this is polled by the JDK). */
+    public boolean isAlive() {
+        return ProcessStatus.isAlive(pid, startTime);
+    }
+
+    /** Completes when the process has exited or is a zombie. */
     public CompletableFuture<Void> onExit() {
-        return ProcessHandle.of(pid).map(h -> h.onExit().thenAccept(x -> { }))
-                .orElse(CompletableFuture.completedFuture(null));
+        return exit;
     }
 }

@@ -1,5 +1,7 @@
 package dev.scalebox.store;
 
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
 import org.flywaydb.core.Flyway;
 import org.sqlite.SQLiteConfig;
 import org.sqlite.SQLiteDataSource;
@@ -29,8 +31,16 @@ public final class Database {
         config.setSynchronous(SQLiteConfig.SynchronousMode.NORMAL);
         config.setBusyTimeout(10_000);
         config.enforceForeignKeys(true);
-        SQLiteDataSource ds = new SQLiteDataSource(config);
-        ds.setUrl("jdbc:sqlite:" + file.toAbsolutePath());
+        SQLiteDataSource sqlite = new SQLiteDataSource(config);
+        sqlite.setUrl("jdbc:sqlite:" + file.toAbsolutePath());
+        // Opening an SQLite connection reads the schema and sets the pragmas: a few milliseconds
+        // that every create would pay several times over without a pool.
+        HikariConfig pool = new HikariConfig();
+        pool.setDataSource(sqlite);
+        pool.setPoolName("scalebox-sqlite");
+        pool.setMaximumPoolSize(4);
+        pool.setMinimumIdle(1);
+        HikariDataSource ds = new HikariDataSource(pool);
         Flyway.configure()
                 .dataSource(ds)
                 .locations("classpath:db/migration/common", "classpath:db/migration/sqlite")

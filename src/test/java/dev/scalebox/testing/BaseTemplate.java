@@ -27,7 +27,7 @@ public final class BaseTemplate {
     public final double buildSeconds;
 
     private BaseTemplate() {
-        pool = LoopFs.btrfs(16L << 30);
+        pool = LoopFs.btrfs(48L << 30);
         layout = new DataLayout(pool.root());
         layout.createDirectories();
         ProgramRunner runner = new ProgramRunner();

@@ -1,0 +1,40 @@
+package dev.scalebox.hypervisor;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.OptionalLong;
+
+/**
+ * Whether a process that is not our child still runs, from {@code /proc/PID/stat}. QEMU detaches
+ * (-daemonize), so its parent is init, which on some hosts (containers, microVMs) reaps late: a
+ * killed QEMU can stay a zombie for a while, and the JDK's {@link ProcessHandle#isAlive} counts a
+ * zombie as alive. Here a zombie is gone, and a pid reused by another process is told apart by its
+ * start time.
+ */
+final class ProcessStatus {
+
+    private ProcessStatus() {
+    }
+
+    /** The process's start time in clock ticks since boot, or empty when it is gone or a zombie. */
+    static OptionalLong startTime(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            // The command name (field 2) is in parentheses and may hold spaces: split after it.
+            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            char state = fields[0].charAt(0);
+            if (state == 'Z' || state == 'X') {
+                return OptionalLong.empty();
+            }
+            return OptionalLong.of(Long.parseLong(fields[19]));
+        } catch (IOException | RuntimeException e) {
+            return OptionalLong.empty();
+        }
+    }
+
+    static boolean isAlive(long pid, long startTime) {
+        OptionalLong now = startTime(pid);
+        return now.isPresent() && now.getAsLong() == startTime;
+    }
+}
