@@ -192,7 +192,7 @@ public final class VmService {
             running.ifPresent(runtime.hypervisor()::pause);
             Path image = storage.copyRootfsToTemplate(storage.layout().vmImage(row.id()), templateName,
                     () -> running.ifPresent(runtime.hypervisor()::resume));
-            var template = templates.register(templateName, image, "snapshot of " + row.id());
+            var template = templates.register(templateName, image, "snapshot");
             return new Snapshot(templateName, row.id(), template.sizeBytes(), template.createdAt());
         });
     }

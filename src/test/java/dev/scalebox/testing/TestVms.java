@@ -89,6 +89,11 @@ public final class TestVms implements AutoCloseable {
                 "-o", "BatchMode=yes", "-o", "ConnectTimeout=20", "root@" + vm.sshHost(), command);
     }
 
+    /** The VM records, as a crash could leave them. */
+    public dev.scalebox.store.VmStore store() {
+        return db.vms();
+    }
+
     public Path runDir(String id) {
         return layout.runDir(id);
     }

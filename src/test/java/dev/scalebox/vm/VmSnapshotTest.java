@@ -51,7 +51,7 @@ class VmSnapshotTest {
         assertThat(snapshot.template()).isEqualTo("snap-1");
         assertThat(snapshot.sourceVm()).isEqualTo(source);
         assertThat(snapshot.sizeBytes()).isEqualTo(2L << 30);
-        assertThat(env.templates.find("snap-1")).map(Template::origin).hasValue("snapshot of " + source);
+        assertThat(env.templates.find("snap-1")).map(Template::origin).hasValue("snapshot");
         assertThat(vms.get(source).status()).isEqualTo(VmStatus.RUNNING);
         assertThat(env.ssh(vm, "cat /root/marker").strip()).isEqualTo("before-snapshot");
     }

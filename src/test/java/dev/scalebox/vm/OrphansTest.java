@@ -1,0 +1,50 @@
+package dev.scalebox.vm;
+
+import dev.scalebox.testing.TestVms;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.time.Duration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * What no record owns after a crash: a real QEMU of this data directory is killed, its run
+ * directory removed, and its disk kept and reported.
+ */
+class OrphansTest {
+
+    private static TestVms env;
+
+    @BeforeAll
+    static void create() {
+        env = new TestVms("orphans", 21001);
+    }
+
+    @AfterAll
+    static void cleanUp() {
+        env.close();
+    }
+
+    @Test
+    void aQemuAndRunDirectoryWithoutARecordAreCleanedAndTheDiskKept() {
+        VmService vms = env.service();
+        String id = vms.create(new CreateVm("debian-base", env.publicKey, "lost", 1, 256, null)).id();
+        await().atMost(Duration.ofSeconds(60)).until(() -> !TestVms.qemuProcessesOf(id).isEmpty());
+        vms.detach();
+        env.store().delete(id);  // as if the record were lost while the VM ran
+
+        VmService restarted = env.service();
+        restarted.recover();
+
+        assertThat(restarted.orphans()).anyMatch(l -> l.startsWith("killed QEMU") && l.contains(id))
+                .anyMatch(l -> l.startsWith("removed run directory") && l.contains(id))
+                .anyMatch(l -> l.startsWith("disk ") && l.contains(id) && l.contains("kept"));
+        await().atMost(Duration.ofSeconds(10)).until(() -> TestVms.qemuProcessesOf(id).isEmpty());
+        assertThat(env.layout.runDir(id)).doesNotExist();
+        assertThat(Files.exists(env.layout.vmImage(id))).isTrue();
+    }
+}
