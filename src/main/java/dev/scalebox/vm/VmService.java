@@ -142,8 +142,8 @@ public final class VmService {
 
     /**
      * Stops the VM (if it runs) and starts it again, with the new sizes in {@code change}. Every
-     * new size is checked before the VM is touched; a disk that fails to grow is started again as
-     * it was.
+     * new size is checked before the VM is touched; when the disk then fails to grow, a VM that
+     * was running is started again as it was.
      */
     public Vm restart(String idOrName, Resize change) {
         return locked(idOrName, row -> {
@@ -163,7 +163,9 @@ public final class VmService {
             try {
                 storage.resizeRootfs(storage.layout().vmImage(row.id()), disk);
             } catch (RuntimeException e) {
-                runtime.launch(row);
+                if (running) {
+                    runtime.launch(row);
+                }
                 throw e;
             }
             VmStore.Row resized = row.withSizes(vcpus, mem, disk);
