@@ -33,7 +33,9 @@ class OrphansTest {
     void aQemuAndRunDirectoryWithoutARecordAreCleanedAndTheDiskKept() {
         VmService vms = env.service();
         String id = vms.create(new CreateVm("debian-base", env.publicKey, "lost", 1, 256, null)).id();
-        await().atMost(Duration.ofSeconds(60)).until(() -> !TestVms.qemuProcessesOf(id).isEmpty());
+        // Launched: QEMU's daemonizing parent has exited and its QMP socket is up.
+        await().atMost(Duration.ofSeconds(60)).until(() -> TestVms.qemuProcessesOf(id).size() == 1
+                && Files.exists(env.layout.runDir(id).resolve("qmp.sock")));
         vms.detach();
         env.store().delete(id);  // as if the record were lost while the VM ran
 
