@@ -1,6 +1,7 @@
 package dev.scalebox.api;
 
 import dev.scalebox.ScaleboxException;
+import dev.scalebox.gateway.Users;
 import dev.scalebox.storage.StorageService;
 import dev.scalebox.template.TemplateService;
 import dev.scalebox.vm.VmService;
@@ -40,7 +41,8 @@ public final class ApiServer implements AutoCloseable {
     }
 
     /** The services the API serves; {@code vms} may be null for a templates-only server. */
-    public record Services(TemplateService templates, VmService vms, StorageService storage, String accelerator) {
+    public record Services(TemplateService templates, VmService vms, StorageService storage, String accelerator,
+                           Users users) {
     }
 
     public static ApiServer start(String host, int port, ApiToken token, Services services) {
@@ -93,6 +95,9 @@ public final class ApiServer implements AutoCloseable {
                 res.send(metrics.scrape());
             });
             VmRoutes.register(routing, services.vms(), metrics);
+        }
+        if (services.users() != null) {
+            UserRoutes.register(routing, services.users());
         }
         routing
                 .error(ScaleboxException.class, (req, res, e) -> error(res, e.status(), e.getMessage()))

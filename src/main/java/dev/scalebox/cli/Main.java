@@ -10,7 +10,7 @@ import java.io.UncheckedIOException;
 /** The {@code scalebox} command line. */
 @Command(name = "scalebox", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Self-hosted Linux VMs from copy-on-write templates.",
-        subcommands = {ServeCommand.class, UpCommand.class, VmCommand.class, StorageCommand.class, TemplateCommand.class,
+        subcommands = {ServeCommand.class, UpCommand.class, VmCommand.class, BoxCommand.class, StorageCommand.class, TemplateCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
 

@@ -4,6 +4,7 @@ import dev.scalebox.api.ApiServer;
 import dev.scalebox.api.ApiToken;
 import dev.scalebox.config.Setting;
 import dev.scalebox.config.Settings;
+import dev.scalebox.gateway.Gateway;
 import dev.scalebox.host.HostPrograms;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -50,7 +51,16 @@ final class ServeCommand implements Callable<Integer> {
         ApiToken token = ApiToken.resolve(settings.apiToken(), services.layout().apiToken());
         ApiServer server = ApiServer.start(settings.apiBind(), settings.apiPort(), token,
                 new ApiServer.Services(services.templates(), services.vms(), services.storage(),
-                        services.hypervisor().accelerator().label()));
+                        services.hypervisor().accelerator().label(), services.users()));
+        Gateway gateway;
+        try {
+            gateway = Gateway.start(new Gateway.Options(settings.gatewayBind(), settings.gatewayPort(),
+                    settings.gatewayOpenSignup(), settings.boxTemplate(), services.layout().root().resolve("gateway")),
+                    services.users(), services.vms());
+        } catch (RuntimeException e) {
+            server.close();
+            throw e;
+        }
         ScheduledExecutorService housekeeping = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().name("housekeeping").daemon(true).factory());
         housekeeping.scheduleWithFixedDelay(() -> {
@@ -64,6 +74,7 @@ final class ServeCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             log.info("Stopping");
             housekeeping.shutdownNow();
+            gateway.close();
             server.close();
             services.vms().detach();
             stopped.countDown();

@@ -1,6 +1,7 @@
 package dev.scalebox.cli;
 
 import dev.scalebox.config.Settings;
+import dev.scalebox.gateway.Users;
 import dev.scalebox.host.Filesystems;
 import dev.scalebox.host.ProgramRunner;
 import dev.scalebox.storage.DataLayout;
@@ -18,7 +19,7 @@ import dev.scalebox.vm.VmService;
  * (after {@code storage init} when a pool is wanted).
  */
 record Services(Settings settings, DataLayout layout, ProgramRunner runner, Filesystems filesystems,
-                StorageService storage, TemplateService templates, Hypervisor hypervisor, VmService vms) {
+                StorageService storage, TemplateService templates, Hypervisor hypervisor, VmService vms, Users users) {
 
     static Services open(Settings settings) {
         DataLayout layout = new DataLayout(settings.dataDir());
@@ -33,6 +34,7 @@ record Services(Settings settings, DataLayout layout, ProgramRunner runner, File
                 settings.defaultDiskSizeGib(), settings.maxDiskSizeGib(), settings.sshHost(), settings.bindAddress(),
                 settings.portMin(), settings.portMax());
         VmService vms = new VmService(storage, hypervisor, db.vms(), limits, templates);
-        return new Services(settings, layout, runner, filesystems, storage, templates, hypervisor, vms);
+        return new Services(settings, layout, runner, filesystems, storage, templates, hypervisor, vms,
+                new Users(db.users()));
     }
 }

@@ -22,7 +22,11 @@ public enum Setting {
     MAX_DISK_SIZE_GIB("100", "the largest disk size a request may ask for"),
     STORAGE_IMAGE("/var/lib/scalebox.img", "the loop image of the btrfs pool"),
     STORAGE_SIZE(null, "the size of the btrfs pool image (e.g. 100G); automatic when unset"),
-    TEMPLATE_MIRROR(null, "the Debian mirror for template builds; mmdebstrap's default when unset");
+    TEMPLATE_MIRROR(null, "the Debian mirror for template builds; mmdebstrap's default when unset"),
+    GATEWAY_PORT("2222", "the SSH gateway's port"),
+    GATEWAY_BIND("127.0.0.1", "the address the SSH gateway listens on"),
+    GATEWAY_SIGNUP("registered", "who gets a box: registered (keys added through /users) or open (any key)"),
+    BOX_TEMPLATE("debian-base", "the template new boxes are made from");
 
     private final String defaultValue;
     private final String description;

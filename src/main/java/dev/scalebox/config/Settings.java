@@ -79,6 +79,11 @@ public final class Settings {
     public Path storageImage() { return Path.of(values.get(Setting.STORAGE_IMAGE)); }
     public Optional<String> templateMirror() { return optional(Setting.TEMPLATE_MIRROR); }
 
+    public int gatewayPort() { return integer(Setting.GATEWAY_PORT); }
+    public String gatewayBind() { return values.get(Setting.GATEWAY_BIND); }
+    public boolean gatewayOpenSignup() { return values.get(Setting.GATEWAY_SIGNUP).equals("open"); }
+    public String boxTemplate() { return values.get(Setting.BOX_TEMPLATE); }
+
     public OptionalLong storageSize() {
         return optional(Setting.STORAGE_SIZE).map(v -> OptionalLong.of(ByteSize.parse(v))).orElse(OptionalLong.empty());
     }
@@ -96,6 +101,13 @@ public final class Settings {
         requireRange(Setting.DEFAULT_DISK_SIZE_GIB, 1, maxDiskSizeGib());
         requireRange(Setting.DEFAULT_VCPU_COUNT, 1, 1024);
         requireRange(Setting.DEFAULT_MEM_SIZE_MIB, 128, 1024 * 1024);
+        requirePort(Setting.GATEWAY_PORT, 1);
+        if (!values.get(Setting.GATEWAY_SIGNUP).matches("registered|open")) {
+            throw bad(Setting.GATEWAY_SIGNUP, "must be registered or open");
+        }
+        if (gatewayBind().isBlank()) {
+            throw bad(Setting.GATEWAY_BIND, "must be an address");
+        }
         if (!accel().matches("auto|kvm|tcg")) {
             throw bad(Setting.ACCEL, "must be auto, kvm or tcg");
         }

@@ -61,4 +61,8 @@ public final class Database {
     public VmStore vms() {
         return new VmStore(this);
     }
+
+    public UserStore users() {
+        return new UserStore(this);
+    }
 }

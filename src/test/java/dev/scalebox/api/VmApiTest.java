@@ -33,7 +33,7 @@ class VmApiTest {
     static void start() {
         env = new TestVms("vm-api", 25001);
         server = ApiServer.start("127.0.0.1", 0, ApiToken.resolve(Optional.of(TOKEN), Path.of("/nonexistent")),
-                new ApiServer.Services(env.templates, env.service(), env.storage, "tcg"));
+                new ApiServer.Services(env.templates, env.service(), env.storage, "tcg", new dev.scalebox.gateway.Users(env.userStore())));
     }
 
     @AfterAll
@@ -147,6 +147,25 @@ class VmApiTest {
         assertThat(post("/vms/nobody/snapshot", "{\"template_name\":\"x\"}").statusCode()).isEqualTo(404);
         assertThat(get("/vms/" + id).body()).isEqualTo(before);
         assertThat(Json.MAPPER.readTree(get("/templates").body()).findValuesAsString("name")).containsExactly("debian-base");
+    }
+
+    @Test
+    void usersAreAddedListedAndRemovedAndBadOnesRefused() throws Exception {
+        String key = env.publicKey;
+        assertThat(post("/users", "{\"name\":\"Bad Name\",\"ssh_public_key\":\"" + key + "\"}").statusCode()).isEqualTo(400);
+        assertThat(post("/users", "{\"name\":\"bob\",\"ssh_public_key\":\"ssh-rsa AAAA\"}").statusCode()).isEqualTo(400);
+        assertThat(post("/users", "{\"ssh_public_key\":\"" + key + "\"}").statusCode()).isEqualTo(400);
+        assertThat(Json.MAPPER.readTree(get("/users").body()).size()).isZero();
+
+        HttpResponse<String> added = post("/users", "{\"name\":\"bob\",\"ssh_public_key\":\"" + key + "\"}");
+        assertThat(added.statusCode()).isEqualTo(201);
+        JsonNode bob = Json.MAPPER.readTree(added.body());
+        assertThat(bob.get("id").asString()).matches("[0-9a-f]{16}");
+        assertThat(bob.get("fingerprint").asString()).startsWith("SHA256:");
+        assertThat(post("/users", "{\"name\":\"bob2\",\"ssh_public_key\":\"" + key + "\"}").statusCode()).isEqualTo(409);
+        assertThat(get("/users/bob").statusCode()).isEqualTo(200);
+        assertThat(send("DELETE", "/users/" + bob.get("id").asString(), null).statusCode()).isEqualTo(204);
+        assertThat(get("/users/bob").statusCode()).isEqualTo(404);
     }
 
     @Test

@@ -36,13 +36,15 @@ class ServeRestartTest {
     private static final HttpClient http = HttpClient.newHttpClient();
     private static TestVms env;
     private static int apiPort;
+    private static int gatewayPort;
     private static Process serve;
 
     @BeforeAll
     static void startService() throws Exception {
         env = new TestVms("serve", 27001);
-        try (ServerSocket s = new ServerSocket(0)) {
-            apiPort = s.getLocalPort();
+        try (ServerSocket a = new ServerSocket(0); ServerSocket g = new ServerSocket(0)) {
+            apiPort = a.getLocalPort();
+            gatewayPort = g.getLocalPort();
         }
         serve = startServe();
     }
@@ -77,6 +79,11 @@ class ServeRestartTest {
         CliResult listed = cli("vm", "ls");
         assertThat(listed.stdout()).contains(id).contains("survivor").contains("running");
 
+        CliResult added = cli("box", "user", "add", "alice", "--key", key.toString());
+        assertThat(added.exitCode()).as(added.stderr()).isZero();
+        assertThat(cli("box", "user", "ls").stdout()).contains("alice").contains("SHA256:");
+        assertThat(cli("box", "user", "add", "alice", "--key", key.toString()).stderr()).contains("(HTTP 409)");
+
         CliResult removed = cli("vm", "rm", "survivor");
         assertThat(removed.exitCode()).as(removed.stderr()).isZero();
         assertThat(TestVms.qemuProcessesOf(id)).isEmpty();
@@ -88,7 +95,8 @@ class ServeRestartTest {
 
     private static Process startServe() throws Exception {
         ProcessBuilder pb = java("serve", "--data-dir", env.layout.root().toString(), "--port", Integer.toString(apiPort));
-        pb.environment().putAll(Map.of("API_TOKEN", TOKEN, "PORT_MIN", "27001", "PORT_MAX", "27100"));
+        pb.environment().putAll(Map.of("API_TOKEN", TOKEN, "PORT_MIN", "27001", "PORT_MAX", "27100",
+                "GATEWAY_PORT", Integer.toString(gatewayPort)));
         pb.redirectErrorStream(true).redirectOutput(env.layout.root().resolve("serve.log").toFile());
         Process p = pb.start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);

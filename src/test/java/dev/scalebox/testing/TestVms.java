@@ -94,6 +94,10 @@ public final class TestVms implements AutoCloseable {
         return db.vms();
     }
 
+    public dev.scalebox.store.UserStore userStore() {
+        return db.users();
+    }
+
     public Path runDir(String id) {
         return layout.runDir(id);
     }

@@ -1,0 +1,154 @@
+package dev.scalebox.gateway;
+
+import dev.scalebox.vm.Vm;
+import org.apache.sshd.client.SshClient;
+import org.apache.sshd.client.channel.ChannelShell;
+import org.apache.sshd.client.channel.ClientChannel;
+import org.apache.sshd.client.channel.ClientChannelEvent;
+import org.apache.sshd.client.session.ClientSession;
+import org.apache.sshd.common.channel.PtyChannelConfigurationHolder;
+import org.apache.sshd.common.util.io.input.NoCloseInputStream;
+import org.apache.sshd.common.util.io.output.NoCloseOutputStream;
+import org.apache.sshd.server.Environment;
+import org.apache.sshd.server.ExitCallback;
+import org.apache.sshd.server.Signal;
+import org.apache.sshd.server.channel.ChannelSession;
+import org.apache.sshd.server.command.Command;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.KeyPair;
+import java.time.Duration;
+import java.util.EnumSet;
+import java.util.Map;
+
+/**
+ * One shell or command of a user's session, carried to their box: the gateway logs into the box
+ * as root with its internal key and pipes stdin, stdout, stderr, the terminal and its size
+ * changes, and the exit status, both ways.
+ */
+final class BoxCommand implements Command {
+
+    private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(30);
+    private static final Logger log = LoggerFactory.getLogger(BoxCommand.class);
+
+    private final String command;
+    private final Boxes boxes;
+    private final SshClient client;
+    private final KeyPair internalKey;
+    private InputStream in;
+    private OutputStream out;
+    private OutputStream err;
+    private ExitCallback exit;
+    private volatile ClientSession boxSession;
+
+    /** {@code command} is null for an interactive shell. */
+    BoxCommand(String command, Boxes boxes, SshClient client, KeyPair internalKey) {
+        this.command = command;
+        this.boxes = boxes;
+        this.client = client;
+        this.internalKey = internalKey;
+    }
+
+    @Override
+    public void setInputStream(InputStream in) {
+        this.in = in;
+    }
+
+    @Override
+    public void setOutputStream(OutputStream out) {
+        this.out = out;
+    }
+
+    @Override
+    public void setErrorStream(OutputStream err) {
+        this.err = err;
+    }
+
+    @Override
+    public void setExitCallback(ExitCallback exit) {
+        this.exit = exit;
+    }
+
+    @Override
+    public void start(ChannelSession channel, Environment env) {
+        User user = channel.getSession().getAttribute(Gateway.USER);
+        Thread.ofVirtual().name("box-session-" + user.id()).start(() -> run(user, env));
+    }
+
+    private void run(User user, Environment env) {
+        try {
+            Vm box = boxes.ensureRunning(user);
+            try (ClientSession session = client.connect("root", "127.0.0.1", box.sshPort())
+                    .verify(CONNECT_TIMEOUT).getClientSession()) {
+                boxSession = session;
+                session.addPublicKeyIdentity(internalKey);
+                session.auth().verify(CONNECT_TIMEOUT);
+                try (ClientChannel channel = open(session, env)) {
+                    channel.setIn(new NoCloseInputStream(in));
+                    channel.setOut(new NoCloseOutputStream(out));
+                    channel.setErr(new NoCloseOutputStream(err));
+                    channel.open().verify(CONNECT_TIMEOUT);
+                    channel.waitFor(EnumSet.of(ClientChannelEvent.CLOSED), 0L);
+                    Integer status = channel.getExitStatus();
+                    out.flush();
+                    err.flush();
+                    exit.onExit(status == null ? 255 : status);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            log.warn("Session of user {} failed: {}", user.id(), e.getMessage());
+            try {
+                err.write(("scalebox: " + e.getMessage() + "\r\n").getBytes(StandardCharsets.UTF_8));
+                err.flush();
+            } catch (IOException ignored) {
+                // the client is gone
+            }
+            exit.onExit(255, String.valueOf(e.getMessage()));
+        }
+    }
+
+    private ClientChannel open(ClientSession session, Environment env) throws IOException {
+        Map<String, String> vars = env.getEnv();
+        if (command != null) {
+            return session.createExecChannel(command);
+        }
+        ChannelShell shell = session.createShellChannel();
+        String term = vars.get(Environment.ENV_TERM);
+        shell.setUsePty(term != null);
+        if (term != null) {
+            shell.setPtyType(term);
+            shell.setPtyColumns(parse(vars.get(Environment.ENV_COLUMNS), PtyChannelConfigurationHolder.DEFAULT_COLUMNS_COUNT));
+            shell.setPtyLines(parse(vars.get(Environment.ENV_LINES), PtyChannelConfigurationHolder.DEFAULT_ROWS_COUNT));
+            shell.setPtyModes(env.getPtyModes());
+            env.addSignalListener((channel, signal) -> {
+                try {
+                    shell.sendWindowChange(parse(vars.get(Environment.ENV_COLUMNS), 80), parse(vars.get(Environment.ENV_LINES), 24));
+                } catch (IOException e) {
+                    log.debug("window change not sent: {}", e.getMessage());
+                }
+            }, Signal.WINCH);
+        }
+        return shell;
+    }
+
+    private static int parse(String value, int fallback) {
+        try {
+            return value == null ? fallback : Integer.parseInt(value);
+        } catch (NumberFormatException e) {
+            return fallback;
+        }
+    }
+
+    @Override
+    public void destroy(ChannelSession channel) {
+        ClientSession session = boxSession;
+        if (session != null) {
+            session.close(true);
+        }
+    }
+}

@@ -1,0 +1,145 @@
+package dev.scalebox.gateway;
+
+import dev.scalebox.ScaleboxException;
+import dev.scalebox.storage.SshPublicKey;
+import dev.scalebox.vm.VmService;
+import org.apache.sshd.client.SshClient;
+import org.apache.sshd.client.keyverifier.AcceptAllServerKeyVerifier;
+import org.apache.sshd.common.AttributeRepository.AttributeKey;
+import org.apache.sshd.common.config.keys.PublicKeyEntry;
+import org.apache.sshd.common.keyprovider.KeyPairProvider;
+import org.apache.sshd.server.SshServer;
+import org.apache.sshd.server.keyprovider.SimpleGeneratorHostKeyProvider;
+import org.apache.sshd.server.session.ServerSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.KeyPair;
+import java.security.PublicKey;
+import java.util.Optional;
+
+/**
+ * The SSH gateway: users log in with their own key (public-key authentication only) and land in
+ * their own box. The gateway's host key and its internal key for reaching boxes are kept under
+ * {@code DATA_DIR/gateway/}, so clients see the same host key across restarts.
+ *
+ * <p>Lifecycle: {@link #start} returns a listening gateway or throws having started nothing;
+ * {@link #close} stops it, leaving the boxes as they are.
+ */
+public final class Gateway implements AutoCloseable {
+
+    static final AttributeKey<User> USER = new AttributeKey<>();
+    private static final Logger log = LoggerFactory.getLogger(Gateway.class);
+
+    private final SshServer server;
+    private final SshClient client;
+
+    private Gateway(SshServer server, SshClient client) {
+        this.server = server;
+        this.client = client;
+    }
+
+    /** Where the gateway listens and who it admits. */
+    public record Options(String bind, int port, boolean openSignup, String boxTemplate, Path keyDir) {
+    }
+
+    public static Gateway start(Options options, Users users, VmService vms) {
+        KeyPair internalKey = loadKey(options.keyDir().resolve("box_key"));
+        Boxes boxes = new Boxes(vms, options.boxTemplate(), PublicKeyEntry.toString(internalKey.getPublic()) + " scalebox-gateway");
+        SshClient client = SshClient.setUpDefaultClient();
+        client.setServerKeyVerifier(AcceptAllServerKeyVerifier.INSTANCE);
+        SshServer server = SshServer.setUpDefaultServer();
+        server.setHost(options.bind());
+        server.setPort(options.port());
+        server.setKeyPairProvider(hostKeyProvider(options.keyDir().resolve("host_key")));
+        server.setPasswordAuthenticator(null);
+        server.setKeyboardInteractiveAuthenticator(null);
+        AuthThrottle throttle = new AuthThrottle();
+        server.setPublickeyAuthenticator((username, key, session) -> admit(key, session, users, options, throttle));
+        server.setShellFactory(channel -> new BoxCommand(null, boxes, client, internalKey));
+        server.setCommandFactory((channel, command) -> new BoxCommand(command, boxes, client, internalKey));
+        try {
+            client.start();
+            server.start();
+        } catch (IOException | RuntimeException e) {
+            client.stop();
+            throw new ScaleboxException.HostFailure("the SSH gateway cannot listen on " + options.bind() + ":"
+                    + options.port() + ": " + e.getMessage(), e);
+        }
+        log.info("SSH gateway listening on {}:{} ({} signup)", options.bind(), server.getPort(),
+                options.openSignup() ? "open" : "registered");
+        return new Gateway(server, client);
+    }
+
+    public int port() {
+        return server.getPort();
+    }
+
+    private static boolean admit(PublicKey key, ServerSession session, Users users, Options options, AuthThrottle throttle) {
+        InetAddress source = session.getClientAddress() instanceof InetSocketAddress a ? a.getAddress() : null;
+        if (source != null && !throttle.allows(source)) {
+            return false;
+        }
+        Optional<User> user;
+        try {
+            SshPublicKey presented = SshPublicKey.parse(PublicKeyEntry.toString(key));
+            user = users.byKey(presented);
+            if (user.isEmpty() && options.openSignup()) {
+                String id = Users.idOf(presented);
+                user = Optional.of(users.add("user-" + id, presented.toLine()));
+            }
+        } catch (ScaleboxException e) {
+            user = Optional.empty();
+        }
+        if (user.isEmpty()) {
+            if (source != null) {
+                throttle.failed(source);
+            }
+            return false;
+        }
+        session.setAttribute(USER, user.get());
+        return true;
+    }
+
+    private static KeyPairProvider hostKeyProvider(Path file) {
+        createParent(file);
+        SimpleGeneratorHostKeyProvider provider = new SimpleGeneratorHostKeyProvider(file);
+        provider.setAlgorithm("EC");
+        provider.setKeySize(256);
+        return provider;
+    }
+
+    private static KeyPair loadKey(Path file) {
+        try {
+            return ((SimpleGeneratorHostKeyProvider) hostKeyProvider(file)).loadKeys(null).iterator().next();
+        } catch (Exception e) {
+            throw new ScaleboxException.HostFailure("cannot load the gateway's key " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void createParent(Path file) {
+        try {
+            Files.createDirectories(file.getParent());
+            Files.setPosixFilePermissions(file.getParent(), PosixFilePermissions.fromString("rwx------"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            server.stop(true);
+        } catch (IOException e) {
+            log.warn("SSH gateway did not stop cleanly: {}", e.getMessage());
+        }
+        client.stop();
+    }
+}
