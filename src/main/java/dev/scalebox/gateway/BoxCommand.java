@@ -27,16 +27,28 @@ import java.util.EnumSet;
 import java.util.Map;
 
 /**
- * One shell or command of a user's session, carried to their box: the gateway logs into the box
- * as root with its internal key and pipes stdin, stdout, stderr, the terminal and its size
- * changes, and the exit status, both ways.
+ * One shell, command or subsystem (sftp) of a user's session, carried to their box: the gateway
+ * logs into the box as root with its internal key and pipes stdin, stdout, stderr, the terminal
+ * and its size changes, and the exit status, both ways.
  */
 final class BoxCommand implements Command {
+
+    /** What the user asked the session for. */
+    sealed interface Target {
+        record Shell() implements Target {
+        }
+
+        record Exec(String command) implements Target {
+        }
+
+        record Subsystem(String name) implements Target {
+        }
+    }
 
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(30);
     private static final Logger log = LoggerFactory.getLogger(BoxCommand.class);
 
-    private final String command;
+    private final Target target;
     private final Boxes boxes;
     private final SshClient client;
     private final KeyPair internalKey;
@@ -46,9 +58,8 @@ final class BoxCommand implements Command {
     private ExitCallback exit;
     private volatile ClientSession boxSession;
 
-    /** {@code command} is null for an interactive shell. */
-    BoxCommand(String command, Boxes boxes, SshClient client, KeyPair internalKey) {
-        this.command = command;
+    BoxCommand(Target target, Boxes boxes, SshClient client, KeyPair internalKey) {
+        this.target = target;
         this.boxes = boxes;
         this.client = client;
         this.internalKey = internalKey;
@@ -113,10 +124,21 @@ final class BoxCommand implements Command {
     }
 
     private ClientChannel open(ClientSession session, Environment env) throws IOException {
-        Map<String, String> vars = env.getEnv();
-        if (command != null) {
-            return session.createExecChannel(command);
+        switch (target) {
+            case Target.Exec exec -> {
+                return session.createExecChannel(exec.command());
+            }
+            case Target.Subsystem subsystem -> {
+                return session.createSubsystemChannel(subsystem.name());
+            }
+            case Target.Shell shell -> {
+                return shell(session, env);
+            }
         }
+    }
+
+    private ChannelShell shell(ClientSession session, Environment env) throws IOException {
+        Map<String, String> vars = env.getEnv();
         ChannelShell shell = session.createShellChannel();
         String term = vars.get(Environment.ENV_TERM);
         shell.setUsePty(term != null);

@@ -9,6 +9,10 @@ import org.apache.sshd.common.AttributeRepository.AttributeKey;
 import org.apache.sshd.common.config.keys.PublicKeyEntry;
 import org.apache.sshd.common.keyprovider.KeyPairProvider;
 import org.apache.sshd.server.SshServer;
+import org.apache.sshd.server.channel.ChannelSession;
+import org.apache.sshd.server.command.Command;
+import org.apache.sshd.server.forward.RejectAllForwardingFilter;
+import org.apache.sshd.server.subsystem.SubsystemFactory;
 import org.apache.sshd.server.keyprovider.SimpleGeneratorHostKeyProvider;
 import org.apache.sshd.server.session.ServerSession;
 import org.slf4j.Logger;
@@ -23,6 +27,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.KeyPair;
 import java.security.PublicKey;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -63,8 +68,22 @@ public final class Gateway implements AutoCloseable {
         server.setKeyboardInteractiveAuthenticator(null);
         AuthThrottle throttle = new AuthThrottle();
         server.setPublickeyAuthenticator((username, key, session) -> admit(key, session, users, options, throttle));
-        server.setShellFactory(channel -> new BoxCommand(null, boxes, client, internalKey));
-        server.setCommandFactory((channel, command) -> new BoxCommand(command, boxes, client, internalKey));
+        server.setShellFactory(channel -> new BoxCommand(new BoxCommand.Target.Shell(), boxes, client, internalKey));
+        server.setCommandFactory((channel, command) ->
+                new BoxCommand(new BoxCommand.Target.Exec(command), boxes, client, internalKey));
+        server.setSubsystemFactories(List.of(new SubsystemFactory() {
+            @Override
+            public String getName() {
+                return "sftp";
+            }
+
+            @Override
+            public Command createSubsystem(ChannelSession channel) {
+                return new BoxCommand(new BoxCommand.Target.Subsystem("sftp"), boxes, client, internalKey);
+            }
+        }));
+        // Port forwarding would reach the gateway's own network, not the user's box: refused.
+        server.setForwardingFilter(RejectAllForwardingFilter.INSTANCE);
         try {
             client.start();
             server.start();

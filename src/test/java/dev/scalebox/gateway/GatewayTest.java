@@ -68,6 +68,46 @@ class GatewayTest {
     }
 
     @Test
+    void filesGoInAndOutWithSftpAndScp() throws Exception {
+        Path local = keys.resolve("payload.txt");
+        Files.writeString(local, "payload " + System.nanoTime() + "\n");
+        Path batch = keys.resolve("batch");
+        Files.writeString(batch, "put " + local + " /root/sftp.txt\nget /root/sftp.txt " + keys.resolve("back.txt") + "\n");
+        Result sftp = run(List.of("sftp", "-b", batch.toString(), "-P", Integer.toString(gateway.port())), "alice",
+                "box@127.0.0.1");
+        assertThat(sftp.exitCode()).as(sftp.stderr()).isZero();
+        assertThat(Files.readString(keys.resolve("back.txt"))).isEqualTo(Files.readString(local));
+
+        Result scp = run(List.of("scp", "-O", "-P", Integer.toString(gateway.port())), "alice", local.toString(), null,
+                "box@127.0.0.1:/root/scp.txt");
+        assertThat(scp.exitCode()).as(scp.stderr()).isZero();
+        assertThat(ssh("alice", null, "cat /root/scp.txt").stdout()).isEqualTo(Files.readString(local));
+    }
+
+    @Test
+    void twoSessionsOfOneUserShareOneBoxAndForwardingIsRefused() throws Exception {
+        var first = java.util.concurrent.CompletableFuture.supplyAsync(() -> call(() -> ssh("alice", null, "echo one")));
+        Result second = ssh("alice", null, "echo two");
+        assertThat(second.stdout()).isEqualTo("two\n");
+        assertThat(first.get().stdout()).isEqualTo("one\n");
+        assertThat(vms.list()).hasSize(1);
+
+        // ssh -W opens the same direct-tcpip channel that -L opens for each connection.
+        Result forward = run(List.of("ssh", "-p", Integer.toString(gateway.port()), "-W", "127.0.0.1:22"), "alice",
+                "box@127.0.0.1");
+        assertThat(forward.exitCode()).isEqualTo(255);
+        assertThat(forward.stderr()).contains("forwarding failed");
+    }
+
+    private static Result call(java.util.concurrent.Callable<Result> c) {
+        try {
+            return c.call();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Test
     void anUnregisteredKeyIsRefusedAndGetsNoBox() throws Exception {
         Result refused = ssh("mallory", null, "true");
         assertThat(refused.exitCode()).isEqualTo(255);
@@ -80,14 +120,27 @@ class GatewayTest {
     }
 
     private static Result ssh(String who, String stdin, String command) throws Exception {
-        List<String> argv = new ArrayList<>(List.of("ssh", "-i", keys.resolve(who).toString(), "-p",
-                Integer.toString(gateway.port()), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-                "-o", "LogLevel=ERROR", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "box@127.0.0.1"));
-        if (command != null) {
-            argv.add(command);
-        } else {
-            argv.add(1, "-tt");  // a shell on a terminal, though stdin is a pipe
+        List<String> argv = new ArrayList<>(List.of("ssh", "-p", Integer.toString(gateway.port())));
+        if (command == null) {
+            argv.add("-tt");  // a shell on a terminal, though stdin is a pipe
         }
+        return command == null ? run(argv, who, "box@127.0.0.1", stdin) : run(argv, who, "box@127.0.0.1", stdin, command);
+    }
+
+    private static Result run(List<String> program, String who, String target) throws Exception {
+        return run(program, who, target, null);
+    }
+
+    /** Runs an OpenSSH program ({@code ssh}, {@code sftp}, {@code scp}) as {@code who}, then its arguments. */
+    private static Result run(List<String> program, String who, String target, String stdin, String... more) throws Exception {
+        List<String> argv = new ArrayList<>(program);
+        argv.addAll(List.of("-i", keys.resolve(who).toString(), "-o", "StrictHostKeyChecking=no",
+                "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "BatchMode=yes",
+                "-o", "IdentitiesOnly=yes"));
+        if (target != null) {
+            argv.add(target);
+        }
+        argv.addAll(List.of(more));
         ProcessBuilder pb = new ProcessBuilder(argv);
         pb.environment().put("TERM", "xterm");
         Process p = pb.start();
