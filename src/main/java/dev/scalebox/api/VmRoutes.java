@@ -68,6 +68,7 @@ final class VmRoutes {
         });
         routing.post("/vms/{id}/stop", (req, res) -> ApiServer.json(res, 200, VmView.of(vms.stop(id(req)))));
         routing.post("/vms/{id}/start", (req, res) -> ApiServer.json(res, 200, VmView.of(vms.start(id(req)))));
+        routing.post("/vms/{id}/suspend", (req, res) -> ApiServer.json(res, 200, VmView.of(vms.suspend(id(req)))));
         routing.post("/vms/{id}/restart", (req, res) -> {
             RestartBody b = req.content().hasEntity() ? body(req, RestartBody.class) : new RestartBody(null, null, null);
             Vm vm = vms.restart(id(req), new Resize(b.vcpuCount(), b.memSizeMib(), b.diskSizeGib()));

@@ -55,7 +55,8 @@ final class ServeCommand implements Callable<Integer> {
         Gateway gateway;
         try {
             gateway = Gateway.start(new Gateway.Options(settings.gatewayBind(), settings.gatewayPort(),
-                    settings.gatewayOpenSignup(), settings.boxTemplate(), services.layout().root().resolve("gateway")),
+                    settings.gatewayOpenSignup(), settings.boxTemplate(), services.layout().root().resolve("gateway"),
+                    settings.boxIdleSuspend()),
                     services.users(), services.vms());
         } catch (RuntimeException e) {
             server.close();

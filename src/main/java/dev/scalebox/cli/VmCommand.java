@@ -79,9 +79,16 @@ final class VmCommand {
         return 0;
     }
 
-    @Command(name = "start", mixinStandardHelpOptions = true, description = "Start a stopped VM.")
+    @Command(name = "start", mixinStandardHelpOptions = true, description = "Start a stopped VM, or resume a suspended one.")
     int start(@Parameters(paramLabel = "VM") String vm, @Option(names = "--json") boolean json) {
         print(api().post(path(vm) + "/start", null), json);
+        return 0;
+    }
+
+    @Command(name = "suspend", mixinStandardHelpOptions = true,
+            description = "Save a running VM's memory and end its QEMU; start resumes it.")
+    int suspend(@Parameters(paramLabel = "VM") String vm, @Option(names = "--json") boolean json) {
+        print(api().post(path(vm) + "/suspend", null), json);
         return 0;
     }
 

@@ -26,7 +26,8 @@ public enum Setting {
     GATEWAY_PORT("2222", "the SSH gateway's port"),
     GATEWAY_BIND("127.0.0.1", "the address the SSH gateway listens on"),
     GATEWAY_SIGNUP("registered", "who gets a box: registered (keys added through /users) or open (any key)"),
-    BOX_TEMPLATE("debian-base", "the template new boxes are made from");
+    BOX_TEMPLATE("debian-base", "the template new boxes are made from"),
+    BOX_IDLE_SUSPEND("300", "seconds a box stays up after its last session closes, before it is suspended");
 
     private final String defaultValue;
     private final String description;

@@ -83,6 +83,7 @@ public final class Settings {
     public String gatewayBind() { return values.get(Setting.GATEWAY_BIND); }
     public boolean gatewayOpenSignup() { return values.get(Setting.GATEWAY_SIGNUP).equals("open"); }
     public String boxTemplate() { return values.get(Setting.BOX_TEMPLATE); }
+    public java.time.Duration boxIdleSuspend() { return java.time.Duration.ofSeconds(integer(Setting.BOX_IDLE_SUSPEND)); }
 
     public OptionalLong storageSize() {
         return optional(Setting.STORAGE_SIZE).map(v -> OptionalLong.of(ByteSize.parse(v))).orElse(OptionalLong.empty());
@@ -102,6 +103,7 @@ public final class Settings {
         requireRange(Setting.DEFAULT_VCPU_COUNT, 1, 1024);
         requireRange(Setting.DEFAULT_MEM_SIZE_MIB, 128, 1024 * 1024);
         requirePort(Setting.GATEWAY_PORT, 1);
+        requireRange(Setting.BOX_IDLE_SUSPEND, 1, 30 * 24 * 3600);
         if (!values.get(Setting.GATEWAY_SIGNUP).matches("registered|open")) {
             throw bad(Setting.GATEWAY_SIGNUP, "must be registered or open");
         }

@@ -50,6 +50,7 @@ final class BoxCommand implements Command {
 
     private final Target target;
     private final Boxes boxes;
+    private final Sessions sessions;
     private final SshClient client;
     private final KeyPair internalKey;
     private InputStream in;
@@ -58,9 +59,10 @@ final class BoxCommand implements Command {
     private ExitCallback exit;
     private volatile ClientSession boxSession;
 
-    BoxCommand(Target target, Boxes boxes, SshClient client, KeyPair internalKey) {
+    BoxCommand(Target target, Boxes boxes, Sessions sessions, SshClient client, KeyPair internalKey) {
         this.target = target;
         this.boxes = boxes;
+        this.sessions = sessions;
         this.client = client;
         this.internalKey = internalKey;
     }
@@ -92,13 +94,18 @@ final class BoxCommand implements Command {
     }
 
     private void run(User user, Environment env) {
+        sessions.opened(user);
         try {
-            Vm box = boxes.ensureRunning(user);
+            Boxes.Ready ready = boxes.ensureRunning(user);
+            Vm box = ready.vm();
             try (ClientSession session = client.connect("root", "127.0.0.1", box.sshPort())
                     .verify(CONNECT_TIMEOUT).getClientSession()) {
                 boxSession = session;
                 session.addPublicKeyIdentity(internalKey);
                 session.auth().verify(CONNECT_TIMEOUT);
+                if (ready.resumed()) {
+                    setClock(session);
+                }
                 try (ClientChannel channel = open(session, env)) {
                     channel.setIn(new NoCloseInputStream(in));
                     channel.setOut(new NoCloseOutputStream(out));
@@ -120,6 +127,20 @@ final class BoxCommand implements Command {
                 // the client is gone
             }
             exit.onExit(255, String.valueOf(e.getMessage()));
+        } finally {
+            sessions.closed(user);
+        }
+    }
+
+    /** A resumed guest's clock stands where it was suspended: set it to now. */
+    private static void setClock(ClientSession session) {
+        long now = System.currentTimeMillis();
+        String command = String.format("date -u -s @%d.%03d >/dev/null", now / 1000, now % 1000);
+        try (ClientChannel channel = session.createExecChannel(command)) {
+            channel.open().verify(CONNECT_TIMEOUT);
+            channel.waitFor(EnumSet.of(ClientChannelEvent.CLOSED), CONNECT_TIMEOUT.toMillis());
+        } catch (IOException | RuntimeException e) {
+            log.warn("Could not set the clock of a resumed box: {}", e.getMessage());
         }
     }
 

@@ -35,16 +35,36 @@ final class Boxes {
         return "box-" + user.id();
     }
 
-    /** The user's box, made or started when needed, once its SSH answers. */
-    Vm ensureRunning(User user) {
+    /** A box ready for a session; {@code resumed} when it came back from a suspend just now. */
+    record Ready(Vm vm, boolean resumed) {
+    }
+
+    /** The user's box, made, started or resumed when needed, once its SSH answers. */
+    Ready ensureRunning(User user) {
         synchronized (locks.computeIfAbsent(user.id(), k -> new Object())) {
             String name = boxName(user);
             Optional<Vm> existing = vms.list().stream().filter(v -> v.name().equals(name)).findFirst();
             Vm box = existing.orElseGet(() -> vms.create(new CreateVm(template, internalKey, name, null, null, null)));
-            if (box.status() == VmStatus.STOPPED || box.status() == VmStatus.ERROR) {
+            boolean resumed = box.status() == VmStatus.SUSPENDED;
+            if (resumed || box.status() == VmStatus.STOPPED || box.status() == VmStatus.ERROR) {
                 box = vms.start(box.id());
             }
-            return awaitRunning(box.id());
+            return new Ready(awaitRunning(box.id()), resumed);
+        }
+    }
+
+    /**
+     * Suspends the user's box if it runs and {@code stillIdle} holds under the user's lock (a
+     * session that opened meanwhile keeps it up); its memory waits beside its disk.
+     */
+    void suspend(User user, java.util.function.BooleanSupplier stillIdle) {
+        synchronized (locks.computeIfAbsent(user.id(), k -> new Object())) {
+            if (!stillIdle.getAsBoolean()) {
+                return;
+            }
+            String name = boxName(user);
+            vms.list().stream().filter(v -> v.name().equals(name) && v.status() == VmStatus.RUNNING).findFirst()
+                    .ifPresent(v -> vms.suspend(v.id()));
         }
     }
 

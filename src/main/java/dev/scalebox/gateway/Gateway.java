@@ -27,6 +27,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.KeyPair;
 import java.security.PublicKey;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 
@@ -45,19 +46,23 @@ public final class Gateway implements AutoCloseable {
 
     private final SshServer server;
     private final SshClient client;
+    private final Sessions sessions;
 
-    private Gateway(SshServer server, SshClient client) {
+    private Gateway(SshServer server, SshClient client, Sessions sessions) {
         this.server = server;
         this.client = client;
+        this.sessions = sessions;
     }
 
     /** Where the gateway listens and who it admits. */
-    public record Options(String bind, int port, boolean openSignup, String boxTemplate, Path keyDir) {
+    public record Options(String bind, int port, boolean openSignup, String boxTemplate, Path keyDir,
+                          Duration idleSuspend) {
     }
 
     public static Gateway start(Options options, Users users, VmService vms) {
         KeyPair internalKey = loadKey(options.keyDir().resolve("box_key"));
         Boxes boxes = new Boxes(vms, options.boxTemplate(), PublicKeyEntry.toString(internalKey.getPublic()) + " scalebox-gateway");
+        Sessions sessions = new Sessions(boxes, options.idleSuspend());
         SshClient client = SshClient.setUpDefaultClient();
         client.setServerKeyVerifier(AcceptAllServerKeyVerifier.INSTANCE);
         SshServer server = SshServer.setUpDefaultServer();
@@ -68,9 +73,9 @@ public final class Gateway implements AutoCloseable {
         server.setKeyboardInteractiveAuthenticator(null);
         AuthThrottle throttle = new AuthThrottle();
         server.setPublickeyAuthenticator((username, key, session) -> admit(key, session, users, options, throttle));
-        server.setShellFactory(channel -> new BoxCommand(new BoxCommand.Target.Shell(), boxes, client, internalKey));
+        server.setShellFactory(channel -> new BoxCommand(new BoxCommand.Target.Shell(), boxes, sessions, client, internalKey));
         server.setCommandFactory((channel, command) ->
-                new BoxCommand(new BoxCommand.Target.Exec(command), boxes, client, internalKey));
+                new BoxCommand(new BoxCommand.Target.Exec(command), boxes, sessions, client, internalKey));
         server.setSubsystemFactories(List.of(new SubsystemFactory() {
             @Override
             public String getName() {
@@ -79,7 +84,7 @@ public final class Gateway implements AutoCloseable {
 
             @Override
             public Command createSubsystem(ChannelSession channel) {
-                return new BoxCommand(new BoxCommand.Target.Subsystem("sftp"), boxes, client, internalKey);
+                return new BoxCommand(new BoxCommand.Target.Subsystem("sftp"), boxes, sessions, client, internalKey);
             }
         }));
         // Port forwarding would reach the gateway's own network, not the user's box: refused.
@@ -89,12 +94,13 @@ public final class Gateway implements AutoCloseable {
             server.start();
         } catch (IOException | RuntimeException e) {
             client.stop();
+            sessions.close();
             throw new ScaleboxException.HostFailure("the SSH gateway cannot listen on " + options.bind() + ":"
                     + options.port() + ": " + e.getMessage(), e);
         }
         log.info("SSH gateway listening on {}:{} ({} signup)", options.bind(), server.getPort(),
                 options.openSignup() ? "open" : "registered");
-        return new Gateway(server, client);
+        return new Gateway(server, client, sessions);
     }
 
     public int port() {
@@ -160,5 +166,6 @@ public final class Gateway implements AutoCloseable {
             log.warn("SSH gateway did not stop cleanly: {}", e.getMessage());
         }
         client.stop();
+        sessions.close();
     }
 }

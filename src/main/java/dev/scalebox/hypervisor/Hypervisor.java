@@ -45,6 +45,53 @@ public final class Hypervisor {
 
     /** Starts QEMU for {@code spec}; returns once the process runs and QMP answers. */
     public Instance start(VmSpec spec) {
+        return start(spec, false);
+    }
+
+    /**
+     * Saves the guest's memory and devices to {@code run/ID/memory.state} and ends its QEMU; the
+     * disk is untouched from then on, so {@link #resume} can carry on where the guest was.
+     */
+    public Path suspend(Instance instance, Path runDir) {
+        Path state = MemoryState.save(instance, runDir);
+        try {
+            instance.qmp().execute("quit", Map.of(), QMP_TIMEOUT);
+        } catch (RuntimeException e) {
+            log.debug("QMP quit of {}: {}", instance.vmId(), e.getMessage());
+        }
+        try {
+            instance.onExit().get(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            kill(instance.pid(), instance.vmId());
+        } finally {
+            instance.qmp().close();
+        }
+        return state;
+    }
+
+    /** Starts QEMU for {@code spec} from a saved state, and lets the guest run on; returns its instance. */
+    public Instance resume(VmSpec spec, Path state) {
+        Instance instance = start(spec, true);
+        try {
+            MemoryState.load(instance, spec.runDir(), state);
+            instance.qmp().execute("cont", Map.of(), QMP_TIMEOUT);
+            return instance;
+        } catch (RuntimeException e) {
+            kill(instance.pid(), spec.vmId());
+            instance.qmp().close();
+            throw e;
+        }
+    }
+
+    /** The saved state of a suspended VM, if it has one. */
+    public static Optional<Path> savedState(Path runDir) {
+        Path state = runDir.resolve(MemoryState.FILE);
+        return Files.isRegularFile(state) ? Optional.of(state) : Optional.empty();
+    }
+
+    private Instance start(VmSpec spec, boolean incoming) {
         try {
             Files.createDirectories(spec.runDir());
             Files.deleteIfExists(spec.pidFile());
@@ -52,7 +99,11 @@ public final class Hypervisor {
         } catch (IOException e) {
             throw new ScaleboxException.HostFailure("cannot prepare " + spec.runDir() + ": " + e.getMessage(), e);
         }
-        ProgramResult launched = runner.run(argv(spec), LAUNCH_TIMEOUT);
+        List<String> argv = argv(spec);
+        if (incoming) {
+            argv.addAll(List.of("-incoming", "defer"));
+        }
+        ProgramResult launched = runner.run(argv, LAUNCH_TIMEOUT);
         if (!launched.succeeded()) {
             throw new ScaleboxException.HostFailure("QEMU did not start: " + launched.describeFailure());
         }

@@ -69,11 +69,65 @@ final class VmRuntime {
 
     /** Starts QEMU for the VM and records it as starting; the caller holds the VM's lock. */
     void launch(VmStore.Row row) {
+        discardState(row.id());  // a boot writes to the disk: an older memory state no longer fits it
         VmStore.Row starting = row.withStatus(VmStatus.STARTING.label(), null);
         store.update(starting);
         long started = System.nanoTime();
         Instance instance = hypervisor.start(spec(row));
         watch(starting, instance, started, false);
+    }
+
+    /**
+     * Starts the VM from its saved memory when it has one, else boots it; the caller holds the VM's
+     * lock. A state that cannot be loaded is set aside and the VM boots from its disk instead.
+     */
+    void launchOrResume(VmStore.Row row) {
+        Optional<Path> state = Hypervisor.savedState(layout.runDir(row.id()));
+        if (state.isEmpty()) {
+            launch(row);
+            return;
+        }
+        VmStore.Row starting = row.withStatus(VmStatus.STARTING.label(), "resuming");
+        store.update(starting);
+        long started = System.nanoTime();
+        try {
+            Instance instance = hypervisor.resume(spec(row), state.get());
+            discardState(row.id());
+            watch(starting, instance, started, false);
+        } catch (RuntimeException e) {
+            log.warn("VM {} could not be resumed ({}); booting it from its disk", row.id(), e.getMessage());
+            discardState(row.id());
+            launch(row);
+        }
+    }
+
+    /** Saves the VM's memory and ends its QEMU; the caller holds the VM's lock. */
+    void suspend(String id) {
+        Instance instance = instances.remove(id);
+        if (instance != null) {
+            try {
+                hypervisor.suspend(instance, layout.runDir(id));
+            } catch (RuntimeException e) {
+                instances.put(id, instance);
+                try {
+                    instance.qmp().execute("cont", Map.of(), Duration.ofSeconds(10));
+                } catch (RuntimeException ignored) {
+                    // the exit watcher records a QEMU that died meanwhile
+                }
+                throw e;
+            }
+        }
+    }
+
+    /** Forgets a saved memory state: the next start boots from the disk. */
+    void discardState(String id) {
+        Hypervisor.savedState(layout.runDir(id)).ifPresent(p -> {
+            try {
+                Files.deleteIfExists(p);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
     }
 
     /** Takes over a QEMU left running by an earlier Scalebox, if there is one. */

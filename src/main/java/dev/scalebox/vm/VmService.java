@@ -120,22 +120,46 @@ public final class VmService {
         }
     }
 
+    /** Starts a stopped VM, or resumes a suspended one where it was. */
     public Vm start(String idOrName) {
         return locked(idOrName, row -> {
             if (runtime.instance(row.id()).isEmpty()) {
-                runtime.launch(row);
+                runtime.launchOrResume(row);
             }
             return get(row.id());
         });
     }
 
+    /** Powers the VM off; a suspended VM forgets its saved memory and is stopped. */
     public Vm stop(String idOrName) {
         return locked(idOrName, row -> {
             if (runtime.instance(row.id()).isPresent()) {
                 store.update(row.withStatus(VmStatus.STOPPING.label(), null));
                 runtime.stop(row.id());
                 store.update(row.withStatus(VmStatus.STOPPED.label(), "stopped on request"));
+            } else if (VmStatus.of(row.status()) == VmStatus.SUSPENDED) {
+                runtime.discardState(row.id());
+                store.update(row.withStatus(VmStatus.STOPPED.label(), "stopped on request"));
             }
+            return get(row.id());
+        });
+    }
+
+    /**
+     * Saves a running VM's memory beside its disk and ends its QEMU: the VM is {@code suspended}
+     * and the next start resumes it where it was, programs included. 409 unless it is running.
+     */
+    public Vm suspend(String idOrName) {
+        return locked(idOrName, row -> {
+            if (VmStatus.of(row.status()) == VmStatus.SUSPENDED) {
+                return toVm(row);
+            }
+            if (runtime.instance(row.id()).isEmpty() || VmStatus.of(row.status()) != VmStatus.RUNNING) {
+                throw new ScaleboxException.Conflict("VM " + row.id() + " is " + row.status() + "; only a running VM"
+                        + " can be suspended");
+            }
+            runtime.suspend(row.id());
+            store.update(row.withStatus(VmStatus.SUSPENDED.label(), null));
             return get(row.id());
         });
     }
@@ -160,6 +184,7 @@ public final class VmService {
                 store.update(row.withStatus(VmStatus.STOPPING.label(), "restarting"));
                 runtime.stop(row.id());
             }
+            runtime.discardState(row.id());
             try {
                 storage.resizeRootfs(storage.layout().vmImage(row.id()), disk);
             } catch (RuntimeException e) {
@@ -236,7 +261,8 @@ public final class VmService {
             if (status == VmStatus.CREATING) {
                 log.warn("VM {} was being created when Scalebox stopped; undoing the create", row.id());
                 undoCreate(row);
-            } else if (!runtime.adopt(row) && status != VmStatus.STOPPED && status != VmStatus.ERROR) {
+            } else if (!runtime.adopt(row) && status != VmStatus.STOPPED && status != VmStatus.ERROR
+                    && status != VmStatus.SUSPENDED) {
                 store.update(row.withStatus(VmStatus.STOPPED.label(), "QEMU was not running when Scalebox started"));
             }
         }

@@ -4,10 +4,11 @@ import java.util.Locale;
 
 /**
  * The states of a VM. {@code running} means the QEMU process is alive and the guest's SSH server
- * answered with its banner; nothing is ever reported running on a guess.
+ * answered with its banner; nothing is ever reported running on a guess. {@code suspended}: no
+ * process, the guest's memory saved beside its disk, resumed by the next start.
  */
 public enum VmStatus {
-    CREATING, STARTING, RUNNING, STOPPING, STOPPED, ERROR;
+    CREATING, STARTING, RUNNING, STOPPING, STOPPED, SUSPENDED, ERROR;
 
     public String label() {
         return name().toLowerCase(Locale.ROOT);

@@ -138,7 +138,8 @@ class VmApiTest {
                 new Case("/snapshot", "{}", 400, "template_name is required"),
                 new Case("/snapshot", "{\"template_name\":\"../x\"}", 400, "Invalid template_name"),
                 new Case("/snapshot", "{\"template_name\":\"debian-base\"}", 409, "already exists"),
-                new Case("/snapshot", "", 400, "A JSON body is required"));
+                new Case("/snapshot", "", 400, "A JSON body is required"),
+                new Case("/suspend", "", 409, "only a running VM can be suspended"));
         for (Case c : cases) {
             HttpResponse<String> r = post("/vms/" + id + c.path(), c.body());
             assertThat(r.statusCode()).as(c.path() + " " + c.body()).isEqualTo(c.status());

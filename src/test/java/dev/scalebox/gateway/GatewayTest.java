@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Test;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -36,7 +37,7 @@ class GatewayTest {
         }
         users.add("alice", read(keys.resolve("alice.pub")));
         gateway = Gateway.start(new Gateway.Options("127.0.0.1", 0, false, "debian-base",
-                env.layout.root().resolve("gateway")), users, vms);
+                env.layout.root().resolve("gateway"), Duration.ofHours(1)), users, vms);
     }
 
     @AfterAll

@@ -1,0 +1,70 @@
+package dev.scalebox.gateway;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Open sessions per user. When a user's last session closes, their box is suspended after the
+ * idle time, unless a new session opens first.
+ */
+final class Sessions implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(Sessions.class);
+
+    private final Boxes boxes;
+    private final Duration idle;
+    private final Map<String, Integer> open = new HashMap<>();
+    private final Map<String, ScheduledFuture<?>> pending = new HashMap<>();
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().name("box-idle").daemon(true).factory());
+
+    Sessions(Boxes boxes, Duration idle) {
+        this.boxes = boxes;
+        this.idle = idle;
+    }
+
+    synchronized void opened(User user) {
+        open.merge(user.id(), 1, Integer::sum);
+        ScheduledFuture<?> suspend = pending.remove(user.id());
+        if (suspend != null) {
+            suspend.cancel(false);
+        }
+    }
+
+    synchronized void closed(User user) {
+        if (open.merge(user.id(), -1, Integer::sum) > 0) {
+            return;
+        }
+        open.remove(user.id());
+        pending.put(user.id(), timer.schedule(() -> suspendIfIdle(user), idle.toMillis(), TimeUnit.MILLISECONDS));
+    }
+
+    private synchronized boolean isIdle(User user) {
+        return !open.containsKey(user.id());
+    }
+
+    private void suspendIfIdle(User user) {
+        synchronized (this) {
+            pending.remove(user.id());
+        }
+        try {
+            boxes.suspend(user, () -> isIdle(user));
+            log.info("Suspended the box of user {} after {} s without a session", user.id(), idle.toSeconds());
+        } catch (RuntimeException e) {
+            log.warn("Could not suspend the box of user {}: {}", user.id(), e.getMessage());
+        }
+    }
+
+    @Override
+    public void close() {
+        timer.shutdownNow();
+    }
+}

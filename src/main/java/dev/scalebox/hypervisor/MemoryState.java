@@ -1,0 +1,150 @@
+package dev.scalebox.hypervisor;
+
+import dev.scalebox.ScaleboxException;
+import tools.jackson.databind.JsonNode;
+
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.FileChannel;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A guest's memory and device state saved to a file and loaded back, through QEMU's migration
+ * over a Unix socket in the VM's run directory: Scalebox listens and writes what QEMU sends
+ * (saving), or connects and sends the file to a QEMU started with {@code -incoming defer}
+ * (loading). No shell is involved (QEMU 7.2 has no {@code file:} migration, and {@code exec:}
+ * would run one). The file is written beside its final name and renamed once whole.
+ */
+final class MemoryState {
+
+    static final String FILE = "memory.state";
+    private static final String SOCKET = "migrate.sock";
+    private static final Duration TIMEOUT = Duration.ofMinutes(10);
+
+    private MemoryState() {
+    }
+
+    /** Pauses the guest and writes its state to {@code run/ID/memory.state}; the guest stays paused. */
+    static Path save(Instance instance, Path runDir) {
+        Path socket = runDir.resolve(SOCKET);
+        Path partial = runDir.resolve(FILE + ".partial");
+        Path target = runDir.resolve(FILE);
+        try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            Files.deleteIfExists(socket);
+            server.bind(UnixDomainSocketAddress.of(socket));
+            instance.qmp().execute("stop", Map.of(), Duration.ofSeconds(10));
+            CompletableFuture<Long> copied = CompletableFuture.supplyAsync(() -> receive(server, partial),
+                    r -> Thread.ofVirtual().start(r));
+            instance.qmp().execute("migrate", Map.of("uri", "unix:" + socket), Duration.ofSeconds(10));
+            awaitMigration(instance);
+            copied.get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+            try (FileChannel f = FileChannel.open(partial, StandardOpenOption.WRITE)) {
+                f.force(true);
+            }
+            Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE);
+            return target;
+        } catch (Exception e) {
+            deleteQuietly(partial);
+            throw new ScaleboxException.HostFailure("saving the memory of " + instance.vmId() + " failed: "
+                    + e.getMessage(), e);
+        } finally {
+            deleteQuietly(socket);
+        }
+    }
+
+    /** Loads {@code state} into a QEMU started with {@code -incoming defer}; the guest is left paused. */
+    static void load(Instance instance, Path runDir, Path state) {
+        Path socket = runDir.resolve(SOCKET);
+        try {
+            Files.deleteIfExists(socket);
+            instance.qmp().execute("migrate-incoming", Map.of("uri", "unix:" + socket), Duration.ofSeconds(10));
+            try (SocketChannel out = connect(socket); FileChannel in = FileChannel.open(state, StandardOpenOption.READ)) {
+                long size = in.size();
+                for (long sent = 0; sent < size; ) {
+                    sent += in.transferTo(sent, size - sent, out);
+                }
+            }
+            awaitMigration(instance);
+        } catch (IOException | RuntimeException e) {
+            throw new ScaleboxException.HostFailure("loading the memory of " + instance.vmId() + " failed: "
+                    + e.getMessage(), e);
+        } finally {
+            deleteQuietly(socket);
+        }
+    }
+
+    private static long receive(ServerSocketChannel server, Path partial) {
+        try (SocketChannel in = server.accept();
+             FileChannel out = FileChannel.open(partial, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                     StandardOpenOption.WRITE)) {
+            long total = 0;
+            for (long n; (n = out.transferFrom(in, total, 1 << 24)) > 0; ) {
+                total += n;
+            }
+            return total;
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private static SocketChannel connect(Path socket) throws IOException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (true) {
+            try {
+                SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+                ch.connect(UnixDomainSocketAddress.of(socket));
+                return ch;
+            } catch (IOException e) {
+                if (System.nanoTime() > deadline) {
+                    throw e;
+                }
+                sleep(20);
+            }
+        }
+    }
+
+    /** Waits until the migration (either way) is completed; fails on failed or cancelled. */
+    private static void awaitMigration(Instance instance) {
+        long deadline = System.nanoTime() + TIMEOUT.toNanos();
+        while (System.nanoTime() < deadline) {
+            JsonNode info = instance.qmp().execute("query-migrate", Map.of(), Duration.ofSeconds(10));
+            String status = info.path("status").asString("");
+            switch (status) {
+                case "completed" -> {
+                    return;
+                }
+                case "failed", "cancelled" -> throw new ScaleboxException.HostFailure("migration " + status + ": "
+                        + info.path("error-desc").asString(""));
+                default -> sleep(50);
+            }
+        }
+        throw new ScaleboxException.HostFailure("migration did not complete within " + TIMEOUT.toMinutes() + " minutes");
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ScaleboxException.HostFailure("interrupted");
+        }
+    }
+
+    private static void deleteQuietly(Path p) {
+        try {
+            Files.deleteIfExists(p);
+        } catch (IOException ignored) {
+            // a leftover socket or partial file is replaced next time
+        }
+    }
+}

@@ -1,0 +1,87 @@
+package dev.scalebox.gateway;
+
+import dev.scalebox.hypervisor.Hypervisor;
+import dev.scalebox.testing.LoopFs;
+import dev.scalebox.testing.Sh;
+import dev.scalebox.testing.TestVms;
+import dev.scalebox.vm.Vm;
+import dev.scalebox.vm.VmService;
+import dev.scalebox.vm.VmStatus;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * A box left idle is suspended and comes back where it was, programs included; a box whose
+ * instance is killed comes back from its disk with its files.
+ */
+class BoxSuspendTest {
+
+    private static TestVms env;
+    private static VmService vms;
+    private static Gateway gateway;
+    private static final Path keys = LoopFs.tempDir();
+
+    @BeforeAll
+    static void start() throws Exception {
+        env = new TestVms("box-suspend", 19001);
+        vms = env.service();
+        Users users = new Users(env.userStore());
+        Sh.run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "carol", "-f", keys.resolve("carol").toString());
+        users.add("carol", Files.readString(keys.resolve("carol.pub")).strip());
+        gateway = Gateway.start(new Gateway.Options("127.0.0.1", 0, false, "debian-base",
+                env.layout.root().resolve("gateway"), Duration.ofSeconds(2)), users, vms);
+    }
+
+    @AfterAll
+    static void stop() {
+        gateway.close();
+        env.close();
+        LoopFs.deleteTree(keys);
+    }
+
+    @Test
+    void anIdleBoxIsSuspendedAndResumedWhereItWasThenSurvivesTheLossOfItsInstance() throws Exception {
+        // Only the sleep goes to the background, with none of the session's pipes: the session ends at once.
+        assertThat(ssh("echo data > /root/file; sync; setsid sleep 12345 </dev/null >/dev/null 2>&1 &")).isEmpty();
+        Vm box = vms.list().getFirst();
+
+        await().atMost(Duration.ofMinutes(2)).until(() -> vms.get(box.id()).status() == VmStatus.SUSPENDED);
+        assertThat(TestVms.qemuProcessesOf(box.id())).isEmpty();
+        assertThat(Hypervisor.savedState(env.layout.runDir(box.id()))).isPresent();
+
+        long start = System.nanoTime();
+        String after = ssh("cat /root/file; pgrep -x sleep >/dev/null && echo still-running; date +%s");
+        System.err.printf("resume to first command: %.2f s%n", (System.nanoTime() - start) / 1e9);
+        List<String> lines = after.lines().toList();
+        assertThat(lines.subList(0, 2)).containsExactly("data", "still-running");
+        assertThat(Math.abs(Long.parseLong(lines.get(2)) - System.currentTimeMillis() / 1000)).isLessThan(10);
+        assertThat(Hypervisor.savedState(env.layout.runDir(box.id()))).isEmpty();
+
+        ProcessHandle.of(env.qemuPid(box.id())).orElseThrow().destroyForcibly();
+        await().atMost(Duration.ofSeconds(30)).until(() -> vms.get(box.id()).status() == VmStatus.STOPPED);
+        assertThat(ssh("cat /root/file; pgrep -x sleep || echo gone")).isEqualTo("data\ngone\n");
+        assertThat(vms.list()).hasSize(1);
+    }
+
+    private static String ssh(String command) throws Exception {
+        Process p = new ProcessBuilder("ssh", "-i", keys.resolve("carol").toString(), "-p", Integer.toString(gateway.port()),
+                "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+                "-o", "BatchMode=yes", "box@127.0.0.1", command).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        p.waitFor(5, TimeUnit.MINUTES);
+        assertThat(p.exitValue()).as(err).isZero();
+        return out;
+    }
+}
