@@ -1,6 +1,7 @@
 package dev.scalebox.api;
 
 import dev.scalebox.ScaleboxException;
+import dev.scalebox.gateway.Boxes;
 import dev.scalebox.gateway.Users;
 import dev.scalebox.storage.StorageService;
 import dev.scalebox.template.TemplateService;
@@ -42,7 +43,7 @@ public final class ApiServer implements AutoCloseable {
 
     /** The services the API serves; {@code vms} may be null for a templates-only server. */
     public record Services(TemplateService templates, VmService vms, StorageService storage, String accelerator,
-                           Users users) {
+                           Users users, Boxes boxes) {
     }
 
     public static ApiServer start(String host, int port, ApiToken token, Services services) {
@@ -98,6 +99,9 @@ public final class ApiServer implements AutoCloseable {
         }
         if (services.users() != null) {
             UserRoutes.register(routing, services.users());
+        }
+        if (services.boxes() != null) {
+            BoxRoutes.register(routing, services.boxes());
         }
         routing
                 .error(ScaleboxException.class, (req, res, e) -> error(res, e.status(), e.getMessage()))

@@ -17,10 +17,57 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** {@code scalebox box ...}: the SSH gateway's users (through the API). */
+/** {@code scalebox box ...}: users' boxes and the SSH gateway's users (through the API). */
 @Command(name = "box", mixinStandardHelpOptions = true, description = "Boxes reached over the SSH gateway.",
         subcommands = BoxCommand.UserCommand.class)
 final class BoxCommand {
+
+    @Mixin
+    CommonOptions common;
+
+    @Command(name = "ls", mixinStandardHelpOptions = true, description = "List boxes.")
+    int ls(@Option(names = "--json") boolean json) {
+        JsonNode boxes = api().get("/boxes");
+        if (json) {
+            System.out.println(Json.MAPPER.writeValueAsString(boxes));
+            return 0;
+        }
+        List<List<String>> rows = new ArrayList<>();
+        for (JsonNode b : boxes) {
+            rows.add(List.of(b.get("id").asString(), b.path("user").asString("-"), b.get("status").asString(),
+                    b.get("vm_id").asString(), b.get("disk_size_gib").asString()));
+        }
+        Table.print(List.of("ID", "USER", "STATUS", "VM", "DISK_GIB"), rows);
+        return 0;
+    }
+
+    @Command(name = "show", mixinStandardHelpOptions = true, description = "Show one box.")
+    int show(@Parameters(paramLabel = "BOX") String box) {
+        System.out.println(Json.MAPPER.writeValueAsString(api().get(path(box))));
+        return 0;
+    }
+
+    @Command(name = "suspend", mixinStandardHelpOptions = true, description = "Suspend a running box now.")
+    int suspend(@Parameters(paramLabel = "BOX") String box) {
+        System.out.println("Box " + box + " is " + api().post(path(box) + "/suspend", null).get("status").asString());
+        return 0;
+    }
+
+    @Command(name = "rm", mixinStandardHelpOptions = true, description = "Delete a box: its disk and saved memory, for good.")
+    int rm(@Parameters(paramLabel = "BOX") String box,
+           @Option(names = "--confirm", description = "Required: the box's files cannot be recovered") boolean confirm) {
+        api().delete(path(box) + (confirm ? "?confirm=true" : ""));
+        System.out.println("Deleted box " + box);
+        return 0;
+    }
+
+    private static String path(String box) {
+        return "/boxes/" + URLEncoder.encode(box, StandardCharsets.UTF_8);
+    }
+
+    private ApiClient api() {
+        return ApiClient.from(common.settings());
+    }
 
     @Command(name = "user", mixinStandardHelpOptions = true, description = "The keys the gateway admits.")
     static final class UserCommand {

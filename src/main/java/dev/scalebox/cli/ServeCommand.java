@@ -49,17 +49,16 @@ final class ServeCommand implements Callable<Integer> {
         services.templates().reconcile();
         services.vms().recover();
         ApiToken token = ApiToken.resolve(settings.apiToken(), services.layout().apiToken());
-        ApiServer server = ApiServer.start(settings.apiBind(), settings.apiPort(), token,
-                new ApiServer.Services(services.templates(), services.vms(), services.storage(),
-                        services.hypervisor().accelerator().label(), services.users()));
-        Gateway gateway;
+        Gateway gateway = Gateway.start(new Gateway.Options(settings.gatewayBind(), settings.gatewayPort(),
+                settings.gatewayOpenSignup(), settings.boxTemplate(), services.layout().root().resolve("gateway"),
+                settings.boxIdleSuspend()), services.users(), services.vms());
+        ApiServer server;
         try {
-            gateway = Gateway.start(new Gateway.Options(settings.gatewayBind(), settings.gatewayPort(),
-                    settings.gatewayOpenSignup(), settings.boxTemplate(), services.layout().root().resolve("gateway"),
-                    settings.boxIdleSuspend()),
-                    services.users(), services.vms());
+            server = ApiServer.start(settings.apiBind(), settings.apiPort(), token,
+                    new ApiServer.Services(services.templates(), services.vms(), services.storage(),
+                            services.hypervisor().accelerator().label(), services.users(), gateway.boxes()));
         } catch (RuntimeException e) {
-            server.close();
+            gateway.close();
             throw e;
         }
         ScheduledExecutorService housekeeping = Executors.newSingleThreadScheduledExecutor(

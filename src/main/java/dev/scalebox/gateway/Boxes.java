@@ -7,6 +7,7 @@ import dev.scalebox.vm.VmService;
 import dev.scalebox.vm.VmStatus;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -14,25 +15,75 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * Each user's box: a VM named {@code box-USERID} made from the box template with the gateway's
  * internal key, so the user's own key never has to be inside it. Two connections of one user at
- * once wait on the same lock and get the same box.
+ * once wait on the same lock and get the same box; the operations below take it too.
  */
-final class Boxes {
+public final class Boxes {
 
     private static final Duration BOOT_TIMEOUT = Duration.ofMinutes(3);
 
     private final VmService vms;
+    private final Users users;
     private final String template;
     private final String internalKey;
     private final Map<String, Object> locks = new ConcurrentHashMap<>();
 
-    Boxes(VmService vms, String template, String internalKey) {
+    Boxes(VmService vms, Users users, String template, String internalKey) {
         this.vms = vms;
+        this.users = users;
         this.template = template;
         this.internalKey = internalKey;
     }
 
     static String boxName(User user) {
-        return "box-" + user.id();
+        return boxName(user.id());
+    }
+
+    private static String boxName(String userId) {
+        return BOX_PREFIX + userId;
+    }
+
+    private static final String BOX_PREFIX = "box-";
+
+    public List<Box> list() {
+        return vms.list().stream().filter(v -> v.name().startsWith(BOX_PREFIX)).map(this::toBox).toList();
+    }
+
+    /** The box of user {@code id} (a box's id is its user's id); 404 when it has none. */
+    public Box get(String id) {
+        return toBox(vm(id));
+    }
+
+    /** Suspends the box now, as its idle time would; 409 unless it runs. */
+    public Box suspend(String id) {
+        synchronized (locks.computeIfAbsent(id, k -> new Object())) {
+            return toBox(vms.suspend(vm(id).id()));
+        }
+    }
+
+    /** Removes the box: its instance, disk and saved memory. Refused (400) without {@code confirm}. */
+    public void delete(String id, boolean confirm) {
+        Vm vm = vm(id);
+        if (!confirm) {
+            throw new ScaleboxException.BadRequest("Deleting box " + id + " removes its disk and saved memory for good;"
+                    + " repeat with ?confirm=true");
+        }
+        synchronized (locks.computeIfAbsent(id, k -> new Object())) {
+            vms.delete(vm.id());
+        }
+    }
+
+    private Vm vm(String id) {
+        if (id == null || !id.matches("[0-9a-f]{16}")) {
+            throw new ScaleboxException.NotFound("Box not found");
+        }
+        return vms.list().stream().filter(v -> v.name().equals(boxName(id))).findFirst()
+                .orElseThrow(() -> new ScaleboxException.NotFound("Box not found"));
+    }
+
+    private Box toBox(Vm vm) {
+        String userId = vm.name().substring(BOX_PREFIX.length());
+        String user = users.find(userId).map(User::name).orElse(null);
+        return new Box(userId, user, vm.id(), vm.status().label(), vm.statusReason(), vm.diskSizeGib(), vm.createdAt());
     }
 
     /** A box ready for a session; {@code resumed} when it came back from a suspend just now. */

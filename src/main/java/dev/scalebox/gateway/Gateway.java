@@ -46,11 +46,18 @@ public final class Gateway implements AutoCloseable {
     private final SshServer server;
     private final SshClient client;
     private final Sessions sessions;
+    private final Boxes boxes;
 
-    private Gateway(SshServer server, SshClient client, Sessions sessions) {
+    private Gateway(SshServer server, SshClient client, Sessions sessions, Boxes boxes) {
         this.server = server;
         this.client = client;
         this.sessions = sessions;
+        this.boxes = boxes;
+    }
+
+    /** The users' boxes, for the API. */
+    public Boxes boxes() {
+        return boxes;
     }
 
     /** Where the gateway listens and who it admits. */
@@ -60,7 +67,8 @@ public final class Gateway implements AutoCloseable {
 
     public static Gateway start(Options options, Users users, VmService vms) {
         KeyPair internalKey = loadKey(options.keyDir().resolve("box_key"));
-        Boxes boxes = new Boxes(vms, options.boxTemplate(), PublicKeyEntry.toString(internalKey.getPublic()) + " scalebox-gateway");
+        Boxes boxes = new Boxes(vms, users, options.boxTemplate(),
+                PublicKeyEntry.toString(internalKey.getPublic()) + " scalebox-gateway");
         Sessions sessions = new Sessions(boxes, options.idleSuspend());
         SshClient client = SshClient.setUpDefaultClient();
         // Boxes are reached on this host's loopback, on ports Scalebox forwards; their host keys
@@ -102,7 +110,7 @@ public final class Gateway implements AutoCloseable {
         }
         log.info("SSH gateway listening on {}:{} ({} signup)", options.bind(), server.getPort(),
                 options.openSignup() ? "open" : "registered");
-        return new Gateway(server, client, sessions);
+        return new Gateway(server, client, sessions, boxes);
     }
 
     public int port() {

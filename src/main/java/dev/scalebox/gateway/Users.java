@@ -53,6 +53,10 @@ public final class Users {
         return store.find(idOrName).map(Users::toUser).orElseThrow(() -> new ScaleboxException.NotFound("User not found"));
     }
 
+    public Optional<User> find(String idOrName) {
+        return store.find(idOrName).map(Users::toUser);
+    }
+
     /** The registered user holding {@code key}, if any. */
     public Optional<User> byKey(SshPublicKey key) {
         return store.find(idOf(key)).filter(r -> Arrays.equals(SshPublicKey.parse(r.publicKey()).blob(), key.blob()))

@@ -46,7 +46,7 @@ class TemplateApiTest {
         templates = new TemplateService(storage, Database.openSqlite(layout.database()).templates(), runner, filesystems);
         templates.importImage(TestImages.ext4(scratch.resolve("base.ext4"), 1, 0), "debian-base");
         server = ApiServer.start("127.0.0.1", 0, ApiToken.resolve(Optional.of(TOKEN), layout.apiToken()),
-                new ApiServer.Services(templates, null, storage, "tcg", null));
+                new ApiServer.Services(templates, null, storage, "tcg", null, null));
     }
 
     @AfterAll

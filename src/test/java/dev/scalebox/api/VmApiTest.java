@@ -33,7 +33,7 @@ class VmApiTest {
     static void start() {
         env = new TestVms("vm-api", 25001);
         server = ApiServer.start("127.0.0.1", 0, ApiToken.resolve(Optional.of(TOKEN), Path.of("/nonexistent")),
-                new ApiServer.Services(env.templates, env.service(), env.storage, "tcg", new dev.scalebox.gateway.Users(env.userStore())));
+                new ApiServer.Services(env.templates, env.service(), env.storage, "tcg", new dev.scalebox.gateway.Users(env.userStore()), null));
     }
 
     @AfterAll

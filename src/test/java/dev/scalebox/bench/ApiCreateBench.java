@@ -47,7 +47,7 @@ public final class ApiCreateBench {
             env.templates.importImage(big, "big16");
             VmService vms = env.service();
             server = ApiServer.start("127.0.0.1", 0, ApiToken.resolve(Optional.of(TOKEN), Path.of("/nonexistent")),
-                    new ApiServer.Services(env.templates, vms, env.storage, "tcg", null));
+                    new ApiServer.Services(env.templates, vms, env.storage, "tcg", null, null));
             base = "http://127.0.0.1:" + server.port();
             String key = env.publicKey;
 

@@ -1,5 +1,8 @@
 package dev.scalebox.gateway;
 
+import dev.scalebox.api.ApiServer;
+import dev.scalebox.api.ApiToken;
+import dev.scalebox.api.Json;
 import dev.scalebox.testing.LoopFs;
 import dev.scalebox.testing.Sh;
 import dev.scalebox.testing.TestVms;
@@ -8,12 +11,19 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import tools.jackson.databind.JsonNode;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -21,6 +31,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** The real gateway, the real OpenSSH client, a real box under QEMU. */
 class GatewayTest {
 
+    private static final String TOKEN = "gateway-test-token-0123456789";
     private static TestVms env;
     private static VmService vms;
     private static Users users;
@@ -105,6 +116,29 @@ class GatewayTest {
             return c.call();
         } catch (Exception e) {
             throw new IllegalStateException(e);
+        }
+    }
+
+    @Test
+    void boxesAreListedAndRemovedOnlyWithConfirmation() throws Exception {
+        ssh("alice", null, "true");
+        String id = users.get("alice").id();
+        try (ApiServer api = ApiServer.start("127.0.0.1", 0, ApiToken.resolve(Optional.of(TOKEN), Path.of("/nonexistent")),
+                new ApiServer.Services(env.templates, vms, env.storage, "tcg", users, gateway.boxes()))) {
+            HttpClient http = HttpClient.newHttpClient();
+            String base = "http://127.0.0.1:" + api.port();
+            JsonNode boxes = Json.MAPPER.readTree(http.send(HttpRequest.newBuilder(URI.create(base + "/boxes"))
+                    .header("Authorization", "Bearer " + TOKEN).build(), HttpResponse.BodyHandlers.ofString()).body());
+            assertThat(boxes.size()).isEqualTo(1);
+            assertThat(boxes.get(0).get("id").asString()).isEqualTo(id);
+            assertThat(boxes.get(0).get("user").asString()).isEqualTo("alice");
+            assertThat(boxes.get(0).get("status").asString()).isEqualTo("running");
+            for (String path : List.of("/boxes/" + id, "/boxes/0000000000000000?confirm=true", "/boxes/..?confirm=true")) {
+                int status = http.send(HttpRequest.newBuilder(URI.create(base + path)).DELETE()
+                        .header("Authorization", "Bearer " + TOKEN).build(), HttpResponse.BodyHandlers.ofString()).statusCode();
+                assertThat(status).as(path).isIn(400, 404);
+            }
+            assertThat(vms.list()).hasSize(1);
         }
     }
 
