@@ -5,6 +5,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
 import tools.jackson.databind.JsonNode;
 
 import java.io.IOException;
@@ -72,8 +73,8 @@ final class BoxCommand {
     @Command(name = "user", mixinStandardHelpOptions = true, description = "The keys the gateway admits.")
     static final class UserCommand {
 
-        @Mixin
-        CommonOptions common;
+        @ParentCommand
+        BoxCommand box;
 
         @Command(name = "add", mixinStandardHelpOptions = true, description = "Register a user and their SSH key.")
         int add(@Parameters(paramLabel = "NAME") String name,
@@ -116,7 +117,7 @@ final class BoxCommand {
         }
 
         private ApiClient api() {
-            return ApiClient.from(common.settings());
+            return box.api();
         }
     }
 }
