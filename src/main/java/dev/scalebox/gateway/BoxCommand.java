@@ -98,7 +98,7 @@ final class BoxCommand implements Command {
         try {
             Boxes.Ready ready = boxes.ensureRunning(user);
             Vm box = ready.vm();
-            try (ClientSession session = client.connect("root", "127.0.0.1", box.sshPort())
+            try (ClientSession session = client.connect("root", boxes.host(), box.sshPort())
                     .verify(CONNECT_TIMEOUT).getClientSession()) {
                 boxSession = session;
                 session.addPublicKeyIdentity(internalKey);

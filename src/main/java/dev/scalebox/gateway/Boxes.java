@@ -34,6 +34,11 @@ public final class Boxes {
         this.internalKey = internalKey;
     }
 
+    /** Where the boxes' SSH ports are forwarded on this host. */
+    String host() {
+        return vms.localSshHost();
+    }
+
     static String boxName(User user) {
         return boxName(user.id());
     }

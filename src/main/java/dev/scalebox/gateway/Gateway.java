@@ -71,10 +71,12 @@ public final class Gateway implements AutoCloseable {
                 PublicKeyEntry.toString(internalKey.getPublic()) + " scalebox-gateway");
         Sessions sessions = new Sessions(boxes, options.idleSuspend());
         SshClient client = SshClient.setUpDefaultClient();
-        // Boxes are reached on this host's loopback, on ports Scalebox forwards; their host keys
-        // are made on their first boot, so there is nothing to pin them against yet.
-        client.setServerKeyVerifier((session, address, key) ->
-                address instanceof InetSocketAddress a && a.getAddress().isLoopbackAddress());
+        // Boxes are reached on this host, on ports Scalebox forwards; their host keys are made on
+        // their first boot, so there is nothing to pin them against yet.
+        String boxHost = vms.localSshHost();
+        client.setServerKeyVerifier((session, address, key) -> address instanceof InetSocketAddress a
+                && (a.getAddress().isLoopbackAddress() || a.getHostString().equals(boxHost)
+                || a.getAddress().getHostAddress().equals(boxHost)));
         SshServer server = SshServer.setUpDefaultServer();
         server.setHost(options.bind());
         server.setPort(options.port());

@@ -241,7 +241,7 @@ final class VmRuntime {
         }
     }
 
-    private String probeHost() {
+    String probeHost() {
         String bind = limits.bindAddress();
         return bind.equals("0.0.0.0") || bind.equals("::") ? "127.0.0.1" : bind;
     }

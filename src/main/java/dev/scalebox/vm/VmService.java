@@ -71,6 +71,11 @@ public final class VmService {
         return toVm(row(idOrName));
     }
 
+    /** The address this host reaches VMs' forwarded SSH ports on (BIND_ADDRESS, loopback for a wildcard). */
+    public String localSshHost() {
+        return runtime.probeHost();
+    }
+
     /** What the last {@link #recover} found that no record owns. */
     public List<String> orphans() {
         return orphans;

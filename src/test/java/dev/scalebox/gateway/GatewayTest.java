@@ -43,10 +43,11 @@ class GatewayTest {
         env = new TestVms("gateway", 20001);
         vms = env.service();
         users = new Users(env.userStore());
-        for (String who : List.of("alice", "mallory")) {
+        for (String who : List.of("alice", "bob", "mallory")) {
             Sh.run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", who, "-f", keys.resolve(who).toString());
         }
         users.add("alice", read(keys.resolve("alice.pub")));
+        users.add("bob", read(keys.resolve("bob.pub")));
         gateway = Gateway.start(new Gateway.Options("127.0.0.1", 0, false, "debian-base",
                 env.layout.root().resolve("gateway"), Duration.ofHours(1)), users, vms);
     }
@@ -68,8 +69,7 @@ class GatewayTest {
         assertThat(piped.exitCode()).as(piped.stderr()).isZero();
         assertThat(piped.stdout()).isEqualTo("kept in the box\n");
 
-        assertThat(vms.list()).hasSize(1);
-        assertThat(vms.list().getFirst().name()).isEqualTo("box-" + users.get("alice").id());
+        assertThat(vms.list()).filteredOn(v -> v.name().equals("box-" + users.get("alice").id())).hasSize(1);
     }
 
     @Test
@@ -102,7 +102,7 @@ class GatewayTest {
         Result second = ssh("alice", null, "echo two");
         assertThat(second.stdout()).isEqualTo("two\n");
         assertThat(first.get().stdout()).isEqualTo("one\n");
-        assertThat(vms.list()).hasSize(1);
+        assertThat(vms.list()).filteredOn(v -> v.name().equals("box-" + users.get("alice").id())).hasSize(1);
 
         // ssh -W opens the same direct-tcpip channel that -L opens for each connection.
         Result forward = run(List.of("ssh", "-p", Integer.toString(gateway.port()), "-W", "127.0.0.1:22"), "alice",
@@ -129,17 +129,32 @@ class GatewayTest {
             String base = "http://127.0.0.1:" + api.port();
             JsonNode boxes = Json.MAPPER.readTree(http.send(HttpRequest.newBuilder(URI.create(base + "/boxes"))
                     .header("Authorization", "Bearer " + TOKEN).build(), HttpResponse.BodyHandlers.ofString()).body());
-            assertThat(boxes.size()).isEqualTo(1);
-            assertThat(boxes.get(0).get("id").asString()).isEqualTo(id);
-            assertThat(boxes.get(0).get("user").asString()).isEqualTo("alice");
-            assertThat(boxes.get(0).get("status").asString()).isEqualTo("running");
+            JsonNode alices = null;
+            for (JsonNode b : boxes) {
+                if (b.get("id").asString().equals(id)) {
+                    alices = b;
+                }
+            }
+            assertThat(alices).isNotNull();
+            assertThat(alices.get("user").asString()).isEqualTo("alice");
+            assertThat(alices.get("status").asString()).isEqualTo("running");
             for (String path : List.of("/boxes/" + id, "/boxes/0000000000000000?confirm=true", "/boxes/..?confirm=true")) {
                 int status = http.send(HttpRequest.newBuilder(URI.create(base + path)).DELETE()
                         .header("Authorization", "Bearer " + TOKEN).build(), HttpResponse.BodyHandlers.ofString()).statusCode();
                 assertThat(status).as(path).isIn(400, 404);
             }
-            assertThat(vms.list()).hasSize(1);
+            assertThat(vms.list()).anyMatch(v -> v.name().equals("box-" + id));
         }
+    }
+
+    @Test
+    void twoUsersGetTwoBoxesAndNeitherSeesTheOthersFiles() throws Exception {
+        assertThat(ssh("alice", null, "echo alice-only > /root/mine").exitCode()).isZero();
+        Result bob = ssh("bob", null, "cat /root/mine 2>&1; echo bob > /root/mine; hostname");
+        assertThat(bob.stdout()).contains("No such file");
+        assertThat(ssh("alice", null, "cat /root/mine").stdout()).isEqualTo("alice-only\n");
+        assertThat(vms.list()).extracting(v -> v.name()).containsExactlyInAnyOrder(
+                "box-" + users.get("alice").id(), "box-" + users.get("bob").id());
     }
 
     @Test
