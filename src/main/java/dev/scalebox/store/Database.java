@@ -9,7 +9,11 @@ import org.sqlite.SQLiteDataSource;
 import javax.sql.DataSource;
 import java.nio.file.Path;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The store: SQLite in the data directory by default (WAL, so readers never wait for the writer),
@@ -50,8 +54,52 @@ public final class Database {
         return new Database(ds);
     }
 
-    public Connection connection() throws SQLException {
+    private Connection connection() throws SQLException {
         return dataSource.getConnection();
+    }
+
+    /** Maps the current row of a result set. */
+    @FunctionalInterface
+    interface RowMapper<T> {
+        T map(ResultSet rs) throws SQLException;
+    }
+
+    /**
+     * Runs one INSERT, UPDATE or DELETE with {@code params} bound in order; returns the rows it
+     * changed, or -1 when it broke a UNIQUE constraint. {@code operation} names it in errors.
+     */
+    int update(String operation, String sql, Object... params) {
+        try (Connection c = connection(); PreparedStatement st = c.prepareStatement(sql)) {
+            bind(st, params);
+            return st.executeUpdate();
+        } catch (SQLException e) {
+            if (e.getMessage() != null && e.getMessage().contains("UNIQUE")) {
+                return -1;
+            }
+            throw new StoreException(operation, e);
+        }
+    }
+
+    /** Runs one SELECT with {@code params} bound in order and maps every row. */
+    <T> List<T> query(String operation, String sql, RowMapper<T> mapper, Object... params) {
+        try (Connection c = connection(); PreparedStatement st = c.prepareStatement(sql)) {
+            bind(st, params);
+            List<T> rows = new ArrayList<>();
+            try (ResultSet rs = st.executeQuery()) {
+                while (rs.next()) {
+                    rows.add(mapper.map(rs));
+                }
+            }
+            return rows;
+        } catch (SQLException e) {
+            throw new StoreException(operation, e);
+        }
+    }
+
+    private static void bind(PreparedStatement st, Object... params) throws SQLException {
+        for (int i = 0; i < params.length; i++) {
+            st.setObject(i + 1, params[i]);
+        }
     }
 
     public TemplateStore templates() {
