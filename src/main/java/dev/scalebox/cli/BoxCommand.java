@@ -13,7 +13,6 @@ import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -28,17 +27,9 @@ final class BoxCommand {
 
     @Command(name = "ls", mixinStandardHelpOptions = true, description = "List boxes.")
     int ls(@Option(names = "--json") boolean json) {
-        JsonNode boxes = api().get("/boxes");
-        if (json) {
-            System.out.println(Json.MAPPER.writeValueAsString(boxes));
-            return 0;
-        }
-        List<List<String>> rows = new ArrayList<>();
-        for (JsonNode b : boxes) {
-            rows.add(List.of(b.get("id").asString(), b.path("user").asString("-"), b.get("status").asString(),
-                    b.get("vm_id").asString(), b.get("disk_size_gib").asString()));
-        }
-        Table.print(List.of("ID", "USER", "STATUS", "VM", "DISK_GIB"), rows);
+        Table.listing(api().get("/boxes"), json, List.of("ID", "USER", "STATUS", "VM", "DISK_GIB"),
+                b -> List.of(b.get("id").asString(), b.path("user").asString("-"), b.get("status").asString(),
+                        b.get("vm_id").asString(), b.get("disk_size_gib").asString()));
         return 0;
     }
 
@@ -95,17 +86,9 @@ final class BoxCommand {
 
         @Command(name = "ls", mixinStandardHelpOptions = true, description = "List users.")
         int ls(@Option(names = "--json") boolean json) {
-            JsonNode users = api().get("/users");
-            if (json) {
-                System.out.println(Json.MAPPER.writeValueAsString(users));
-                return 0;
-            }
-            List<List<String>> rows = new ArrayList<>();
-            for (JsonNode u : users) {
-                rows.add(List.of(u.get("id").asString(), u.get("name").asString(), u.get("fingerprint").asString(),
-                        u.get("created_at").asString()));
-            }
-            Table.print(List.of("ID", "NAME", "FINGERPRINT", "CREATED"), rows);
+            Table.listing(api().get("/users"), json, List.of("ID", "NAME", "FINGERPRINT", "CREATED"),
+                    u -> List.of(u.get("id").asString(), u.get("name").asString(), u.get("fingerprint").asString(),
+                            u.get("created_at").asString()));
             return 0;
         }
 

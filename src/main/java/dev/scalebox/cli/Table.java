@@ -1,11 +1,27 @@
 package dev.scalebox.cli;
 
+import dev.scalebox.api.Json;
+import tools.jackson.databind.JsonNode;
+
+import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 
 /** Plain-text tables for people; {@code --json} is for machines. */
 final class Table {
 
     private Table() {
+    }
+
+    /** Prints a listing from the API: as JSON with {@code json}, else a table of {@code row} of each item. */
+    static void listing(JsonNode items, boolean json, List<String> header, Function<JsonNode, List<String>> row) {
+        if (json) {
+            System.out.println(Json.MAPPER.writeValueAsString(items));
+            return;
+        }
+        List<List<String>> rows = new ArrayList<>();
+        items.forEach(item -> rows.add(row.apply(item)));
+        print(header, rows);
     }
 
     /** Prints rows under a header, each column as wide as its widest cell. */

@@ -1,19 +1,16 @@
 package dev.scalebox.cli;
 
-import dev.scalebox.api.Json;
 import dev.scalebox.config.ByteSize;
 import dev.scalebox.config.Settings;
 import dev.scalebox.host.HostPrograms;
 import dev.scalebox.template.BuildOptions;
 import dev.scalebox.template.Template;
-import tools.jackson.databind.JsonNode;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -52,18 +49,10 @@ final class TemplateCommand {
 
     @Command(name = "ls", mixinStandardHelpOptions = true, description = "List templates.")
     int ls(@Option(names = "--json", description = "Print JSON") boolean json) {
-        JsonNode templates = ApiClient.from(common.settings()).get("/templates");
-        if (json) {
-            System.out.println(Json.MAPPER.writeValueAsString(templates));
-            return 0;
-        }
-        List<List<String>> rows = new ArrayList<>();
-        for (JsonNode t : templates) {
-            rows.add(List.of(t.get("name").asString(), Table.gib(t.get("size_bytes").asLong()),
-                    t.get("created_at").asString(), t.get("protected").asBoolean() ? "yes" : "no",
-                    t.get("origin").asString()));
-        }
-        Table.print(List.of("NAME", "SIZE", "CREATED", "PROTECTED", "ORIGIN"), rows);
+        Table.listing(ApiClient.from(common.settings()).get("/templates"), json,
+                List.of("NAME", "SIZE", "CREATED", "PROTECTED", "ORIGIN"),
+                t -> List.of(t.get("name").asString(), Table.gib(t.get("size_bytes").asLong()), t.get("created_at").asString(),
+                        t.get("protected").asBoolean() ? "yes" : "no", t.get("origin").asString()));
         return 0;
     }
 

@@ -51,18 +51,10 @@ final class VmCommand {
 
     @Command(name = "ls", mixinStandardHelpOptions = true, description = "List VMs.")
     int ls(@Option(names = "--json") boolean json) {
-        JsonNode vms = api().get("/vms");
-        if (json) {
-            System.out.println(Json.MAPPER.writeValueAsString(vms));
-            return 0;
-        }
-        List<List<String>> rows = new ArrayList<>();
-        for (JsonNode v : vms) {
-            rows.add(List.of(v.get("id").asString(), v.get("name").asString(), v.get("status").asString(),
-                    v.get("template").asString(), v.get("vcpu_count").asString(), v.get("mem_size_mib").asString(),
-                    v.get("disk_size_gib").asString(), v.get("ssh").asString()));
-        }
-        Table.print(List.of("ID", "NAME", "STATUS", "TEMPLATE", "CPUS", "MEM_MIB", "DISK_GIB", "SSH"), rows);
+        Table.listing(api().get("/vms"), json, List.of("ID", "NAME", "STATUS", "TEMPLATE", "CPUS", "MEM_MIB", "DISK_GIB",
+                "SSH"), v -> List.of(v.get("id").asString(), v.get("name").asString(), v.get("status").asString(),
+                v.get("template").asString(), v.get("vcpu_count").asString(), v.get("mem_size_mib").asString(),
+                v.get("disk_size_gib").asString(), v.get("ssh").asString()));
         return 0;
     }
 
