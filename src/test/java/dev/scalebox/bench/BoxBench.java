@@ -1,14 +1,9 @@
 package dev.scalebox.bench;
 
-import dev.scalebox.gateway.Gateway;
-import dev.scalebox.gateway.Users;
-import dev.scalebox.testing.LoopFs;
-import dev.scalebox.testing.Sh;
-import dev.scalebox.testing.TestVms;
+import dev.scalebox.testing.TestGateway;
 import dev.scalebox.vm.Vm;
 import dev.scalebox.vm.VmService;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -28,19 +23,11 @@ public final class BoxBench {
 
     public static void main(String[] args) throws Exception {
         int runs = args.length > 0 ? Integer.parseInt(args[0]) : 10;
-        TestVms env = new TestVms("box-bench", 18001);
-        Path keys = LoopFs.tempDir();
-        Gateway gateway = null;
-        try {
-            VmService vms = env.service();
-            Users users = new Users(env.userStore());
-            Path key = keys.resolve("bench");
-            Sh.run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key.toString());
-            String publicKey = Files.readString(Path.of(key + ".pub")).strip();
-            users.add("bench", publicKey);
-            gateway = Gateway.start(new Gateway.Options("127.0.0.1", 0, false, "debian-base",
-                    env.layout.root().resolve("gateway"), Duration.ofHours(1)), users, vms);
-            int gatewayPort = gateway.port();
+        try (TestGateway boxes = new TestGateway("box-bench", 18001, Duration.ofHours(1))) {
+            VmService vms = boxes.vms;
+            Path key = boxes.addUser("bench");
+            String publicKey = boxes.publicKey("bench");
+            int gatewayPort = boxes.gateway.port();
 
             double firstVisit = seconds(() -> ssh(key, gatewayPort, "box@127.0.0.1", "true"));
             Vm box = vms.list().getFirst();
@@ -74,12 +61,6 @@ public final class BoxBench {
                     (viaGateway[runs / 2] - viaDirect[runs / 2]) * 1000);
             System.out.printf("%n256 MB of output: gateway %.1f MB/s, direct %.1f MB/s (gateway at %.0f%% of direct)%n",
                     BULK / 1e6 / bulkGateway, BULK / 1e6 / bulkDirect, bulkDirect / bulkGateway * 100);
-        } finally {
-            if (gateway != null) {
-                gateway.close();
-            }
-            env.close();
-            LoopFs.deleteTree(keys);
         }
         System.exit(0);
     }
@@ -95,9 +76,9 @@ public final class BoxBench {
     }
 
     private static void ssh(Path key, int port, String target, String command) throws Exception {
-        List<String> argv = new ArrayList<>(List.of("ssh", "-i", key.toString(), "-p", Integer.toString(port),
-                "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
-                "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", target, command));
+        List<String> argv = new ArrayList<>(List.of("ssh", "-p", Integer.toString(port)));
+        argv.addAll(TestGateway.clientOptions(key));
+        argv.addAll(List.of(target, command));
         Process p = new ProcessBuilder(argv).redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .redirectError(ProcessBuilder.Redirect.INHERIT).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
                 .start();

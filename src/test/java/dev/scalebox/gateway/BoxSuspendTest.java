@@ -1,8 +1,7 @@
 package dev.scalebox.gateway;
 
 import dev.scalebox.hypervisor.Hypervisor;
-import dev.scalebox.testing.LoopFs;
-import dev.scalebox.testing.Sh;
+import dev.scalebox.testing.TestGateway;
 import dev.scalebox.testing.TestVms;
 import dev.scalebox.vm.Vm;
 import dev.scalebox.vm.VmService;
@@ -12,7 +11,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -27,27 +25,22 @@ import static org.awaitility.Awaitility.await;
  */
 class BoxSuspendTest {
 
+    private static TestGateway box;
     private static TestVms env;
     private static VmService vms;
-    private static Gateway gateway;
-    private static final Path keys = LoopFs.tempDir();
+    private static Path carol;
 
     @BeforeAll
-    static void start() throws Exception {
-        env = new TestVms("box-suspend", 19001);
-        vms = env.service();
-        Users users = new Users(env.userStore());
-        Sh.run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "carol", "-f", keys.resolve("carol").toString());
-        users.add("carol", Files.readString(keys.resolve("carol.pub")).strip());
-        gateway = Gateway.start(new Gateway.Options("127.0.0.1", 0, false, "debian-base",
-                env.layout.root().resolve("gateway"), Duration.ofSeconds(2)), users, vms);
+    static void start() {
+        box = new TestGateway("box-suspend", 19001, Duration.ofSeconds(2));
+        env = box.env;
+        vms = box.vms;
+        carol = box.addUser("carol");
     }
 
     @AfterAll
     static void stop() {
-        gateway.close();
-        env.close();
-        LoopFs.deleteTree(keys);
+        box.close();
     }
 
     @Test
@@ -75,9 +68,10 @@ class BoxSuspendTest {
     }
 
     private static String ssh(String command) throws Exception {
-        Process p = new ProcessBuilder("ssh", "-i", keys.resolve("carol").toString(), "-p", Integer.toString(gateway.port()),
-                "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
-                "-o", "BatchMode=yes", "box@127.0.0.1", command).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+        List<String> argv = new java.util.ArrayList<>(List.of("ssh", "-p", Integer.toString(box.gateway.port())));
+        argv.addAll(TestGateway.clientOptions(carol));
+        argv.addAll(List.of("box@127.0.0.1", command));
+        Process p = new ProcessBuilder(argv).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
         p.waitFor(5, TimeUnit.MINUTES);

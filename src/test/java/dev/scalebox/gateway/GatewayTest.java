@@ -3,8 +3,7 @@ package dev.scalebox.gateway;
 import dev.scalebox.api.ApiServer;
 import dev.scalebox.api.ApiToken;
 import dev.scalebox.api.Json;
-import dev.scalebox.testing.LoopFs;
-import dev.scalebox.testing.Sh;
+import dev.scalebox.testing.TestGateway;
 import dev.scalebox.testing.TestVms;
 import dev.scalebox.vm.VmService;
 import org.junit.jupiter.api.AfterAll;
@@ -32,31 +31,29 @@ import static org.assertj.core.api.Assertions.assertThat;
 class GatewayTest {
 
     private static final String TOKEN = "gateway-test-token-0123456789";
+    private static TestGateway box;
     private static TestVms env;
     private static VmService vms;
     private static Users users;
     private static Gateway gateway;
-    private static final Path keys = LoopFs.tempDir();
+    private static Path keys;
 
     @BeforeAll
     static void start() {
-        env = new TestVms("gateway", 20001);
-        vms = env.service();
-        users = new Users(env.userStore());
-        for (String who : List.of("alice", "bob", "mallory")) {
-            Sh.run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", who, "-f", keys.resolve(who).toString());
-        }
-        users.add("alice", read(keys.resolve("alice.pub")));
-        users.add("bob", read(keys.resolve("bob.pub")));
-        gateway = Gateway.start(new Gateway.Options("127.0.0.1", 0, false, "debian-base",
-                env.layout.root().resolve("gateway"), Duration.ofHours(1)), users, vms);
+        box = new TestGateway("gateway", 20001, Duration.ofHours(1));
+        env = box.env;
+        vms = box.vms;
+        users = box.users;
+        gateway = box.gateway;
+        keys = box.scratch();
+        box.addUser("alice");
+        box.addUser("bob");
+        box.key("mallory");
     }
 
     @AfterAll
     static void stop() {
-        gateway.close();
-        env.close();
-        LoopFs.deleteTree(keys);
+        box.close();
     }
 
     @Test
@@ -163,7 +160,7 @@ class GatewayTest {
         assertThat(refused.exitCode()).isEqualTo(255);
         assertThat(refused.stderr()).contains("Permission denied");
         assertThat(vms.list()).noneMatch(v -> v.name().endsWith(Users.idOf(
-                dev.scalebox.storage.SshPublicKey.parse(read(keys.resolve("mallory.pub"))))));
+                dev.scalebox.storage.SshPublicKey.parse(box.publicKey("mallory")))));
     }
 
     private record Result(int exitCode, String stdout, String stderr) {
@@ -184,9 +181,7 @@ class GatewayTest {
     /** Runs an OpenSSH program ({@code ssh}, {@code sftp}, {@code scp}) as {@code who}, then its arguments. */
     private static Result run(List<String> program, String who, String target, String stdin, String... more) throws Exception {
         List<String> argv = new ArrayList<>(program);
-        argv.addAll(List.of("-i", keys.resolve(who).toString(), "-o", "StrictHostKeyChecking=no",
-                "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "BatchMode=yes",
-                "-o", "IdentitiesOnly=yes"));
+        argv.addAll(TestGateway.clientOptions(keys.resolve(who)));
         if (target != null) {
             argv.add(target);
         }
@@ -203,13 +198,5 @@ class GatewayTest {
         String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
         p.waitFor(5, TimeUnit.MINUTES);
         return new Result(p.exitValue(), out, err);
-    }
-
-    private static String read(Path file) {
-        try {
-            return Files.readString(file).strip();
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
     }
 }

@@ -1,0 +1,73 @@
+package dev.scalebox.testing;
+
+import dev.scalebox.gateway.Gateway;
+import dev.scalebox.gateway.Users;
+import dev.scalebox.vm.VmService;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * A real SSH gateway on an ephemeral loopback port over a {@link TestVms} data directory, boxes
+ * made from debian-base, with users whose OpenSSH key pairs live in a temporary directory.
+ */
+public final class TestGateway implements AutoCloseable {
+
+    public final TestVms env;
+    public final VmService vms;
+    public final Users users;
+    public final Gateway gateway;
+    private final Path keys = LoopFs.tempDir();
+
+    public TestGateway(String name, int portMin, Duration idleSuspend) {
+        env = new TestVms(name, portMin);
+        vms = env.service();
+        users = new Users(env.userStore());
+        gateway = Gateway.start(new Gateway.Options("127.0.0.1", 0, false, "debian-base",
+                env.layout.root().resolve("gateway"), idleSuspend), users, vms);
+    }
+
+    /** Makes a key pair for {@code name} and registers it; returns the private key. */
+    public Path addUser(String name) {
+        Path key = key(name);
+        users.add(name, publicKey(name));
+        return key;
+    }
+
+    /** Makes a key pair for {@code name} without registering it; returns the private key. */
+    public Path key(String name) {
+        Path key = keys.resolve(name);
+        Sh.run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", key.toString());
+        return key;
+    }
+
+    public String publicKey(String name) {
+        try {
+            return Files.readString(keys.resolve(name + ".pub")).strip();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** A scratch directory for the test's own files. */
+    public Path scratch() {
+        return keys;
+    }
+
+    /** The OpenSSH client options every test connection uses: this key only, no host key checks, no prompts. */
+    public static List<String> clientOptions(Path key) {
+        return List.of("-i", key.toString(), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                "-o", "LogLevel=ERROR", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes");
+    }
+
+    @Override
+    public void close() {
+        gateway.close();
+        env.close();
+        LoopFs.deleteTree(keys);
+    }
+}
