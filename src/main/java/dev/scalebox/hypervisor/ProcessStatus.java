@@ -9,8 +9,8 @@ import java.util.OptionalLong;
  * Whether a process that is not our child still runs, from {@code /proc/PID/stat}. QEMU detaches
  * (-daemonize), so its parent is init, which on some hosts (containers, microVMs) reaps late: a
  * killed QEMU can stay a zombie for a while, and the JDK's {@link ProcessHandle#isAlive} counts a
- * zombie as alive. Here a zombie is gone, and a pid reused by another process is told apart by its
- * start time.
+ * zombie as alive. Here a zombie whose threads have all exited is gone, and a pid reused by
+ * another process is told apart by its start time.
  */
 final class ProcessStatus {
 
@@ -24,12 +24,25 @@ final class ProcessStatus {
             // The command name (field 2) is in parentheses and may hold spaces: split after it.
             String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
             char state = fields[0].charAt(0);
-            if (state == 'Z' || state == 'X') {
+            if ((state == 'Z' || state == 'X') && threads(pid) <= 1) {
                 return OptionalLong.empty();
             }
             return OptionalLong.of(Long.parseLong(fields[19]));
         } catch (IOException | RuntimeException e) {
             return OptionalLong.empty();
+        }
+    }
+
+    /**
+     * The threads left in the process. A killed process's leader turns zombie while its other
+     * threads (QEMU's vCPUs) still exit, and the process's files, its forwarded ports among them,
+     * close only with the last of them.
+     */
+    private static long threads(long pid) {
+        try (var tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+            return tasks.count();
+        } catch (IOException e) {
+            return 0;
         }
     }
 
