@@ -8,6 +8,11 @@ import java.util.List;
 /** This host's CPU and memory, read from {@code /proc}. */
 public record HostFacts(int cpuCores, String cpuModel, long memTotalMib, long memAvailableMib) {
 
+    /** MemAvailable from /proc/meminfo in MiB, or -1 when it cannot be read. */
+    public static long availableMemMib() {
+        return meminfoMib(lines("/proc/meminfo"), "MemAvailable:");
+    }
+
     public static HostFacts read() {
         List<String> meminfo = lines("/proc/meminfo");
         String model = lines("/proc/cpuinfo").stream().filter(l -> l.startsWith("model name"))

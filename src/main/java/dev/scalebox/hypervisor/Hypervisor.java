@@ -57,17 +57,9 @@ public final class Hypervisor {
         try {
             instance.qmp().execute("quit", Map.of(), QMP_TIMEOUT);
         } catch (RuntimeException e) {
-            log.debug("QMP quit of {}: {}", instance.vmId(), e.getMessage());
+            log.debug("QMP quit of {}: {}", instance.vmId(), e.getMessage());  // QEMU may close before it answers
         }
-        try {
-            instance.onExit().get(10, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (ExecutionException | TimeoutException e) {
-            kill(instance.pid(), instance.vmId());
-        } finally {
-            instance.qmp().close();
-        }
+        awaitExit(instance, Duration.ofSeconds(10));
         return state;
     }
 
@@ -133,16 +125,24 @@ public final class Hypervisor {
 
     /** Asks the guest to power off (ACPI), and kills QEMU if it has not exited after {@code timeout}. */
     public void stop(Instance instance, Duration timeout) {
+        Duration wait = timeout;
         try {
             instance.qmp().execute("system_powerdown", Map.of(), QMP_TIMEOUT);
+        } catch (RuntimeException e) {
+            wait = Duration.ZERO;
+        }
+        awaitExit(instance, wait);
+    }
+
+    /** Waits up to {@code timeout} for QEMU to exit, kills it otherwise, and closes its QMP connection. */
+    private void awaitExit(Instance instance, Duration timeout) {
+        try {
             instance.onExit().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (TimeoutException | RuntimeException e) {
-            log.info("{} did not power off within {} s; killing QEMU {}", instance.vmId(), timeout.toSeconds(), instance.pid());
+        } catch (TimeoutException | ExecutionException e) {
+            log.info("{} did not exit within {} s; killing QEMU {}", instance.vmId(), timeout.toSeconds(), instance.pid());
             kill(instance.pid(), instance.vmId());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            kill(instance.pid(), instance.vmId());
-        } catch (ExecutionException e) {
             kill(instance.pid(), instance.vmId());
         } finally {
             instance.qmp().close();

@@ -117,7 +117,8 @@ public final class StorageService {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        long current = Math.max(fileBytes, filesystemBytes(disk));
+        long filesystem = filesystemBytes(disk);
+        long current = Math.max(fileBytes, filesystem);
         long wanted = sizeGib * GIB;
         if (wanted < current) {
             throw new ScaleboxException.BadRequest("Disk size " + sizeGib + " GiB is smaller than the disk's "
@@ -127,7 +128,7 @@ public final class StorageService {
             if (wanted > fileBytes) {
                 ext4.growFile(disk, wanted);
             }
-        } else if (wanted > filesystemBytes(disk)) {
+        } else if (wanted > filesystem) {
             ext4.grow(disk, wanted);
         }
     }

@@ -1,12 +1,9 @@
 package dev.scalebox.vm;
 
 import dev.scalebox.ScaleboxException;
+import dev.scalebox.host.HostFacts;
 import dev.scalebox.storage.Names;
 import dev.scalebox.storage.SshPublicKey;
-
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 
 /** Checks of a create or restart request, all before anything is touched. */
 final class Validation {
@@ -76,15 +73,9 @@ final class Validation {
         return Runtime.getRuntime().availableProcessors();
     }
 
-    /** MemAvailable from /proc/meminfo, in MiB. */
+    /** MemAvailable in MiB; no limit when the host does not say. */
     static long availableMemMib() {
-        try {
-            return Files.readAllLines(Path.of("/proc/meminfo")).stream()
-                    .filter(l -> l.startsWith("MemAvailable:"))
-                    .mapToLong(l -> Long.parseLong(l.replaceAll("\\D+", "")) / 1024)
-                    .findFirst().orElse(Long.MAX_VALUE);
-        } catch (IOException e) {
-            return Long.MAX_VALUE;
-        }
+        long available = HostFacts.availableMemMib();
+        return available < 0 ? Long.MAX_VALUE : available;
     }
 }
