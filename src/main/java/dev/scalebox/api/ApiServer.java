@@ -90,7 +90,7 @@ public final class ApiServer implements AutoCloseable {
                     res.status(Status.NO_CONTENT_204).send();
                 });
         if (services.vms() != null) {
-            Metrics metrics = new Metrics(services.vms(), services.storage());
+            Metrics metrics = new Metrics(services.vms(), services.storage(), services.boxes());
             routing.get("/metrics", (req, res) -> {
                 res.header(HeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
                 res.send(metrics.scrape());

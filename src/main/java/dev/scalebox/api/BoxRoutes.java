@@ -12,6 +12,7 @@ final class BoxRoutes {
 
     static void register(HttpRouting.Builder routing, Boxes boxes) {
         routing.get("/boxes", (req, res) -> ApiServer.json(res, 200, boxes.list()));
+        routing.get("/pool", (req, res) -> ApiServer.json(res, 200, boxes.pool()));
         routing.get("/boxes/{id}", (req, res) -> ApiServer.json(res, 200, boxes.get(id(req))));
         routing.post("/boxes/{id}/suspend", (req, res) -> ApiServer.json(res, 200, boxes.suspend(id(req))));
         routing.delete("/boxes/{id}", (req, res) -> {

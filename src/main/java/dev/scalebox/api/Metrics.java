@@ -3,6 +3,7 @@ package dev.scalebox.api;
 import dev.scalebox.storage.StorageService;
 import dev.scalebox.vm.VmService;
 import dev.scalebox.vm.VmStatus;
+import dev.scalebox.gateway.Boxes;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
@@ -10,6 +11,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
 import java.time.Duration;
+import java.util.List;
 
 /**
  * What {@code GET /metrics} shows, in Prometheus text: VMs by state, the create latency as the
@@ -21,7 +23,7 @@ final class Metrics {
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final Timer createLatency;
 
-    Metrics(VmService vms, StorageService storage) {
+    Metrics(VmService vms, StorageService storage, Boxes boxes) {
         for (VmStatus status : VmStatus.values()) {
             Gauge.builder("scalebox_vms", vms, v -> v.list().stream().filter(vm -> vm.status() == status).count())
                     .description("VMs by state").tag("state", status.label()).register(registry);
@@ -30,16 +32,52 @@ final class Metrics {
                 .description("POST /vms latency, from the request to the answer")
                 .serviceLevelObjectives(ms(5), ms(10), ms(20), ms(50), ms(100), ms(250), ms(500), ms(1000), ms(5000))
                 .register(registry);
-        DistributionSummary boot = DistributionSummary.builder("scalebox_vm_boot_seconds")
-                .description("Time from QEMU's start to the guest's SSH banner")
-                .baseUnit("seconds")
-                .serviceLevelObjectives(2, 5, 10, 15, 20, 30, 60, 120, 300)
-                .register(registry);
+        DistributionSummary boot = seconds("scalebox_vm_boot_seconds", "Time from QEMU's start to the guest's SSH banner",
+                2, 5, 10, 15, 20, 30, 60, 120, 300);
         vms.onBoot((id, seconds) -> boot.record(seconds));
         Gauge.builder("scalebox_storage_total_bytes", storage, s -> s.space().totalBytes())
                 .description("Size of the filesystem that holds the VM disks").register(registry);
         Gauge.builder("scalebox_storage_available_bytes", storage, s -> s.space().availableBytes())
                 .description("Space left for VM disks").register(registry);
+        if (boxes != null) {
+            registerBoxes(boxes);
+        }
+    }
+
+    private void registerBoxes(Boxes boxes) {
+        DistributionSummary resume = seconds("scalebox_box_resume_seconds",
+                "Time from a suspended box's resume to its SSH session, set up", 0.5, 1, 2, 3, 5, 10, 30);
+        DistributionSummary suspend = seconds("scalebox_box_suspend_seconds",
+                "Time to save an idle box's memory and end its QEMU", 0.5, 1, 2, 3, 5, 10, 30);
+        boxes.onEvents(new Boxes.Events() {
+            @Override
+            public void connected(String result) {
+                registry.counter("scalebox_gateway_connects_total", "result", result).increment();
+            }
+
+            @Override
+            public void resumed(double seconds) {
+                resume.record(seconds);
+            }
+
+            @Override
+            public void suspended(double seconds) {
+                suspend.record(seconds);
+            }
+        });
+        for (String state : List.of("ready", "making", "in_use")) {
+            Gauge.builder("scalebox_pool_boxes", boxes, b -> switch (state) {
+                case "ready" -> b.pool().ready();
+                case "making" -> b.pool().making();
+                default -> b.pool().inUse();
+            }).description("Boxes by pool state: ready for a new user, being made, users' own").tag("state", state)
+                    .register(registry);
+        }
+    }
+
+    private DistributionSummary seconds(String name, String description, double... objectives) {
+        return DistributionSummary.builder(name).description(description).baseUnit("seconds")
+                .serviceLevelObjectives(objectives).register(registry);
     }
 
     void recordCreate(long nanos) {

@@ -50,8 +50,10 @@ final class ServeCommand implements Callable<Integer> {
         services.vms().recover();
         ApiToken token = ApiToken.resolve(settings.apiToken(), services.layout().apiToken());
         Gateway gateway = Gateway.start(new Gateway.Options(settings.gatewayBind(), settings.gatewayPort(),
-                settings.gatewayOpenSignup(), settings.boxTemplate(), services.layout().root().resolve("gateway"),
-                settings.boxIdleSuspend()), services.users(), services.vms());
+                settings.gatewayOpenSignup(), services.layout().root().resolve("gateway"), settings.boxIdleSuspend(),
+                settings.boxTemplate(), settings.boxVcpus(), settings.boxMemMib(), settings.poolMinFree(),
+                settings.poolMaxFree(), settings.maxBoxes(), settings.poolCheckInterval(), settings.poolCooldown()),
+                services.users(), services.vms(), services.templates());
         ApiServer server;
         try {
             server = ApiServer.start(settings.apiBind(), settings.apiPort(), token,

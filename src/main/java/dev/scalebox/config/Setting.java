@@ -27,7 +27,14 @@ public enum Setting {
     GATEWAY_BIND("127.0.0.1", "the address the SSH gateway listens on"),
     GATEWAY_SIGNUP("registered", "who gets a box: registered (keys added through /users) or open (any key)"),
     BOX_TEMPLATE("debian-base", "the template new boxes are made from"),
-    BOX_IDLE_SUSPEND("300", "seconds a box stays up after its last session closes, before it is suspended");
+    BOX_IDLE_SUSPEND("300", "seconds a box stays up after its last session closes, before it is suspended"),
+    BOX_MEM_MIB("1024", "memory of each box, MiB"),
+    BOX_VCPUS("2", "vCPUs of each box"),
+    MAX_BOXES("100", "the most boxes (users' and ready ones) this host keeps"),
+    POOL_VOLUMES_MIN_FREE("2", "ready boxes kept for new users when none were asked for lately"),
+    POOL_VOLUMES_MAX_FREE("5", "ready boxes kept while new users keep coming"),
+    POOL_CHECK_INTERVAL("30", "seconds between two checks of the pool"),
+    POOL_SCALE_DOWN_COOLDOWN("120", "seconds without a new user before the pool shrinks back to its minimum");
 
     private final String defaultValue;
     private final String description;

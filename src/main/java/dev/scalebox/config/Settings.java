@@ -84,6 +84,13 @@ public final class Settings {
     public boolean gatewayOpenSignup() { return values.get(Setting.GATEWAY_SIGNUP).equals("open"); }
     public String boxTemplate() { return values.get(Setting.BOX_TEMPLATE); }
     public java.time.Duration boxIdleSuspend() { return java.time.Duration.ofSeconds(integer(Setting.BOX_IDLE_SUSPEND)); }
+    public int boxMemMib() { return integer(Setting.BOX_MEM_MIB); }
+    public int boxVcpus() { return integer(Setting.BOX_VCPUS); }
+    public int maxBoxes() { return integer(Setting.MAX_BOXES); }
+    public int poolMinFree() { return integer(Setting.POOL_VOLUMES_MIN_FREE); }
+    public int poolMaxFree() { return integer(Setting.POOL_VOLUMES_MAX_FREE); }
+    public java.time.Duration poolCheckInterval() { return java.time.Duration.ofSeconds(integer(Setting.POOL_CHECK_INTERVAL)); }
+    public java.time.Duration poolCooldown() { return java.time.Duration.ofSeconds(integer(Setting.POOL_SCALE_DOWN_COOLDOWN)); }
 
     public OptionalLong storageSize() {
         return optional(Setting.STORAGE_SIZE).map(v -> OptionalLong.of(ByteSize.parse(v))).orElse(OptionalLong.empty());
@@ -104,6 +111,13 @@ public final class Settings {
         requireRange(Setting.DEFAULT_MEM_SIZE_MIB, 128, 1024 * 1024);
         requirePort(Setting.GATEWAY_PORT, 1);
         requireRange(Setting.BOX_IDLE_SUSPEND, 1, 30 * 24 * 3600);
+        requireRange(Setting.BOX_MEM_MIB, 128, 1024 * 1024);
+        requireRange(Setting.BOX_VCPUS, 1, 1024);
+        requireRange(Setting.MAX_BOXES, 1, 100_000);
+        requireRange(Setting.POOL_VOLUMES_MAX_FREE, 0, maxBoxes());
+        requireRange(Setting.POOL_VOLUMES_MIN_FREE, 0, poolMaxFree());
+        requireRange(Setting.POOL_CHECK_INTERVAL, 1, 24 * 3600);
+        requireRange(Setting.POOL_SCALE_DOWN_COOLDOWN, 0, 7 * 24 * 3600);
         if (!values.get(Setting.GATEWAY_SIGNUP).matches("registered|open")) {
             throw bad(Setting.GATEWAY_SIGNUP, "must be registered or open");
         }

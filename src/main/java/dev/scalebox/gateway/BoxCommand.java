@@ -1,7 +1,5 @@
 package dev.scalebox.gateway;
 
-import dev.scalebox.vm.Vm;
-import org.apache.sshd.client.SshClient;
 import org.apache.sshd.client.channel.ChannelShell;
 import org.apache.sshd.client.channel.ClientChannel;
 import org.apache.sshd.client.channel.ClientChannelEvent;
@@ -21,7 +19,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.security.KeyPair;
 import java.time.Duration;
 import java.util.EnumSet;
 import java.util.Map;
@@ -51,20 +48,16 @@ final class BoxCommand implements Command {
     private final Target target;
     private final Boxes boxes;
     private final Sessions sessions;
-    private final SshClient client;
-    private final KeyPair internalKey;
     private InputStream in;
     private OutputStream out;
     private OutputStream err;
     private ExitCallback exit;
     private volatile ClientSession boxSession;
 
-    BoxCommand(Target target, Boxes boxes, Sessions sessions, SshClient client, KeyPair internalKey) {
+    BoxCommand(Target target, Boxes boxes, Sessions sessions) {
         this.target = target;
         this.boxes = boxes;
         this.sessions = sessions;
-        this.client = client;
-        this.internalKey = internalKey;
     }
 
     @Override
@@ -96,16 +89,16 @@ final class BoxCommand implements Command {
     private void run(User user, Environment env) {
         sessions.opened(user);
         try {
-            Boxes.Ready ready = boxes.ensureRunning(user);
-            Vm box = ready.vm();
-            try (ClientSession session = client.connect("root", boxes.host(), box.sshPort())
-                    .verify(CONNECT_TIMEOUT).getClientSession()) {
+            ClientSession opened;
+            try {
+                opened = boxes.open(user).session();
+            } catch (IOException | RuntimeException e) {
+                boxes.events().connected("failed");
+                throw e;
+            }
+            boxes.events().connected("ok");
+            try (ClientSession session = opened) {
                 boxSession = session;
-                session.addPublicKeyIdentity(internalKey);
-                session.auth().verify(CONNECT_TIMEOUT);
-                if (ready.resumed()) {
-                    setClock(session);
-                }
                 try (ClientChannel channel = open(session, env)) {
                     channel.setIn(new NoCloseInputStream(in));
                     channel.setOut(new NoCloseOutputStream(out));
@@ -129,18 +122,6 @@ final class BoxCommand implements Command {
             exit.onExit(255, String.valueOf(e.getMessage()));
         } finally {
             sessions.closed(user);
-        }
-    }
-
-    /** A resumed guest's clock stands where it was suspended: set it to now. */
-    private static void setClock(ClientSession session) {
-        long now = System.currentTimeMillis();
-        String command = String.format("date -u -s @%d.%03d >/dev/null", now / 1000, now % 1000);
-        try (ClientChannel channel = session.createExecChannel(command)) {
-            channel.open().verify(CONNECT_TIMEOUT);
-            channel.waitFor(EnumSet.of(ClientChannelEvent.CLOSED), CONNECT_TIMEOUT.toMillis());
-        } catch (IOException | RuntimeException e) {
-            log.warn("Could not set the clock of a resumed box: {}", e.getMessage());
         }
     }
 

@@ -6,11 +6,16 @@ import dev.scalebox.vm.Vm;
 import dev.scalebox.vm.VmService;
 import dev.scalebox.vm.VmStatus;
 
-import java.time.Duration;
+import org.apache.sshd.client.session.ClientSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BooleanSupplier;
 
 /**
  * Each user's box: a VM named {@code box-USERID} made from the box template with the gateway's
@@ -19,24 +24,52 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class Boxes {
 
-    private static final Duration BOOT_TIMEOUT = Duration.ofMinutes(3);
+    static final String BOX_PREFIX = "box-";
+    private static final Logger log = LoggerFactory.getLogger(Boxes.class);
+
+    /** Told how long resumes and suspends of boxes take. */
+    public interface Events {
+        /** A user's connection: {@code ok}, {@code refused} (authentication) or {@code failed} (no box). */
+        default void connected(String result) {
+        }
+
+        default void resumed(double seconds) {
+        }
+
+        default void suspended(double seconds) {
+        }
+    }
 
     private final VmService vms;
     private final Users users;
-    private final String template;
+    private final BoxSpec spec;
     private final String internalKey;
+    private final BoxGuest guest;
+    private final VolumePool pool;
     private final Map<String, Object> locks = new ConcurrentHashMap<>();
+    private volatile Events events = new Events() {
+    };
 
-    Boxes(VmService vms, Users users, String template, String internalKey) {
+    Boxes(VmService vms, Users users, BoxSpec spec, String internalKey, BoxGuest guest, VolumePool pool) {
         this.vms = vms;
         this.users = users;
-        this.template = template;
+        this.spec = spec;
         this.internalKey = internalKey;
+        this.guest = guest;
+        this.pool = pool;
     }
 
-    /** Where the boxes' SSH ports are forwarded on this host. */
-    String host() {
-        return vms.localSshHost();
+    public void onEvents(Events listener) {
+        this.events = listener;
+    }
+
+    Events events() {
+        return events;
+    }
+
+    /** The pool's levels against its targets. */
+    public VolumePool.Status pool() {
+        return pool.status();
     }
 
     static String boxName(User user) {
@@ -46,8 +79,6 @@ public final class Boxes {
     private static String boxName(String userId) {
         return BOX_PREFIX + userId;
     }
-
-    private static final String BOX_PREFIX = "box-";
 
     public List<Box> list() {
         return vms.list().stream().filter(v -> v.name().startsWith(BOX_PREFIX)).map(this::toBox).toList();
@@ -91,56 +122,97 @@ public final class Boxes {
         return new Box(userId, user, vm.id(), vm.status().label(), vm.statusReason(), vm.diskSizeGib(), vm.createdAt());
     }
 
-    /** A box ready for a session; {@code resumed} when it came back from a suspend just now. */
-    record Ready(Vm vm, boolean resumed) {
+    /**
+     * A box ready for a session. {@code session} is the gateway's SSH session into it when one had
+     * to be opened to set the box up after a resume; the caller uses it and closes it.
+     */
+    record Ready(Vm vm, ClientSession session) {
     }
 
-    /** The user's box, made, started or resumed when needed, once its SSH answers. */
-    Ready ensureRunning(User user) {
+    /**
+     * The user's box running, with an SSH session into it: their own box made (from a ready one
+     * of the pool, else from the golden state), started or resumed when needed.
+     */
+    Ready open(User user) throws IOException {
+        Ready ready;
         synchronized (locks.computeIfAbsent(user.id(), k -> new Object())) {
-            String name = boxName(user);
-            Optional<Vm> existing = vms.list().stream().filter(v -> v.name().equals(name)).findFirst();
-            Vm box = existing.orElseGet(() -> vms.create(new CreateVm(template, internalKey, name, null, null, null)));
-            boolean resumed = box.status() == VmStatus.SUSPENDED;
-            if (resumed || box.status() == VmStatus.STOPPED || box.status() == VmStatus.ERROR) {
-                box = vms.start(box.id());
-            }
-            return new Ready(awaitRunning(box.id()), resumed);
+            ready = ensureRunning(user);
         }
+        return ready.session() != null ? ready : new Ready(ready.vm(), guest.connect(ready.vm()));
+    }
+
+    private Ready ensureRunning(User user) throws IOException {
+        String name = boxName(user);
+        Optional<Vm> existing = find(name);
+        if (existing.isEmpty()) {
+            return newBox(name);
+        }
+        Vm box = existing.get();
+        return switch (box.status()) {
+            case RUNNING -> new Ready(box, null);
+            case SUSPENDED -> resume(box);
+            default -> {
+                if (box.status() != VmStatus.STARTING) {
+                    vms.start(box.id());
+                }
+                yield new Ready(BoxGuest.awaitRunning(vms, box.id()), null);
+            }
+        };
+    }
+
+    private Ready newBox(String name) throws IOException {
+        Optional<Vm> claimed = pool.claim(name);
+        if (claimed.isPresent()) {
+            return resume(claimed.get());
+        }
+        if (!pool.hasRoom()) {
+            throw new ScaleboxException.Conflict("this host has no room for another box (MAX_BOXES)");
+        }
+        try {
+            VolumePool.Unique made = pool.makeUnique(name);
+            return new Ready(vms.rename(made.vm().id(), name), made.session());
+        } catch (ScaleboxException.HostFailure e) {
+            // Without a golden state a box can still boot from the template; it makes its own
+            // secrets on that first boot.
+            log.warn("Booting box {} from its template instead: {}", name, e.getMessage());
+            Vm box = vms.create(new CreateVm(spec.template(), internalKey, name, spec.vcpus(), spec.memMib(), null));
+            return new Ready(BoxGuest.awaitRunning(vms, box.id()), null);
+        }
+    }
+
+    private Ready resume(Vm box) throws IOException {
+        long started = System.nanoTime();
+        vms.start(box.id());
+        Vm running = BoxGuest.awaitRunning(vms, box.id());
+        ClientSession session = guest.connect(running);
+        try {
+            guest.afterResume(session, box.name(), false);
+        } catch (IOException | RuntimeException e) {
+            session.close(true);
+            throw e;
+        }
+        events.resumed((System.nanoTime() - started) / 1e9);
+        return new Ready(running, session);
     }
 
     /**
      * Suspends the user's box if it runs and {@code stillIdle} holds under the user's lock (a
      * session that opened meanwhile keeps it up); its memory waits beside its disk.
      */
-    void suspend(User user, java.util.function.BooleanSupplier stillIdle) {
+    void suspend(User user, BooleanSupplier stillIdle) {
         synchronized (locks.computeIfAbsent(user.id(), k -> new Object())) {
             if (!stillIdle.getAsBoolean()) {
                 return;
             }
-            String name = boxName(user);
-            vms.list().stream().filter(v -> v.name().equals(name) && v.status() == VmStatus.RUNNING).findFirst()
-                    .ifPresent(v -> vms.suspend(v.id()));
+            find(boxName(user)).filter(v -> v.status() == VmStatus.RUNNING).ifPresent(v -> {
+                long started = System.nanoTime();
+                vms.suspend(v.id());
+                events.suspended((System.nanoTime() - started) / 1e9);
+            });
         }
     }
 
-    private Vm awaitRunning(String id) {
-        long deadline = System.nanoTime() + BOOT_TIMEOUT.toNanos();
-        while (System.nanoTime() < deadline) {
-            Vm vm = vms.get(id);
-            if (vm.status() == VmStatus.RUNNING) {
-                return vm;
-            }
-            if (vm.status() == VmStatus.ERROR || vm.status() == VmStatus.STOPPED) {
-                throw new ScaleboxException.HostFailure("your box did not start: " + vm.statusReason());
-            }
-            try {
-                Thread.sleep(200);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new ScaleboxException.HostFailure("interrupted while your box started");
-            }
-        }
-        throw new ScaleboxException.HostFailure("your box did not answer within " + BOOT_TIMEOUT.toMinutes() + " minutes");
+    private Optional<Vm> find(String name) {
+        return vms.list().stream().filter(v -> v.name().equals(name)).findFirst();
     }
 }

@@ -2,6 +2,7 @@ package dev.scalebox.gateway;
 
 import dev.scalebox.ScaleboxException;
 import dev.scalebox.storage.SshPublicKey;
+import dev.scalebox.template.TemplateCatalog;
 import dev.scalebox.vm.VmService;
 import org.apache.sshd.client.SshClient;
 import org.apache.sshd.common.AttributeRepository.AttributeKey;
@@ -47,12 +48,14 @@ public final class Gateway implements AutoCloseable {
     private final SshClient client;
     private final Sessions sessions;
     private final Boxes boxes;
+    private final VolumePool pool;
 
-    private Gateway(SshServer server, SshClient client, Sessions sessions, Boxes boxes) {
+    private Gateway(SshServer server, SshClient client, Sessions sessions, Boxes boxes, VolumePool pool) {
         this.server = server;
         this.client = client;
         this.sessions = sessions;
         this.boxes = boxes;
+        this.pool = pool;
     }
 
     /** The users' boxes, for the API. */
@@ -60,16 +63,15 @@ public final class Gateway implements AutoCloseable {
         return boxes;
     }
 
-    /** Where the gateway listens and who it admits. */
-    public record Options(String bind, int port, boolean openSignup, String boxTemplate, Path keyDir,
-                          Duration idleSuspend) {
+    /** Where the gateway listens, who it admits, and what boxes are made of. */
+    public record Options(String bind, int port, boolean openSignup, Path keyDir, Duration idleSuspend,
+                          String boxTemplate, int boxVcpus, int boxMemMib, int minFree, int maxFree, int maxBoxes,
+                          Duration poolInterval, Duration poolCooldown) {
     }
 
-    public static Gateway start(Options options, Users users, VmService vms) {
+    public static Gateway start(Options options, Users users, VmService vms, TemplateCatalog templates) {
         KeyPair internalKey = loadKey(options.keyDir().resolve("box_key"));
-        Boxes boxes = new Boxes(vms, users, options.boxTemplate(),
-                PublicKeyEntry.toString(internalKey.getPublic()) + " scalebox-gateway");
-        Sessions sessions = new Sessions(boxes, options.idleSuspend());
+        String internalKeyLine = PublicKeyEntry.toString(internalKey.getPublic()) + " scalebox-gateway";
         SshClient client = SshClient.setUpDefaultClient();
         // Boxes are reached on this host, on ports Scalebox forwards; their host keys are made on
         // their first boot, so there is nothing to pin them against yet.
@@ -77,6 +79,13 @@ public final class Gateway implements AutoCloseable {
         client.setServerKeyVerifier((session, address, key) -> address instanceof InetSocketAddress a
                 && (a.getAddress().isLoopbackAddress() || a.getHostString().equals(boxHost)
                 || a.getAddress().getHostAddress().equals(boxHost)));
+        BoxSpec spec = new BoxSpec(options.boxTemplate(), options.boxVcpus(), options.boxMemMib());
+        BoxGuest guest = new BoxGuest(client, internalKey, boxHost, options.keyDir().resolve("tmp"));
+        VolumePool pool = new VolumePool(vms, new Golden(vms, templates, spec, internalKeyLine, guest), guest,
+                new VolumePool.Settings(options.minFree(), options.maxFree(), options.maxBoxes(), options.poolInterval(),
+                        options.poolCooldown()));
+        Boxes boxes = new Boxes(vms, users, spec, internalKeyLine, guest, pool);
+        Sessions sessions = new Sessions(boxes, options.idleSuspend());
         SshServer server = SshServer.setUpDefaultServer();
         server.setHost(options.bind());
         server.setPort(options.port());
@@ -84,10 +93,10 @@ public final class Gateway implements AutoCloseable {
         server.setPasswordAuthenticator(null);
         server.setKeyboardInteractiveAuthenticator(null);
         AuthThrottle throttle = new AuthThrottle();
-        server.setPublickeyAuthenticator((username, key, session) -> admit(key, session, users, options, throttle));
-        server.setShellFactory(channel -> new BoxCommand(new BoxCommand.Target.Shell(), boxes, sessions, client, internalKey));
+        server.setPublickeyAuthenticator((username, key, session) -> admit(key, session, users, options, throttle, boxes));
+        server.setShellFactory(channel -> new BoxCommand(new BoxCommand.Target.Shell(), boxes, sessions));
         server.setCommandFactory((channel, command) ->
-                new BoxCommand(new BoxCommand.Target.Exec(command), boxes, sessions, client, internalKey));
+                new BoxCommand(new BoxCommand.Target.Exec(command), boxes, sessions));
         server.setSubsystemFactories(List.of(new SubsystemFactory() {
             @Override
             public String getName() {
@@ -96,7 +105,7 @@ public final class Gateway implements AutoCloseable {
 
             @Override
             public Command createSubsystem(ChannelSession channel) {
-                return new BoxCommand(new BoxCommand.Target.Subsystem("sftp"), boxes, sessions, client, internalKey);
+                return new BoxCommand(new BoxCommand.Target.Subsystem("sftp"), boxes, sessions);
             }
         }));
         // Port forwarding would reach the gateway's own network, not the user's box: refused.
@@ -112,14 +121,16 @@ public final class Gateway implements AutoCloseable {
         }
         log.info("SSH gateway listening on {}:{} ({} signup)", options.bind(), server.getPort(),
                 options.openSignup() ? "open" : "registered");
-        return new Gateway(server, client, sessions, boxes);
+        pool.start();
+        return new Gateway(server, client, sessions, boxes, pool);
     }
 
     public int port() {
         return server.getPort();
     }
 
-    private static boolean admit(PublicKey key, ServerSession session, Users users, Options options, AuthThrottle throttle) {
+    private static boolean admit(PublicKey key, ServerSession session, Users users, Options options, AuthThrottle throttle,
+                                 Boxes boxes) {
         InetAddress source = session.getClientAddress() instanceof InetSocketAddress a ? a.getAddress() : null;
         if (source != null && !throttle.allows(source)) {
             return false;
@@ -128,7 +139,7 @@ public final class Gateway implements AutoCloseable {
         try {
             SshPublicKey presented = SshPublicKey.parse(PublicKeyEntry.toString(key));
             user = users.byKey(presented);
-            if (user.isEmpty() && options.openSignup()) {
+            if (user.isEmpty() && options.openSignup() && users.list().size() < options.maxBoxes()) {
                 String id = Users.idOf(presented);
                 user = Optional.of(users.add("user-" + id, presented.toLine()));
             }
@@ -136,6 +147,7 @@ public final class Gateway implements AutoCloseable {
             user = Optional.empty();
         }
         if (user.isEmpty()) {
+            boxes.events().connected("refused");
             if (source != null) {
                 throttle.failed(source);
             }
@@ -177,6 +189,7 @@ public final class Gateway implements AutoCloseable {
         } catch (IOException e) {
             log.warn("SSH gateway did not stop cleanly: {}", e.getMessage());
         }
+        pool.close();
         client.stop();
         sessions.close();
     }

@@ -60,6 +60,23 @@ public final class StorageService {
         return writeImage(target, partial -> cloneFile(source, partial));
     }
 
+    /** Clones another disk (a suspended VM's) into {@code vms/{vmId}.ext4}, byte for byte. */
+    public Path cloneRootfs(Path image, String vmId) {
+        Path source = requireDisk(image);
+        return writeImage(vmTarget(vmId), partial -> cloneFile(source, partial));
+    }
+
+    /** Clones a VM's saved memory state to another VM's run directory, replacing nothing. */
+    public void cloneMemoryState(Path source, Path target) {
+        if (!layout.contains(layout.run(), source) || !layout.contains(layout.run(), target)) {
+            throw new IllegalArgumentException("not a memory state of this data directory: " + source + ", " + target);
+        }
+        if (Files.exists(target)) {
+            throw new ScaleboxException.Conflict("memory state " + target + " already exists");
+        }
+        writeImage(target, partial -> cloneFile(source, partial));
+    }
+
     /**
      * A VM's whole disk in one step: clone of the template, grown to {@code sizeGib}, with
      * {@code publicKey} as root's key. Renamed into place only when every step succeeded.

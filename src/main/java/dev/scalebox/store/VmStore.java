@@ -41,6 +41,11 @@ public final class VmStore {
                 r.status(), r.statusReason(), r.vcpuCount(), r.memSizeMib(), r.diskSizeGib(), r.sshPort(), r.id());
     }
 
+    /** Gives VM {@code id} another name; false when the name is taken. */
+    public boolean rename(String id, String name) {
+        return db.update("rename VM " + id, "UPDATE vms SET name = ? WHERE id = ?", name, id) >= 0;
+    }
+
     public Optional<Row> find(String idOrName) {
         return db.query("read VMs", "SELECT * FROM vms WHERE id = ? OR name = ?", VmStore::row, idOrName, idOrName)
                 .stream().findFirst();

@@ -52,6 +52,11 @@ public final class TemplateService implements TemplateCatalog {
     }
 
     @Override
+    public Optional<Instant> builtAt(String name) {
+        return find(name).map(Template::createdAt);
+    }
+
+    @Override
     public boolean exists(String name) {
         return find(name).isPresent() && Files.isRegularFile(storage.layout().templateImage(name));
     }

@@ -1,16 +1,19 @@
 package dev.scalebox.vm;
 
+import dev.scalebox.ScaleboxException;
 import dev.scalebox.hypervisor.ConsoleLog;
 import dev.scalebox.hypervisor.Hypervisor;
 import dev.scalebox.hypervisor.Instance;
 import dev.scalebox.hypervisor.SshProbe;
 import dev.scalebox.hypervisor.VmSpec;
 import dev.scalebox.storage.DataLayout;
+import dev.scalebox.storage.StorageService;
 import dev.scalebox.store.VmStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -82,7 +85,7 @@ final class VmRuntime {
      * lock. A state that cannot be loaded is set aside and the VM boots from its disk instead.
      */
     void launchOrResume(VmStore.Row row) {
-        Optional<Path> state = Hypervisor.savedState(layout.runDir(row.id()));
+        Optional<Path> state = savedState(row.id());
         if (state.isEmpty()) {
             launch(row);
             return;
@@ -119,13 +122,29 @@ final class VmRuntime {
         }
     }
 
+    Optional<Path> savedState(String id) {
+        return Hypervisor.savedState(layout.runDir(id));
+    }
+
+    /** Clones VM {@code from}'s saved memory to be VM {@code to}'s. */
+    void cloneState(String from, String to, StorageService storage) {
+        Path source = savedState(from).orElseThrow(() ->
+                new ScaleboxException.Conflict("VM " + from + " has no saved memory"));
+        try {
+            Files.createDirectories(layout.runDir(to));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        storage.cloneMemoryState(source, layout.runDir(to).resolve(source.getFileName()));
+    }
+
     /** Forgets a saved memory state: the next start boots from the disk. */
     void discardState(String id) {
-        Hypervisor.savedState(layout.runDir(id)).ifPresent(p -> {
+        savedState(id).ifPresent(p -> {
             try {
                 Files.deleteIfExists(p);
             } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
+                throw new UncheckedIOException(e);
             }
         });
     }

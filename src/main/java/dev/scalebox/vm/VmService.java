@@ -170,6 +170,49 @@ public final class VmService {
     }
 
     /**
+     * A new VM that is a copy of suspended VM {@code source}: its disk and its saved memory,
+     * cloned by reflink, so the copy resumes where the source was suspended. The copy is
+     * {@code suspended}; 409 unless the source is.
+     */
+    public Vm fork(String source, String name) {
+        String newName = Names.require("name", name);
+        return locked(source, src -> {
+            if (VmStatus.of(src.status()) != VmStatus.SUSPENDED || runtime.savedState(src.id()).isEmpty()) {
+                throw new ScaleboxException.Conflict("VM " + src.id() + " is " + src.status() + "; only a suspended VM"
+                        + " can be forked");
+            }
+            storage.checkAvailableSpace(0);
+            VmStore.Row row = reserve(src.template(), newName, src.vcpuCount(), src.memSizeMib(), src.diskSizeGib());
+            ReentrantLock lock = runtime.lockOf(row.id());
+            lock.lock();
+            try {
+                storage.cloneRootfs(storage.layout().vmImage(src.id()), row.id());
+                runtime.cloneState(src.id(), row.id(), storage);
+                store.update(row.withStatus(VmStatus.SUSPENDED.label(), "forked from " + src.name()));
+                return get(row.id());
+            } catch (RuntimeException e) {
+                undoCreate(row);
+                throw e;
+            } finally {
+                lock.unlock();
+            }
+        });
+    }
+
+    /** Gives the VM a new name; 409 when another VM has it. */
+    public Vm rename(String idOrName, String name) {
+        String newName = Names.require("name", name);
+        return locked(idOrName, row -> {
+            synchronized (allocation) {
+                if (!store.rename(row.id(), newName)) {
+                    throw new ScaleboxException.Conflict("A VM named '" + newName + "' already exists");
+                }
+            }
+            return get(row.id());
+        });
+    }
+
+    /**
      * Stops the VM (if it runs) and starts it again, with the new sizes in {@code change}. Every
      * new size is checked before the VM is touched; when the disk then fails to grow, a VM that
      * was running is started again as it was.

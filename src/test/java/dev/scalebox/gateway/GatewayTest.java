@@ -3,9 +3,11 @@ package dev.scalebox.gateway;
 import dev.scalebox.api.ApiServer;
 import dev.scalebox.api.ApiToken;
 import dev.scalebox.api.Json;
+import dev.scalebox.testing.Sh;
 import dev.scalebox.testing.TestGateway;
 import dev.scalebox.testing.TestVms;
 import dev.scalebox.vm.VmService;
+import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -60,7 +62,7 @@ class GatewayTest {
     void aRegisteredUserRunsCommandsInTheirOwnBox() throws Exception {
         Result first = ssh("alice", null, "cat /etc/hostname; id -u; exit 3");
         assertThat(first.exitCode()).as(first.stderr()).isEqualTo(3);
-        assertThat(first.stdout()).isEqualTo("scalebox\n0\n");
+        assertThat(first.stdout()).isEqualTo("box-" + users.get("alice").id() + "\n0\n");
 
         Result piped = ssh("alice", "kept in the box\n", "cat > /root/note; cat /root/note");
         assertThat(piped.exitCode()).as(piped.stderr()).isZero();
@@ -150,8 +152,26 @@ class GatewayTest {
         Result bob = ssh("bob", null, "cat /root/mine 2>&1; echo bob > /root/mine; hostname");
         assertThat(bob.stdout()).contains("No such file");
         assertThat(ssh("alice", null, "cat /root/mine").stdout()).isEqualTo("alice-only\n");
-        assertThat(vms.list()).extracting(v -> v.name()).containsExactlyInAnyOrder(
+        assertThat(vms.list()).extracting(v -> v.name()).filteredOn(n -> n.startsWith("box-")).containsExactlyInAnyOrder(
                 "box-" + users.get("alice").id(), "box-" + users.get("bob").id());
+    }
+
+    @Test
+    void boxesCopiedFromOneGoldenStateShareNoSecretsAndKeepTime() throws Exception {
+        String secrets = "cat /etc/machine-id /etc/ssh/ssh_host_ed25519_key.pub; date +%s";
+        List<String> alice = ssh("alice", null, secrets).stdout().lines().toList();
+        List<String> bob = ssh("bob", null, secrets).stdout().lines().toList();
+        assertThat(alice).hasSize(3);
+        assertThat(bob).hasSize(3);
+        assertThat(alice.get(0)).matches("[0-9a-f]{32}").isNotEqualTo(bob.get(0));
+        assertThat(alice.get(1)).startsWith("ssh-ed25519 ").isNotEqualTo(bob.get(1));
+        for (List<String> box : List.of(alice, bob)) {
+            assertThat(Long.parseLong(box.get(2))).isCloseTo(System.currentTimeMillis() / 1000, Offset.offset(30L));
+        }
+        // the box's sshd serves the renewed key, not the golden state's
+        int port = vms.get("box-" + users.get("alice").id()).sshPort();
+        String scan = Sh.run("ssh-keyscan", "-t", "ed25519", "-p", Integer.toString(port), "127.0.0.1");
+        assertThat(scan).contains(alice.get(1).split(" ")[1]);
     }
 
     @Test

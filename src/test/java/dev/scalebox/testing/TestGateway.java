@@ -23,12 +23,19 @@ public final class TestGateway implements AutoCloseable {
     public final Gateway gateway;
     private final Path keys = LoopFs.tempDir();
 
+    /** A gateway whose pool keeps no ready boxes: each new user's box is made from the golden state. */
     public TestGateway(String name, int portMin, Duration idleSuspend) {
+        this(name, portMin, idleSuspend, 0, 0);
+    }
+
+    /** Boxes of 2 vCPUs and 512 MiB; the pool keeps {@code minFree..maxFree} ready boxes. */
+    public TestGateway(String name, int portMin, Duration idleSuspend, int minFree, int maxFree) {
         env = new TestVms(name, portMin);
         vms = env.service();
         users = new Users(env.userStore());
-        gateway = Gateway.start(new Gateway.Options("127.0.0.1", 0, false, "debian-base",
-                env.layout.root().resolve("gateway"), idleSuspend), users, vms);
+        gateway = Gateway.start(new Gateway.Options("127.0.0.1", 0, false, env.layout.root().resolve("gateway"),
+                idleSuspend, "debian-base", 2, 512, minFree, maxFree, 50, Duration.ofSeconds(2),
+                Duration.ofMinutes(2)), users, vms, env.templates);
     }
 
     /** Makes a key pair for {@code name} and registers it; returns the private key. */

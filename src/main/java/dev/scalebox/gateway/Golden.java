@@ -1,0 +1,100 @@
+package dev.scalebox.gateway;
+
+import dev.scalebox.ScaleboxException;
+import dev.scalebox.template.TemplateCatalog;
+import dev.scalebox.vm.CreateVm;
+import dev.scalebox.vm.Vm;
+import dev.scalebox.vm.VmService;
+import dev.scalebox.vm.VmStatus;
+import org.apache.sshd.client.channel.ClientChannel;
+import org.apache.sshd.client.channel.ClientChannelEvent;
+import org.apache.sshd.client.session.ClientSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.util.EnumSet;
+import java.util.Optional;
+
+/**
+ * The golden state: the box template booted once, left to finish its boot, and suspended, memory
+ * and disk, as VM {@code golden-TEMPLATE}. New boxes are copies of it (reflinks of its disk and
+ * saved memory) that resume in about a second instead of booting. It is made on first need, and
+ * again when the template was rebuilt since, when the box sizes changed, or when it is not
+ * suspended any more (started by hand, or cut short by a crash).
+ */
+final class Golden {
+
+    private static final Logger log = LoggerFactory.getLogger(Golden.class);
+
+    private final VmService vms;
+    private final TemplateCatalog templates;
+    private final BoxSpec spec;
+    private final String internalKey;
+    private final BoxGuest guest;
+
+    Golden(VmService vms, TemplateCatalog templates, BoxSpec spec, String internalKey, BoxGuest guest) {
+        this.vms = vms;
+        this.templates = templates;
+        this.spec = spec;
+        this.internalKey = internalKey;
+        this.guest = guest;
+    }
+
+    String name() {
+        return "golden-" + spec.template();
+    }
+
+    /** The golden VM as it is now, current or not. */
+    Optional<Vm> find() {
+        return vms.list().stream().filter(v -> v.name().equals(name())).findFirst();
+    }
+
+    /** The current golden VM, made (once, whoever asks meanwhile) when there is none. */
+    synchronized Vm ensure() {
+        Optional<Vm> existing = find();
+        if (existing.isPresent() && isCurrent(existing.get())) {
+            return existing.get();
+        }
+        existing.ifPresent(v -> {
+            log.info("The golden state {} is out of date ({}); making it again", v.name(), v.status().label());
+            vms.delete(v.id());
+        });
+        return make();
+    }
+
+    boolean isCurrent(Vm vm) {
+        return vm.status() == VmStatus.SUSPENDED && vm.vcpuCount() == spec.vcpus() && vm.memSizeMib() == spec.memMib()
+                && !predates(vm);
+    }
+
+    /** Whether {@code vm} was made before the box template was (re)built, or has no template any more. */
+    boolean predates(Vm vm) {
+        return templates.builtAt(spec.template()).map(built -> !built.isBefore(vm.createdAt())).orElse(true);
+    }
+
+    private Vm make() {
+        long started = System.nanoTime();
+        Vm vm = vms.create(new CreateVm(spec.template(), internalKey, name(), spec.vcpus(), spec.memMib(), null));
+        try {
+            settle(BoxGuest.awaitRunning(vms, vm.id()));
+            Vm golden = vms.suspend(vm.id());
+            log.info("Made the golden state of box template {} in {} s", spec.template(),
+                    String.format("%.1f", (System.nanoTime() - started) / 1e9));
+            return golden;
+        } catch (IOException | RuntimeException e) {
+            vms.delete(vm.id());
+            throw new ScaleboxException.HostFailure("the golden state of box template " + spec.template()
+                    + " could not be made: " + e.getMessage(), e);
+        }
+    }
+
+    /** Lets the boot finish (the SSH banner comes early), so that copies do not carry on booting. */
+    private void settle(Vm vm) throws IOException {
+        try (ClientSession session = guest.connect(vm);
+             ClientChannel channel = session.createExecChannel("systemctl is-system-running --wait; sync")) {
+            channel.open().verify(BoxGuest.TIMEOUT);
+            channel.waitFor(EnumSet.of(ClientChannelEvent.CLOSED), BoxGuest.TIMEOUT.toMillis() * 4);
+        }
+    }
+}

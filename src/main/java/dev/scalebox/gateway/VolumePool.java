@@ -1,0 +1,197 @@
+package dev.scalebox.gateway;
+
+import dev.scalebox.ScaleboxException;
+import dev.scalebox.vm.Vm;
+import dev.scalebox.vm.VmService;
+import dev.scalebox.vm.VmStatus;
+import org.apache.sshd.client.session.ClientSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Boxes made ahead for new users. A ready box ({@code ready-…}) is a copy of the golden state
+ * that was resumed once to be made unique and suspended again; a new user's box is one of them,
+ * renamed. A copy still being made is named {@code pool-…}, so that a crash can never hand out a
+ * box that was not made unique: such leftovers are deleted when the pool starts.
+ *
+ * <p>The pool refills in the background, one box at a time: up to {@code maxFree} ready boxes
+ * while new users keep coming, down to {@code minFree} once none came for the cooldown, and
+ * never past {@code maxBoxes} boxes in all (users' and ready ones).
+ */
+final class VolumePool implements AutoCloseable {
+
+    static final String READY = "ready-";
+    static final String MAKING = "pool-";
+    private static final Logger log = LoggerFactory.getLogger(VolumePool.class);
+
+    record Settings(int minFree, int maxFree, int maxBoxes, Duration interval, Duration cooldown) {
+    }
+
+    /** A new box, unique and running, with the session that set it up. */
+    record Unique(Vm vm, ClientSession session) {
+    }
+
+    /** The pool's levels against its targets, for {@code GET /pool}. */
+    public record Status(int ready, int making, int inUse, int minFree, int maxFree, int targetFree, int maxBoxes,
+                         String golden) {
+    }
+
+    private final VmService vms;
+    private final Golden golden;
+    private final BoxGuest guest;
+    private final Settings settings;
+    private final SecureRandom random = new SecureRandom();
+    private final Object claims = new Object();
+    private final ScheduledExecutorService worker = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().name("box-pool").daemon(true).factory());
+    private volatile long lastClaim;
+    private volatile boolean claimed;
+
+    VolumePool(VmService vms, Golden golden, BoxGuest guest, Settings settings) {
+        this.vms = vms;
+        this.golden = golden;
+        this.guest = guest;
+        this.settings = settings;
+    }
+
+    /** Deletes what a crash left half made, then keeps the pool filled in the background. */
+    void start() {
+        for (Vm vm : vms.list()) {
+            if (vm.name().startsWith(MAKING) || (vm.name().startsWith(READY) && vm.status() != VmStatus.SUSPENDED)) {
+                log.info("Deleting {}, a pool box left unfinished", vm.name());
+                vms.delete(vm.id());
+            }
+        }
+        worker.scheduleWithFixedDelay(this::check, 0, settings.interval().toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** Takes a ready box for a new user, renamed {@code name}; empty when none is ready. */
+    Optional<Vm> claim(String name) {
+        synchronized (claims) {
+            lastClaim = System.nanoTime();
+            claimed = true;
+            Optional<Vm> box = ready().stream().findFirst().map(v -> vms.rename(v.id(), name));
+            worker.execute(this::check);
+            return box;
+        }
+    }
+
+    /** Whether one more box fits under {@code maxBoxes}. */
+    boolean hasRoom() {
+        return boxesInAll() < settings.maxBoxes();
+    }
+
+    /**
+     * A new box copied from the golden state, resumed and made unique, with hostname
+     * {@code hostname}; it is still named {@code pool-…}, for the caller to rename.
+     */
+    Unique makeUnique(String hostname) {
+        Vm copy = vms.fork(golden.ensure().id(), MAKING + HexFormat.of().formatHex(randomBytes()));
+        try {
+            vms.start(copy.id());
+            Vm running = BoxGuest.awaitRunning(vms, copy.id());
+            ClientSession session = guest.connect(running);
+            try {
+                guest.afterResume(session, hostname, true);
+                return new Unique(running, session);
+            } catch (IOException | RuntimeException e) {
+                session.close(true);
+                throw e;
+            }
+        } catch (IOException | RuntimeException e) {
+            vms.delete(copy.id());
+            throw new ScaleboxException.HostFailure("a new box could not be made: " + e.getMessage(), e);
+        }
+    }
+
+    Status status() {
+        List<Vm> all = vms.list();
+        int ready = (int) all.stream().filter(VolumePool::isReady).count();
+        int making = (int) all.stream().filter(v -> v.name().startsWith(MAKING)).count();
+        int inUse = (int) all.stream().filter(v -> v.name().startsWith(Boxes.BOX_PREFIX)).count();
+        String state = golden.find().map(v -> golden.isCurrent(v) ? "ready" : "out of date").orElse("missing");
+        return new Status(ready, making, inUse, settings.minFree(), settings.maxFree(), target(), settings.maxBoxes(),
+                state);
+    }
+
+    private void check() {
+        try {
+            synchronized (claims) {
+                ready().stream().filter(golden::predates).forEach(v -> {
+                    log.info("Deleting ready box {}: the box template was rebuilt since", v.name());
+                    vms.delete(v.id());
+                });
+            }
+            int ready = ready().size();
+            if (ready < target() && hasRoom()) {
+                makeReady();
+                worker.execute(this::check);
+            } else if (ready > target() && cooledDown()) {
+                synchronized (claims) {
+                    List<Vm> extra = ready();
+                    if (extra.size() > target()) {
+                        vms.delete(extra.getLast().id());
+                    }
+                }
+                worker.execute(this::check);
+            }
+        } catch (RuntimeException e) {
+            log.warn("The box pool could not be refilled: {}", e.getMessage());
+        }
+    }
+
+    private void makeReady() {
+        String name = READY + HexFormat.of().formatHex(randomBytes());
+        Unique made = makeUnique(name);
+        made.session().close(true);
+        try {
+            vms.suspend(made.vm().id());
+            vms.rename(made.vm().id(), name);
+        } catch (RuntimeException e) {
+            vms.delete(made.vm().id());
+            throw e;
+        }
+    }
+
+    private int target() {
+        return cooledDown() ? settings.minFree() : settings.maxFree();
+    }
+
+    private boolean cooledDown() {
+        return !claimed || System.nanoTime() - lastClaim > settings.cooldown().toNanos();
+    }
+
+    private List<Vm> ready() {
+        return vms.list().stream().filter(VolumePool::isReady).toList();
+    }
+
+    private static boolean isReady(Vm vm) {
+        return vm.name().startsWith(READY) && vm.status() == VmStatus.SUSPENDED;
+    }
+
+    private int boxesInAll() {
+        return (int) vms.list().stream().filter(v -> v.name().startsWith(Boxes.BOX_PREFIX) || v.name().startsWith(READY)
+                || v.name().startsWith(MAKING)).count();
+    }
+
+    private byte[] randomBytes() {
+        byte[] bytes = new byte[6];
+        random.nextBytes(bytes);
+        return bytes;
+    }
+
+    @Override
+    public void close() {
+        worker.shutdownNow();
+    }
+}
