@@ -10,6 +10,7 @@ import org.apache.sshd.common.config.keys.PublicKeyEntry;
 import org.apache.sshd.common.keyprovider.KeyPairProvider;
 import org.apache.sshd.server.SshServer;
 import org.apache.sshd.server.channel.ChannelSession;
+import org.apache.sshd.server.channel.ChannelSessionFactory;
 import org.apache.sshd.server.command.Command;
 import org.apache.sshd.server.forward.RejectAllForwardingFilter;
 import org.apache.sshd.server.subsystem.SubsystemFactory;
@@ -108,7 +109,10 @@ public final class Gateway implements AutoCloseable {
                 return new BoxCommand(new BoxCommand.Target.Subsystem("sftp"), boxes, sessions);
             }
         }));
-        // Port forwarding would reach the gateway's own network, not the user's box: refused.
+        // -L reaches the user's own box through BoxForward; everything else that forwards (-R,
+        // agent, X11) would reach the gateway's own host and network: refused.
+        server.setChannelFactories(List.of(ChannelSessionFactory.INSTANCE,
+                BoxForward.factory(new BoxConnections(boxes, sessions))));
         server.setForwardingFilter(RejectAllForwardingFilter.INSTANCE);
         try {
             client.start();

@@ -36,6 +36,8 @@ if (defined $v{seed}) {
     close($random);
 }
 
+# sshd re-executes itself for each connection and reads its host key then: no restart, which
+# would refuse the connections that arrive meanwhile.
 if (defined $v{host_key}) {
     unlink(glob('/etc/ssh/ssh_host_*'));
     put('/etc/ssh/ssh_host_ed25519_key', 0600, $v{host_key});
@@ -63,11 +65,4 @@ if (defined $v{hostname}) {
     close($kernel) or die "hostname: $!\n";
 }
 
-if (defined $v{host_key}) {
-    # sshd re-executes itself on SIGHUP and loads the new key; open connections stay up.
-    open(my $pidfile, '<', '/run/sshd.pid') or die "/run/sshd.pid: $!\n";
-    my $pid = <$pidfile>;
-    chomp $pid;
-    kill('HUP', $pid) or die "sshd $pid: $!\n";
-}
 print "ok\n";

@@ -96,18 +96,52 @@ class GatewayTest {
     }
 
     @Test
-    void twoSessionsOfOneUserShareOneBoxAndForwardingIsRefused() throws Exception {
+    void twoSessionsOfOneUserShareOneBox() throws Exception {
         var first = java.util.concurrent.CompletableFuture.supplyAsync(() -> call(() -> ssh("alice", null, "echo one")));
         Result second = ssh("alice", null, "echo two");
         assertThat(second.stdout()).isEqualTo("two\n");
-        assertThat(first.get().stdout()).isEqualTo("one\n");
+        Result one = first.get();
+        assertThat(one.stdout()).as(one.stderr()).isEqualTo("one\n");
         assertThat(vms.list()).filteredOn(v -> v.name().equals("box-" + users.get("alice").id())).hasSize(1);
+    }
+
+    @Test
+    void portsOfTheOwnBoxAreForwardedAndNothingElse() throws Exception {
+        String hostKey = ssh("alice", null, "cut -d' ' -f2 /etc/ssh/ssh_host_ed25519_key.pub").stdout().strip();
+        int local = freePort();
+        List<String> argv = new ArrayList<>(List.of("ssh", "-p", Integer.toString(gateway.port()), "-N",
+                "-o", "ExitOnForwardFailure=yes", "-L", local + ":localhost:22"));
+        argv.addAll(TestGateway.clientOptions(keys.resolve("alice")));
+        argv.add("box@127.0.0.1");
+        Process tunnel = new ProcessBuilder(argv).redirectErrorStream(true).start();
+        try {
+            // the box's own sshd answers through the tunnel, with the box's own host key
+            String scan = "";
+            for (int i = 0; i < 50 && !scan.contains(hostKey); i++) {
+                Thread.sleep(200);
+                scan = Sh.tryRun("ssh-keyscan", "-t", "ed25519", "-p", Integer.toString(local), "127.0.0.1").stdout();
+            }
+            assertThat(scan).contains(hostKey);
+        } finally {
+            tunnel.destroy();
+        }
 
         // ssh -W opens the same direct-tcpip channel that -L opens for each connection.
-        Result forward = run(List.of("ssh", "-p", Integer.toString(gateway.port()), "-W", "127.0.0.1:22"), "alice",
+        Result own = run(List.of("ssh", "-p", Integer.toString(gateway.port()), "-W", "localhost:22"), "alice",
                 "box@127.0.0.1");
-        assertThat(forward.exitCode()).isEqualTo(255);
-        assertThat(forward.stderr()).contains("forwarding failed");
+        assertThat(own.stdout()).startsWith("SSH-2.0-OpenSSH");
+        for (String elsewhere : List.of("10.0.2.2:22", "127.0.0.2:22", "example.com:80")) {
+            Result refused = run(List.of("ssh", "-p", Integer.toString(gateway.port()), "-W", elsewhere), "alice",
+                    "box@127.0.0.1");
+            assertThat(refused.exitCode()).as(elsewhere).isEqualTo(255);
+            assertThat(refused.stderr()).as(elsewhere).contains("forwarding failed");
+        }
+    }
+
+    private static int freePort() throws java.io.IOException {
+        try (var socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        }
     }
 
     private static Result call(java.util.concurrent.Callable<Result> c) {
