@@ -184,6 +184,7 @@ public final class Boxes {
         long started = System.nanoTime();
         vms.start(box.id());
         Vm running = BoxGuest.awaitRunning(vms, box.id());
+        long answered = System.nanoTime();
         ClientSession session = guest.connect(running);
         try {
             guest.afterResume(session, box.name(), false);
@@ -191,7 +192,10 @@ public final class Boxes {
             session.close(true);
             throw e;
         }
-        events.resumed((System.nanoTime() - started) / 1e9);
+        long done = System.nanoTime();
+        log.info("Resumed box {} in {} s ({} s to its SSH banner, {} s to log in and set it up)", box.name(),
+                seconds(done - started), seconds(answered - started), seconds(done - answered));
+        events.resumed((done - started) / 1e9);
         return new Ready(running, session);
     }
 
@@ -210,6 +214,10 @@ public final class Boxes {
                 events.suspended((System.nanoTime() - started) / 1e9);
             });
         }
+    }
+
+    private static String seconds(long nanos) {
+        return String.format("%.2f", nanos / 1e9);
     }
 
     private Optional<Vm> find(String name) {

@@ -32,6 +32,7 @@ final class VolumePool implements AutoCloseable {
 
     static final String READY = "ready-";
     static final String MAKING = "pool-";
+    private static final Duration REFILL_DELAY = Duration.ofSeconds(5);
     private static final Logger log = LoggerFactory.getLogger(VolumePool.class);
 
     record Settings(int minFree, int maxFree, int maxBoxes, Duration interval, Duration cooldown) {
@@ -81,7 +82,8 @@ final class VolumePool implements AutoCloseable {
             lastClaim = System.nanoTime();
             claimed = true;
             Optional<Vm> box = ready().stream().findFirst().map(v -> vms.rename(v.id(), name));
-            worker.execute(this::check);
+            // Refill a little later: making a box now would take CPU from the resume of this one.
+            worker.schedule(this::check, REFILL_DELAY.toMillis(), TimeUnit.MILLISECONDS);
             return box;
         }
     }

@@ -18,10 +18,13 @@ import java.util.List;
 public final class TestGateway implements AutoCloseable {
 
     public final TestVms env;
-    public final VmService vms;
     public final Users users;
-    public final Gateway gateway;
+    public VmService vms;
+    public Gateway gateway;
     private final Path keys = LoopFs.tempDir();
+    private final Duration idleSuspend;
+    private final int minFree;
+    private final int maxFree;
 
     /** A gateway whose pool keeps no ready boxes: each new user's box is made from the golden state. */
     public TestGateway(String name, int portMin, Duration idleSuspend) {
@@ -31,11 +34,27 @@ public final class TestGateway implements AutoCloseable {
     /** Boxes of 2 vCPUs and 512 MiB; the pool keeps {@code minFree..maxFree} ready boxes. */
     public TestGateway(String name, int portMin, Duration idleSuspend, int minFree, int maxFree) {
         env = new TestVms(name, portMin);
-        vms = env.service();
         users = new Users(env.userStore());
-        gateway = Gateway.start(new Gateway.Options("127.0.0.1", 0, false, env.layout.root().resolve("gateway"),
+        this.idleSuspend = idleSuspend;
+        this.minFree = minFree;
+        this.maxFree = maxFree;
+        start(0);
+    }
+
+    private void start(int port) {
+        vms = env.service();
+        vms.recover();
+        gateway = Gateway.start(new Gateway.Options("127.0.0.1", port, false, env.layout.root().resolve("gateway"),
                 idleSuspend, "debian-base", 2, 512, minFree, maxFree, 50, Duration.ofSeconds(2),
                 Duration.ofMinutes(2)), users, vms, env.templates);
+    }
+
+    /** Stops the gateway and lets go of the VMs as a stop of Scalebox does, then starts both again on the same port. */
+    public void restart() {
+        int port = gateway.port();
+        gateway.close();
+        vms.detach();
+        start(port);
     }
 
     /** Makes a key pair for {@code name} and registers it; returns the private key. */
