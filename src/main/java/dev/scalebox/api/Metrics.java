@@ -67,12 +67,14 @@ final class Metrics {
         });
         for (String state : List.of("ready", "making", "in_use")) {
             Gauge.builder("scalebox_pool_boxes", boxes, b -> switch (state) {
-                case "ready" -> b.pool().ready();
-                case "making" -> b.pool().making();
-                default -> b.pool().inUse();
+                case "ready" -> b.pool().volumes().ready();
+                case "making" -> b.pool().volumes().making();
+                default -> b.pool().volumes().inUse();
             }).description("Boxes by pool state: ready for a new user, being made, users' own").tag("state", state)
                     .register(registry);
         }
+        Gauge.builder("scalebox_pool_warm_instances", boxes, b -> b.pool().instances().warm())
+                .description("Ready boxes whose QEMU waits with their memory loaded").register(registry);
     }
 
     private DistributionSummary seconds(String name, String description, double... objectives) {

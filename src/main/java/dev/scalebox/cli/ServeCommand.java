@@ -52,7 +52,8 @@ final class ServeCommand implements Callable<Integer> {
         Gateway gateway = Gateway.start(new Gateway.Options(settings.gatewayBind(), settings.gatewayPort(),
                 settings.gatewayOpenSignup(), services.layout().root().resolve("gateway"), settings.boxIdleSuspend(),
                 settings.boxTemplate(), settings.boxVcpus(), settings.boxMemMib(), settings.poolMinFree(),
-                settings.poolMaxFree(), settings.maxBoxes(), settings.poolCheckInterval(), settings.poolCooldown()),
+                settings.poolMaxFree(), settings.poolInstancesMinFree(), settings.poolInstancesMaxFree(),
+                settings.maxBoxes(), settings.poolCheckInterval(), settings.poolCooldown()),
                 services.users(), services.vms(), services.templates());
         ApiServer server;
         try {

@@ -33,6 +33,8 @@ public enum Setting {
     MAX_BOXES("100", "the most boxes (users' and ready ones) this host keeps"),
     POOL_VOLUMES_MIN_FREE("2", "ready boxes kept for new users when none were asked for lately"),
     POOL_VOLUMES_MAX_FREE("5", "ready boxes kept while new users keep coming"),
+    POOL_INSTANCES_MIN_FREE("1", "ready boxes kept with a warm QEMU (memory loaded, paused) when no new user came lately"),
+    POOL_INSTANCES_MAX_FREE("2", "ready boxes kept with a warm QEMU while new users keep coming"),
     POOL_CHECK_INTERVAL("30", "seconds between two checks of the pool"),
     POOL_SCALE_DOWN_COOLDOWN("120", "seconds without a new user before the pool shrinks back to its minimum");
 

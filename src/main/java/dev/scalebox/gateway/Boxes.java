@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -47,6 +48,7 @@ public final class Boxes {
     private final BoxGuest guest;
     private final VolumePool pool;
     private final Map<String, Object> locks = new ConcurrentHashMap<>();
+    private final Semaphore preparations = new Semaphore(Math.max(2, Runtime.getRuntime().availableProcessors()), true);
     private volatile Events events = new Events() {
     };
 
@@ -169,7 +171,7 @@ public final class Boxes {
             throw new ScaleboxException.Conflict("this host has no room for another box (MAX_BOXES)");
         }
         try {
-            VolumePool.Unique made = pool.makeUnique(name);
+            VolumePool.Unique made = preparing(() -> pool.makeUnique(name));
             return new Ready(vms.rename(made.vm().id(), name), made.session());
         } catch (ScaleboxException.HostFailure e) {
             // Without a golden state a box can still boot from the template; it makes its own
@@ -181,22 +183,46 @@ public final class Boxes {
     }
 
     private Ready resume(Vm box) throws IOException {
-        long started = System.nanoTime();
-        vms.start(box.id());
-        Vm running = BoxGuest.awaitRunning(vms, box.id());
-        long answered = System.nanoTime();
-        ClientSession session = guest.connect(running);
+        return preparing(() -> {
+            long started = System.nanoTime();
+            vms.start(box.id());
+            Vm running = BoxGuest.awaitRunning(vms, box.id());
+            long answered = System.nanoTime();
+            ClientSession session = guest.connect(running);
+            try {
+                guest.afterResume(session, box.name(), false);
+            } catch (IOException | RuntimeException e) {
+                session.close(true);
+                throw e;
+            }
+            long done = System.nanoTime();
+            log.info("Resumed box {} in {} s ({} s to its SSH banner, {} s to log in and set it up)", box.name(),
+                    seconds(done - started), seconds(answered - started), seconds(done - answered));
+            events.resumed((done - started) / 1e9);
+            return new Ready(running, session);
+        });
+    }
+
+    private interface Preparation<T> {
+        T run() throws IOException;
+    }
+
+    /**
+     * Runs a resume or the making of a box, a few at a time: under TCG each takes a core for about
+     * a second, and twenty at once only make every one of them slower.
+     */
+    private <T> T preparing(Preparation<T> preparation) throws IOException {
         try {
-            guest.afterResume(session, box.name(), false);
-        } catch (IOException | RuntimeException e) {
-            session.close(true);
-            throw e;
+            preparations.acquire();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ScaleboxException.HostFailure("interrupted while waiting to prepare a box");
         }
-        long done = System.nanoTime();
-        log.info("Resumed box {} in {} s ({} s to its SSH banner, {} s to log in and set it up)", box.name(),
-                seconds(done - started), seconds(answered - started), seconds(done - answered));
-        events.resumed((done - started) / 1e9);
-        return new Ready(running, session);
+        try {
+            return preparation.run();
+        } finally {
+            preparations.release();
+        }
     }
 
     /**

@@ -66,8 +66,9 @@ public final class Gateway implements AutoCloseable {
 
     /** Where the gateway listens, who it admits, and what boxes are made of. */
     public record Options(String bind, int port, boolean openSignup, Path keyDir, Duration idleSuspend,
-                          String boxTemplate, int boxVcpus, int boxMemMib, int minFree, int maxFree, int maxBoxes,
-                          Duration poolInterval, Duration poolCooldown) {
+                          String boxTemplate, int boxVcpus, int boxMemMib, int minFree, int maxFree,
+                          int instancesMinFree, int instancesMaxFree, int maxBoxes, Duration poolInterval,
+                          Duration poolCooldown) {
     }
 
     public static Gateway start(Options options, Users users, VmService vms, TemplateCatalog templates) {
@@ -83,8 +84,8 @@ public final class Gateway implements AutoCloseable {
         BoxSpec spec = new BoxSpec(options.boxTemplate(), options.boxVcpus(), options.boxMemMib());
         BoxGuest guest = new BoxGuest(client, internalKey, boxHost, options.keyDir().resolve("tmp"));
         VolumePool pool = new VolumePool(vms, new Golden(vms, templates, spec, internalKeyLine, guest), guest,
-                new VolumePool.Settings(options.minFree(), options.maxFree(), options.maxBoxes(), options.poolInterval(),
-                        options.poolCooldown()));
+                new VolumePool.Settings(options.minFree(), options.maxFree(), options.instancesMinFree(),
+                        options.instancesMaxFree(), options.maxBoxes(), options.poolInterval(), options.poolCooldown()));
         Boxes boxes = new Boxes(vms, users, spec, internalKeyLine, guest, pool);
         Sessions sessions = new Sessions(boxes, options.idleSuspend());
         SshServer server = SshServer.setUpDefaultServer();
@@ -126,6 +127,8 @@ public final class Gateway implements AutoCloseable {
         log.info("SSH gateway listening on {}:{} ({} signup)", options.bind(), server.getPort(),
                 options.openSignup() ? "open" : "registered");
         pool.start();
+        boxes.list().stream().filter(b -> b.status().equals("running"))
+                .forEach(b -> users.find(b.id()).ifPresent(sessions::idleFromNow));
         return new Gateway(server, client, sessions, boxes, pool);
     }
 

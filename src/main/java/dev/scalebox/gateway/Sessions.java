@@ -44,7 +44,19 @@ final class Sessions implements AutoCloseable {
             return;
         }
         open.remove(user.id());
-        pending.put(user.id(), timer.schedule(() -> suspendIfIdle(user), idle.toMillis(), TimeUnit.MILLISECONDS));
+        idleFromNow(user);
+    }
+
+    /** Counts the user's running box as idle from now: a box adopted at a start, before anyone connects. */
+    synchronized void idleFromNow(User user) {
+        if (open.containsKey(user.id()) || timer.isShutdown()) {
+            return;
+        }
+        ScheduledFuture<?> earlier = pending.put(user.id(),
+                timer.schedule(() -> suspendIfIdle(user), idle.toMillis(), TimeUnit.MILLISECONDS));
+        if (earlier != null) {
+            earlier.cancel(false);
+        }
     }
 
     private synchronized boolean isIdle(User user) {

@@ -26,7 +26,11 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>The pool refills in the background, one box at a time: up to {@code maxFree} ready boxes
  * while new users keep coming, down to {@code minFree} once none came for the cooldown, and
- * never past {@code maxBoxes} boxes in all (users' and ready ones).
+ * never past {@code maxBoxes} boxes in all (users' and ready ones). Some ready boxes also get a
+ * warm instance, between {@code instancesMinFree} and {@code instancesMaxFree} by the same rule:
+ * a QEMU with the box's memory already loaded and paused, so that a new user's box only has to be
+ * continued. (A blank QEMU waiting for any disk and state would save only QEMU's own start, about
+ * 50 ms here; loading the memory is the larger part of a resume.)
  */
 final class VolumePool implements AutoCloseable {
 
@@ -35,7 +39,8 @@ final class VolumePool implements AutoCloseable {
     private static final Duration REFILL_DELAY = Duration.ofSeconds(5);
     private static final Logger log = LoggerFactory.getLogger(VolumePool.class);
 
-    record Settings(int minFree, int maxFree, int maxBoxes, Duration interval, Duration cooldown) {
+    record Settings(int minFree, int maxFree, int instancesMinFree, int instancesMaxFree, int maxBoxes,
+                    Duration interval, Duration cooldown) {
     }
 
     /** A new box, unique and running, with the session that set it up. */
@@ -43,8 +48,15 @@ final class VolumePool implements AutoCloseable {
     }
 
     /** The pool's levels against its targets, for {@code GET /pool}. */
-    public record Status(int ready, int making, int inUse, int minFree, int maxFree, int targetFree, int maxBoxes,
-                         String golden) {
+    public record Status(Volumes volumes, Instances instances, int maxBoxes, String golden) {
+    }
+
+    /** Boxes ready for new users, being made, and in users' hands. */
+    public record Volumes(int ready, int making, int inUse, int minFree, int maxFree, int target) {
+    }
+
+    /** Ready boxes whose QEMU already runs with their memory loaded, paused. */
+    public record Instances(int warm, int minFree, int maxFree, int target) {
     }
 
     private final VmService vms;
@@ -81,7 +93,9 @@ final class VolumePool implements AutoCloseable {
         synchronized (claims) {
             lastClaim = System.nanoTime();
             claimed = true;
-            Optional<Vm> box = ready().stream().findFirst().map(v -> vms.rename(v.id(), name));
+            List<Vm> ready = ready();
+            Optional<Vm> box = warm(ready).stream().findFirst().or(() -> ready.stream().findFirst())
+                    .map(v -> vms.rename(v.id(), name));
             // Refill a little later: making a box now would take CPU from the resume of this one.
             worker.schedule(this::check, REFILL_DELAY.toMillis(), TimeUnit.MILLISECONDS);
             return box;
@@ -118,38 +132,58 @@ final class VolumePool implements AutoCloseable {
 
     Status status() {
         List<Vm> all = vms.list();
-        int ready = (int) all.stream().filter(VolumePool::isReady).count();
+        List<Vm> ready = all.stream().filter(VolumePool::isReady).toList();
         int making = (int) all.stream().filter(v -> v.name().startsWith(MAKING)).count();
         int inUse = (int) all.stream().filter(v -> v.name().startsWith(Boxes.BOX_PREFIX)).count();
         String state = golden.find().map(v -> golden.isCurrent(v) ? "ready" : "out of date").orElse("missing");
-        return new Status(ready, making, inUse, settings.minFree(), settings.maxFree(), target(), settings.maxBoxes(),
-                state);
+        return new Status(
+                new Volumes(ready.size(), making, inUse, settings.minFree(), settings.maxFree(), target()),
+                new Instances(warm(ready).size(), settings.instancesMinFree(), settings.instancesMaxFree(), instanceTarget()),
+                settings.maxBoxes(), state);
     }
 
+    /** One step towards the targets; another check follows at once while there is more to do. */
     private void check() {
         try {
-            synchronized (claims) {
-                ready().stream().filter(golden::predates).forEach(v -> {
-                    log.info("Deleting ready box {}: the box template was rebuilt since", v.name());
-                    vms.delete(v.id());
-                });
-            }
-            int ready = ready().size();
-            if (ready < target() && hasRoom()) {
-                makeReady();
-                worker.execute(this::check);
-            } else if (ready > target() && cooledDown()) {
-                synchronized (claims) {
-                    List<Vm> extra = ready();
-                    if (extra.size() > target()) {
-                        vms.delete(extra.getLast().id());
-                    }
-                }
+            if (step()) {
                 worker.execute(this::check);
             }
         } catch (RuntimeException e) {
             log.warn("The box pool could not be refilled: {}", e.getMessage());
         }
+    }
+
+    private boolean step() {
+        synchronized (claims) {
+            for (Vm stale : ready().stream().filter(golden::predates).toList()) {
+                log.info("Deleting ready box {}: the box template was rebuilt since", stale.name());
+                vms.delete(stale.id());
+            }
+        }
+        List<Vm> ready = ready();
+        if (ready.size() < target() && hasRoom()) {
+            makeReady();
+            return true;
+        }
+        List<Vm> warm = warm(ready);
+        if (ready.size() > target() && cooledDown()) {
+            synchronized (claims) {
+                List<Vm> extra = ready();
+                if (extra.size() > target()) {
+                    vms.delete(extra.stream().filter(v -> !vms.isPreloaded(v.id())).findFirst().orElse(extra.getLast()).id());
+                }
+            }
+            return true;
+        }
+        if (warm.size() < instanceTarget() && warm.size() < ready.size()) {
+            ready.stream().filter(v -> !vms.isPreloaded(v.id())).findFirst().ifPresent(v -> vms.preload(v.id()));
+            return true;
+        }
+        if (warm.size() > instanceTarget() && cooledDown()) {
+            vms.unload(warm.getLast().id());
+            return true;
+        }
+        return false;
     }
 
     private void makeReady() {
@@ -167,6 +201,14 @@ final class VolumePool implements AutoCloseable {
 
     private int target() {
         return cooledDown() ? settings.minFree() : settings.maxFree();
+    }
+
+    private int instanceTarget() {
+        return cooledDown() ? settings.instancesMinFree() : settings.instancesMaxFree();
+    }
+
+    private List<Vm> warm(List<Vm> ready) {
+        return ready.stream().filter(v -> vms.isPreloaded(v.id())).toList();
     }
 
     private boolean cooledDown() {

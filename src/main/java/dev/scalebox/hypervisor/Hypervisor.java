@@ -65,10 +65,22 @@ public final class Hypervisor {
 
     /** Starts QEMU for {@code spec} from a saved state, and lets the guest run on; returns its instance. */
     public Instance resume(VmSpec spec, Path state) {
+        Instance instance = load(spec, state);
+        try {
+            resume(instance);
+            return instance;
+        } catch (RuntimeException e) {
+            kill(instance.pid(), spec.vmId());
+            instance.qmp().close();
+            throw e;
+        }
+    }
+
+    /** Starts QEMU for {@code spec} and loads a saved state into it; the guest stays paused until {@link #resume(Instance)}. */
+    public Instance load(VmSpec spec, Path state) {
         Instance instance = start(spec, true);
         try {
             MemoryState.load(instance, spec.runDir(), state);
-            instance.qmp().execute("cont", Map.of(), QMP_TIMEOUT);
             return instance;
         } catch (RuntimeException e) {
             kill(instance.pid(), spec.vmId());

@@ -41,6 +41,8 @@ final class VmRuntime {
     private final VmLimits limits;
     private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
     private final Map<String, Instance> instances = new ConcurrentHashMap<>();
+    /** QEMU processes of suspended VMs with their saved memory already loaded, paused: a start only continues them. */
+    private final Map<String, Instance> preloaded = new ConcurrentHashMap<>();
     private volatile VmService.BootListener bootListener = (vm, seconds) -> { };
 
     VmRuntime(DataLayout layout, Hypervisor hypervisor, VmStore store, VmLimits limits) {
@@ -94,13 +96,58 @@ final class VmRuntime {
         store.update(starting);
         long started = System.nanoTime();
         try {
-            Instance instance = hypervisor.resume(spec(row), state.get());
+            Instance loaded = preloaded.remove(row.id());
+            Instance instance = loaded != null ? continued(loaded) : hypervisor.resume(spec(row), state.get());
             discardState(row.id());
             watch(starting, instance, started, false);
         } catch (RuntimeException e) {
             log.warn("VM {} could not be resumed ({}); booting it from its disk", row.id(), e.getMessage());
             discardState(row.id());
             launch(row);
+        }
+    }
+
+    /** Lets a preloaded guest run; a QEMU that cannot is killed and the VM resumed the usual way. */
+    private Instance continued(Instance loaded) {
+        try {
+            hypervisor.resume(loaded);
+            return loaded;
+        } catch (RuntimeException e) {
+            hypervisor.kill(loaded.pid(), loaded.vmId());
+            loaded.qmp().close();
+            throw e;
+        }
+    }
+
+    /**
+     * Starts QEMU for a suspended VM and loads its saved memory, leaving the guest paused, so that
+     * its next start only has to continue it; the caller holds the VM's lock.
+     */
+    void preload(VmStore.Row row) {
+        if (preloaded.containsKey(row.id()) || instances.containsKey(row.id())) {
+            return;
+        }
+        Path state = savedState(row.id()).orElseThrow(() ->
+                new ScaleboxException.Conflict("VM " + row.id() + " has no saved memory to load"));
+        Instance instance = hypervisor.load(spec(row), state);
+        preloaded.put(row.id(), instance);
+        instance.onExit().thenRun(() -> {
+            if (preloaded.remove(row.id(), instance)) {
+                instance.qmp().close();
+            }
+        });
+    }
+
+    boolean isPreloaded(String id) {
+        return preloaded.containsKey(id);
+    }
+
+    /** Ends the paused QEMU of a preloaded VM; its saved memory stays. */
+    void unload(String id) {
+        Instance instance = preloaded.remove(id);
+        if (instance != null) {
+            hypervisor.kill(instance.pid(), id);
+            instance.qmp().close();
         }
     }
 
@@ -138,8 +185,9 @@ final class VmRuntime {
         storage.cloneMemoryState(source, layout.runDir(to).resolve(source.getFileName()));
     }
 
-    /** Forgets a saved memory state: the next start boots from the disk. */
+    /** Forgets a saved memory state, and any QEMU that holds it loaded: the next start boots from the disk. */
     void discardState(String id) {
+        unload(id);
         savedState(id).ifPresent(p -> {
             try {
                 Files.deleteIfExists(p);
@@ -167,8 +215,9 @@ final class VmRuntime {
         }
     }
 
-    /** Kills the VM's QEMU at once; the caller holds the VM's lock. */
+    /** Kills the VM's QEMU at once, a preloaded one too; the caller holds the VM's lock. */
     void kill(String id) {
+        unload(id);
         Instance instance = instances.remove(id);
         if (instance != null) {
             hypervisor.kill(instance.pid(), id);
@@ -176,10 +225,23 @@ final class VmRuntime {
         }
     }
 
-    /** Releases the QMP connections; the VMs keep running. */
+    /**
+     * Releases the QMP connections; the VMs keep running. Preloaded QEMU processes end: a new
+     * Scalebox could not tell them from a suspended VM's stray QEMU.
+     */
     void detach() {
+        preloaded.keySet().forEach(this::unload);
         instances.values().forEach(i -> i.qmp().close());
         instances.clear();
+    }
+
+    /** Kills a QEMU left for a VM that is suspended (preloaded by an earlier Scalebox); its saved memory stays. */
+    void killStray(VmStore.Row row) {
+        hypervisor.adopt(row.id(), layout.runDir(row.id())).ifPresent(i -> {
+            log.info("Ending the paused QEMU {} of suspended VM {}", i.pid(), row.id());
+            hypervisor.kill(i.pid(), row.id());
+            i.qmp().close();
+        });
     }
 
     /** Keeps every running VM's serial log under its bound. */

@@ -199,6 +199,33 @@ public final class VmService {
         });
     }
 
+    /**
+     * Loads a suspended VM's saved memory into a QEMU that waits, paused, so that its next start
+     * is a continue; the VM stays {@code suspended}. 409 unless it is suspended.
+     */
+    public void preload(String idOrName) {
+        locked(idOrName, row -> {
+            if (VmStatus.of(row.status()) != VmStatus.SUSPENDED) {
+                throw new ScaleboxException.Conflict("VM " + row.id() + " is " + row.status() + "; only a suspended VM"
+                        + " can be preloaded");
+            }
+            runtime.preload(row);
+            return null;
+        });
+    }
+
+    /** Ends the paused QEMU of a preloaded VM; it stays suspended. */
+    public void unload(String idOrName) {
+        locked(idOrName, row -> {
+            runtime.unload(row.id());
+            return null;
+        });
+    }
+
+    public boolean isPreloaded(String id) {
+        return runtime.isPreloaded(id);
+    }
+
     /** Gives the VM a new name; 409 when another VM has it. */
     public Vm rename(String idOrName, String name) {
         String newName = Names.require("name", name);
@@ -278,8 +305,8 @@ public final class VmService {
         locked(id, row -> {
             if (runtime.instance(id).isPresent()) {
                 store.update(row.withStatus(VmStatus.STOPPING.label(), "being deleted"));
-                runtime.kill(id);
             }
+            runtime.kill(id);
             removeFiles(id);
             store.delete(id);
             return null;
@@ -309,8 +336,9 @@ public final class VmService {
             if (status == VmStatus.CREATING) {
                 log.warn("VM {} was being created when Scalebox stopped; undoing the create", row.id());
                 undoCreate(row);
-            } else if (!runtime.adopt(row) && status != VmStatus.STOPPED && status != VmStatus.ERROR
-                    && status != VmStatus.SUSPENDED) {
+            } else if (status == VmStatus.SUSPENDED) {
+                runtime.killStray(row);
+            } else if (!runtime.adopt(row) && status != VmStatus.STOPPED && status != VmStatus.ERROR) {
                 store.update(row.withStatus(VmStatus.STOPPED.label(), "QEMU was not running when Scalebox started"));
             }
         }

@@ -30,7 +30,7 @@ class BoxPoolTest {
 
     @BeforeAll
     static void start() {
-        box = new TestGateway("box-pool", 17001, Duration.ofHours(1), 1, 1);
+        box = new TestGateway("box-pool", 17001, Duration.ofHours(1), 1, 1, Duration.ofSeconds(2));
         dave = box.addUser("dave");
     }
 
@@ -41,16 +41,17 @@ class BoxPoolTest {
 
     @Test
     void aNewUserGetsTheReadyBoxAndARestartDuringTheirSessionLosesNothing() throws Exception {
-        await().atMost(Duration.ofMinutes(3)).until(() -> box.gateway.boxes().pool().ready() == 1);
+        await().atMost(Duration.ofMinutes(3)).until(() -> box.gateway.boxes().pool().instances().warm() == 1);
         Vm ready = box.vms.list().stream().filter(v -> v.name().startsWith("ready-")).findFirst().orElseThrow();
         assertThat(ready.status()).isEqualTo(VmStatus.SUSPENDED);
+        assertThat(TestVms.qemuProcessesOf(ready.id())).hasSize(1);  // its warm instance, paused
 
         long started = System.nanoTime();
         assertThat(ssh("hostname; echo kept > /root/file; sync")).isEqualTo("box-" + box.users.get("dave").id() + "\n");
         System.err.printf("new user from the pool, connect to first command: %.2f s%n", (System.nanoTime() - started) / 1e9);
         Vm daves = box.vms.get("box-" + box.users.get("dave").id());
         assertThat(daves.id()).isEqualTo(ready.id());
-        await().atMost(Duration.ofMinutes(3)).until(() -> box.gateway.boxes().pool().ready() == 1);
+        await().atMost(Duration.ofMinutes(3)).until(() -> box.gateway.boxes().pool().instances().warm() == 1);
         Vm next = box.vms.list().stream().filter(v -> v.name().startsWith("ready-")).findFirst().orElseThrow();
 
         // A session is open when Scalebox stops; the next Scalebox adopts the running box as it is.
@@ -62,6 +63,9 @@ class BoxPoolTest {
         assertThat(box.env.qemuPid(daves.id())).isEqualTo(qemu);
         assertThat(TestVms.qemuProcessesOf(daves.id())).containsExactly(qemu);
         assertThat(box.vms.get(next.id()).status()).isEqualTo(VmStatus.SUSPENDED);
+        // the warm instance of the last Scalebox ended with it; the new one warms the ready box again
+        await().atMost(Duration.ofMinutes(1)).until(() -> box.gateway.boxes().pool().instances().warm() == 1);
+        assertThat(TestVms.qemuProcessesOf(next.id())).hasSize(1);
         assertThat(box.vms.list()).extracting(Vm::name).filteredOn(n -> !n.startsWith("golden-"))
                 .containsExactlyInAnyOrder(daves.name(), next.name());
         session.destroy();

@@ -23,21 +23,27 @@ public final class TestGateway implements AutoCloseable {
     public Gateway gateway;
     private final Path keys = LoopFs.tempDir();
     private final Duration idleSuspend;
-    private final int minFree;
-    private final int maxFree;
+    private final int readyBoxes;
+    private final int warmInstances;
+    private final Duration checkInterval;
 
     /** A gateway whose pool keeps no ready boxes: each new user's box is made from the golden state. */
     public TestGateway(String name, int portMin, Duration idleSuspend) {
-        this(name, portMin, idleSuspend, 0, 0);
+        this(name, portMin, idleSuspend, 0, 0, Duration.ofSeconds(2));
     }
 
-    /** Boxes of 2 vCPUs and 512 MiB; the pool keeps {@code minFree..maxFree} ready boxes. */
-    public TestGateway(String name, int portMin, Duration idleSuspend, int minFree, int maxFree) {
+    /**
+     * Boxes of 2 vCPUs and 512 MiB; the pool keeps {@code readyBoxes} ready boxes, {@code warmInstances}
+     * of them with a warm QEMU, and checks its levels every {@code checkInterval} and after each new user.
+     */
+    public TestGateway(String name, int portMin, Duration idleSuspend, int readyBoxes, int warmInstances,
+                       Duration checkInterval) {
         env = new TestVms(name, portMin);
         users = new Users(env.userStore());
         this.idleSuspend = idleSuspend;
-        this.minFree = minFree;
-        this.maxFree = maxFree;
+        this.readyBoxes = readyBoxes;
+        this.warmInstances = warmInstances;
+        this.checkInterval = checkInterval;
         start(0);
     }
 
@@ -45,8 +51,8 @@ public final class TestGateway implements AutoCloseable {
         vms = env.service();
         vms.recover();
         gateway = Gateway.start(new Gateway.Options("127.0.0.1", port, false, env.layout.root().resolve("gateway"),
-                idleSuspend, "debian-base", 2, 512, minFree, maxFree, 50, Duration.ofSeconds(2),
-                Duration.ofMinutes(2)), users, vms, env.templates);
+                idleSuspend, "debian-base", 2, 512, readyBoxes, readyBoxes, warmInstances, warmInstances, 50,
+                checkInterval, Duration.ofMinutes(2)), users, vms, env.templates);
     }
 
     /** Stops the gateway and lets go of the VMs as a stop of Scalebox does, then starts both again on the same port. */
