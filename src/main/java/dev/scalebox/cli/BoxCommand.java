@@ -53,6 +53,26 @@ final class BoxCommand {
         return 0;
     }
 
+    @Command(name = "pool", mixinStandardHelpOptions = true, description = "The pool of ready boxes and warm instances.")
+    int pool(@Option(names = "--json") boolean json) {
+        JsonNode pool = api().get("/pool");
+        if (json) {
+            System.out.println(Json.MAPPER.writeValueAsString(pool));
+            return 0;
+        }
+        JsonNode volumes = pool.get("volumes");
+        JsonNode instances = pool.get("instances");
+        Table.print(List.of("", "NOW", "TARGET", "MIN", "MAX"), List.of(
+                List.of("ready boxes", volumes.get("ready").asString(), volumes.get("target").asString(),
+                        volumes.get("min_free").asString(), volumes.get("max_free").asString()),
+                List.of("warm instances", instances.get("warm").asString(), instances.get("target").asString(),
+                        instances.get("min_free").asString(), instances.get("max_free").asString())));
+        System.out.println("boxes in use " + volumes.get("in_use").asString() + ", being made "
+                + volumes.get("making").asString() + ", at most " + pool.get("max_boxes").asString()
+                + " in all; golden state " + pool.get("golden").asString());
+        return 0;
+    }
+
     private static String path(String box) {
         return "/boxes/" + URLEncoder.encode(box, StandardCharsets.UTF_8);
     }

@@ -128,7 +128,7 @@ final class BoxCommand implements Command {
     private ClientChannel open(ClientSession session, Environment env) throws IOException {
         switch (target) {
             case Target.Exec exec -> {
-                return session.createExecChannel(exec.command());
+                return session.createExecChannel(exec.command(), null, forwardedEnvironment(env));
             }
             case Target.Subsystem subsystem -> {
                 return session.createSubsystemChannel(subsystem.name());
@@ -141,7 +141,7 @@ final class BoxCommand implements Command {
 
     private ChannelShell shell(ClientSession session, Environment env) throws IOException {
         Map<String, String> vars = env.getEnv();
-        ChannelShell shell = session.createShellChannel();
+        ChannelShell shell = session.createShellChannel(null, forwardedEnvironment(env));
         String term = vars.get(Environment.ENV_TERM);
         shell.setUsePty(term != null);
         if (term != null) {
@@ -158,6 +158,14 @@ final class BoxCommand implements Command {
             }, Signal.WINCH);
         }
         return shell;
+    }
+
+    /** The variables the user sent ({@code SendEnv}); the box's sshd keeps those it accepts. */
+    private static Map<String, String> forwardedEnvironment(Environment env) {
+        Map<String, String> vars = new java.util.LinkedHashMap<>(env.getEnv());
+        vars.keySet().removeAll(java.util.Set.of(Environment.ENV_TERM, Environment.ENV_COLUMNS, Environment.ENV_LINES,
+                Environment.ENV_USER));
+        return vars;
     }
 
     private static int parse(String value, int fallback) {

@@ -55,6 +55,7 @@ public final class BoxBench {
                 double took = seconds(() -> ssh(k, pooled.gateway.port(), "box@127.0.0.1", "true"));
                 (i < visits ? fromWarm : fromPool)[i % visits] = took;
             }
+            awaitFull(pooled);  // the refill after the last new user would take CPU from what follows
             Path user = key;
             Vm box = vms.get("box-" + pooled.users.list().getLast().id());
             for (int i = 0; i < visits; i++) {

@@ -64,6 +64,10 @@ class GatewayTest {
         assertThat(first.exitCode()).as(first.stderr()).isEqualTo(3);
         assertThat(first.stdout()).isEqualTo("box-" + users.get("alice").id() + "\n0\n");
 
+        Result env = run(List.of("ssh", "-p", Integer.toString(gateway.port()), "-o", "SendEnv=LC_SCALEBOX"), "alice",
+                "box@127.0.0.1", null, "echo $LC_SCALEBOX");
+        assertThat(env.stdout()).isEqualTo("sent along\n");
+
         Result piped = ssh("alice", "kept in the box\n", "cat > /root/note; cat /root/note");
         assertThat(piped.exitCode()).as(piped.stderr()).isZero();
         assertThat(piped.stdout()).isEqualTo("kept in the box\n");
@@ -242,6 +246,7 @@ class GatewayTest {
         argv.addAll(List.of(more));
         ProcessBuilder pb = new ProcessBuilder(argv);
         pb.environment().put("TERM", "xterm");
+        pb.environment().put("LC_SCALEBOX", "sent along");
         Process p = pb.start();
         try (var in = p.getOutputStream()) {
             if (stdin != null) {
