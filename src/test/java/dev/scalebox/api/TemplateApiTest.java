@@ -32,7 +32,7 @@ class TemplateApiTest {
     private static Path scratch;
     private static TemplateService templates;
     private static ApiServer server;
-    private static final HttpClient http = HttpClient.newHttpClient();
+    private static final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
     @BeforeAll
     static void start() {

@@ -32,7 +32,7 @@ public final class ApiCreateBench {
 
     private static final String TOKEN = "bench-token-0123456789abcdef";
     private static final Pattern ID = Pattern.compile("\"id\":\"(vm-[0-9a-f]{12})\"");
-    private static final HttpClient http = HttpClient.newHttpClient();
+    private static final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
     private static String base;
 
     public static void main(String[] args) throws Exception {

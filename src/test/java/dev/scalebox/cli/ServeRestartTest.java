@@ -33,7 +33,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ServeRestartTest {
 
     private static final String TOKEN = "serve-restart-test-token-0123";
-    private static final HttpClient http = HttpClient.newHttpClient();
+    private static final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
     private static TestVms env;
     private static int apiPort;
     private static int gatewayPort;
@@ -96,7 +96,8 @@ class ServeRestartTest {
     private static Process startServe() throws Exception {
         ProcessBuilder pb = java("serve", "--data-dir", env.layout.root().toString(), "--port", Integer.toString(apiPort));
         pb.environment().putAll(Map.of("API_TOKEN", TOKEN, "PORT_MIN", "27001", "PORT_MAX", "27100",
-                "GATEWAY_PORT", Integer.toString(gatewayPort)));
+                "GATEWAY_PORT", Integer.toString(gatewayPort), "POOL_VOLUMES_MIN_FREE", "0", "POOL_VOLUMES_MAX_FREE", "0",
+                "POOL_INSTANCES_MIN_FREE", "0", "POOL_INSTANCES_MAX_FREE", "0"));
         pb.redirectErrorStream(true).redirectOutput(env.layout.root().resolve("serve.log").toFile());
         Process p = pb.start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);

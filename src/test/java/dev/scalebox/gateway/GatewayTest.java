@@ -162,7 +162,7 @@ class GatewayTest {
         String id = users.get("alice").id();
         try (ApiServer api = ApiServer.start("127.0.0.1", 0, ApiToken.resolve(Optional.of(TOKEN), Path.of("/nonexistent")),
                 new ApiServer.Services(env.templates, vms, env.storage, "tcg", users, gateway.boxes()))) {
-            HttpClient http = HttpClient.newHttpClient();
+            HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
             String base = "http://127.0.0.1:" + api.port();
             JsonNode boxes = Json.MAPPER.readTree(http.send(HttpRequest.newBuilder(URI.create(base + "/boxes"))
                     .header("Authorization", "Bearer " + TOKEN).build(), HttpResponse.BodyHandlers.ofString()).body());
