@@ -7,9 +7,14 @@ import dev.scalebox.host.Filesystems;
 import dev.scalebox.host.HostPrograms;
 import dev.scalebox.host.ProgramRunner;
 import dev.scalebox.storage.StoragePool;
+import dev.scalebox.storage.plan.Change;
+import dev.scalebox.storage.plan.PlanFile;
+import dev.scalebox.storage.plan.StorageHost;
+import dev.scalebox.storage.plan.StoragePlanner;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -97,5 +102,53 @@ final class StorageCommand {
                     List.of("Reflink", s.reflink() ? "yes" : "no")));
         }
         return 0;
+    }
+
+    @Command(name = "plan", mixinStandardHelpOptions = true,
+            description = "Show what 'storage apply FILE' would change; changes nothing.")
+    int plan(@Parameters(paramLabel = "FILE", description = "The storage file (YAML)") Path file,
+             @Option(names = "--json", description = "Print JSON") boolean json) {
+        HostPrograms.requireAll(PLAN_PROGRAMS);
+        print(new StoragePlanner(new StorageHost(runner)).plan(PlanFile.read(file)), json, "would make");
+        return 0;
+    }
+
+    @Command(name = "apply", mixinStandardHelpOptions = true,
+            description = "Make the host's storage match FILE; a second apply changes nothing.")
+    int apply(@Parameters(paramLabel = "FILE", description = "The storage file (YAML)") Path file,
+              @Option(names = "--mode", paramLabel = "MODE", defaultValue = "safe",
+                      description = "safe (default: never touch a device that carries a partition table or filesystem)"
+                              + " or force-destructive (wipe such devices)") String mode,
+              @Option(names = "--json", description = "Print JSON") boolean json) {
+        Change.Mode chosen = switch (mode) {
+            case "safe" -> Change.Mode.safe;
+            case "force-destructive" -> Change.Mode.force_destructive;
+            case "interactive" -> throw new CliException("--mode interactive is not available yet; use safe or force-destructive");
+            default -> throw new CliException("--mode must be safe or force-destructive, not '" + mode + "'");
+        };
+        HostPrograms.requireAll(PLAN_PROGRAMS);
+        print(new StoragePlanner(new StorageHost(runner)).apply(PlanFile.read(file), chosen), json, "made");
+        return 0;
+    }
+
+    private static final List<String> PLAN_PROGRAMS = List.of("btrfs", "mkfs.btrfs", "losetup", "blkid", "wipefs",
+            "findmnt", "mount", "lsattr", "chattr");
+
+    private static void print(StoragePlanner.Plan plan, boolean json, String verb) {
+        if (json) {
+            Map<String, Object> fields = new LinkedHashMap<>();
+            fields.put("changes", plan.changes().stream().map(c -> Map.of("kind", c.getClass().getSimpleName(),
+                    "description", c.describe())).toList());
+            fields.put("notes", plan.notes());
+            System.out.println(Json.MAPPER.writeValueAsString(fields));
+            return;
+        }
+        if (plan.changes().isEmpty()) {
+            System.out.println("No changes: the host matches the file.");
+        } else {
+            System.out.println("Scalebox " + verb + " " + plan.changes().size() + " change(s):");
+            plan.changes().forEach(c -> System.out.println("  + " + c.describe()));
+        }
+        plan.notes().forEach(n -> System.out.println("  ! " + n));
     }
 }

@@ -30,4 +30,16 @@ public final class ByteSize {
         }
         return value << shift;
     }
+
+    /** The largest whole unit that writes {@code bytes} exactly: {@code 20G}, {@code 512M}, {@code 1000}. */
+    public static String format(long bytes) {
+        String[] units = {"T", "G", "M", "K"};
+        int[] shifts = {40, 30, 20, 10};
+        for (int i = 0; i < units.length; i++) {
+            if (bytes != 0 && bytes % (1L << shifts[i]) == 0) {
+                return (bytes >> shifts[i]) + units[i];
+            }
+        }
+        return Long.toString(bytes);
+    }
 }

@@ -1,0 +1,186 @@
+package dev.scalebox.storage.plan;
+
+import dev.scalebox.ScaleboxException;
+import dev.scalebox.host.ProgramResult;
+import dev.scalebox.host.ProgramRunner;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+
+/**
+ * What the storage plan reads from and does to the host, each through btrfs-progs, util-linux
+ * or e2fsprogs programs with argument lists. Every call is counted, for the plan's benchmark.
+ */
+public class StorageHost {
+
+    private static final Duration TIMEOUT = Duration.ofMinutes(5);
+
+    private final ProgramRunner runner;
+    private int calls;
+
+    public StorageHost(ProgramRunner runner) {
+        this.runner = runner;
+    }
+
+    public int calls() {
+        return calls;
+    }
+
+    private ProgramResult run(String... argv) {
+        calls++;
+        return runner.run(List.of(argv), TIMEOUT);
+    }
+
+    private String check(String... argv) {
+        ProgramResult r = run(argv);
+        if (!r.succeeded()) {
+            throw new ScaleboxException.HostFailure(r.describeFailure());
+        }
+        return r.stdout();
+    }
+
+    /** The filesystem type mounted exactly on {@code mount}, if any. */
+    Optional<String> mountedType(Path mount) {
+        ProgramResult r = run("findmnt", "-n", "-o", "FSTYPE", "--mountpoint", mount.toString());
+        return r.succeeded() ? Optional.of(r.stdout().strip()) : Optional.empty();
+    }
+
+    /** The loop device an image is attached to, if it is. */
+    Optional<Path> loopOf(Path image) {
+        String out = run("losetup", "-j", image.toString()).stdout().strip();
+        return out.isEmpty() ? Optional.empty() : Optional.of(Path.of(out.substring(0, out.indexOf(':'))));
+    }
+
+    /** The btrfs label on a device or image file, if it carries btrfs. */
+    Optional<String> btrfsLabel(Path deviceOrImage) {
+        ProgramResult r = run("blkid", "-p", "-o", "export", deviceOrImage.toString());
+        if (!r.succeeded() || !r.stdout().lines().anyMatch("TYPE=btrfs"::equals)) {
+            return Optional.empty();
+        }
+        return Optional.of(r.stdout().lines().filter(l -> l.startsWith("LABEL=")).map(l -> l.substring(6)).findFirst()
+                .orElse(""));
+    }
+
+    /** The partition table and filesystem signatures on a device, as wipefs names them. */
+    List<String> signatures(Path device) {
+        return check("wipefs", "--no-act", "--noheadings", "--output", "TYPE", device.toString()).lines()
+                .map(String::strip).filter(s -> !s.isEmpty()).distinct().toList();
+    }
+
+    void wipe(Path device) {
+        check("wipefs", "--all", device.toString());
+    }
+
+    void createImage(Path image, long sizeBytes) {
+        try {
+            Files.createDirectories(image.getParent());
+            try (RandomAccessFile f = new RandomAccessFile(image.toFile(), "rw")) {
+                f.setLength(sizeBytes);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    Path attach(Path image) {
+        return Path.of(check("losetup", "--find", "--show", image.toString()).strip());
+    }
+
+    void makeFilesystem(String label, PlanFile.Profile profile, List<Path> devices) {
+        List<String> argv = new ArrayList<>(List.of("mkfs.btrfs", "-q", "-L", label, "-d", profile.name(), "-m",
+                profile == PlanFile.Profile.single ? "dup" : profile.name()));
+        devices.forEach(d -> argv.add(d.toString()));
+        check(argv.toArray(String[]::new));
+    }
+
+    void mount(List<Path> devices, Path mount, List<String> options) {
+        try {
+            Files.createDirectories(mount);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        if (devices.size() > 1) {
+            List<String> scan = new ArrayList<>(List.of("btrfs", "device", "scan"));
+            devices.forEach(d -> scan.add(d.toString()));
+            check(scan.toArray(String[]::new));
+        }
+        List<String> argv = new ArrayList<>(List.of("mount", "-t", "btrfs"));
+        if (!options.isEmpty()) {
+            argv.addAll(List.of("-o", String.join(",", options)));
+        }
+        argv.addAll(List.of(devices.getFirst().toString(), mount.toString()));
+        check(argv.toArray(String[]::new));
+    }
+
+    /** The data profile of a mounted pool, in the file's words. */
+    Optional<String> dataProfile(Path mount) {
+        return check("btrfs", "filesystem", "df", "-b", mount.toString()).lines()
+                .filter(l -> l.startsWith("Data, ")).map(l -> l.substring(6, l.indexOf(':')).toLowerCase())
+                .findFirst();
+    }
+
+    boolean quotasEnabled(Path mount) {
+        return run("btrfs", "qgroup", "show", mount.toString()).succeeded();
+    }
+
+    void enableQuotas(Path mount) {
+        check("btrfs", "quota", "enable", mount.toString());
+    }
+
+    boolean isSubvolume(Path path) {
+        return Files.isDirectory(path) && run("btrfs", "subvolume", "show", path.toString()).succeeded();
+    }
+
+    void createSubvolume(Path path) {
+        check("btrfs", "subvolume", "create", path.toString());
+    }
+
+    PlanFile.Compression compression(Path path) {
+        String out = check("btrfs", "property", "get", path.toString(), "compression").strip();
+        String value = out.startsWith("compression=") ? out.substring("compression=".length()) : "";
+        return switch (value) {
+            case "zstd" -> PlanFile.Compression.zstd;
+            case "lzo" -> PlanFile.Compression.lzo;
+            case "", "none", "no" -> PlanFile.Compression.none;
+            default -> throw new ScaleboxException.HostFailure(path + " has compression '" + value
+                    + "', which a storage file cannot name");
+        };
+    }
+
+    void setCompression(Path path, PlanFile.Compression compression) {
+        check("btrfs", "property", "set", path.toString(), "compression",
+                compression == PlanFile.Compression.none ? "" : compression.name());
+    }
+
+    boolean nodatacow(Path path) {
+        String out = check("lsattr", "-d", path.toString()).strip();
+        return out.substring(0, out.indexOf(' ')).contains("C");
+    }
+
+    void setNodatacow(Path path, boolean on) {
+        check("chattr", on ? "+C" : "-C", path.toString());
+    }
+
+    /** The referenced-bytes limit of a subvolume's qgroup; empty for none. */
+    OptionalLong quota(Path path) {
+        for (String line : check("btrfs", "qgroup", "show", "-re", "--raw", "-f", path.toString()).lines().toList()) {
+            String[] cols = line.strip().split("\\s+");
+            if (cols.length >= 4 && cols[0].startsWith("0/")) {
+                return cols[3].equals("none") ? OptionalLong.empty() : OptionalLong.of(Long.parseLong(cols[3]));
+            }
+        }
+        return OptionalLong.empty();
+    }
+
+    void setQuota(Path path, OptionalLong bytes) {
+        check("btrfs", "qgroup", "limit", bytes.isPresent() ? Long.toString(bytes.getAsLong()) : "none", path.toString());
+    }
+}
