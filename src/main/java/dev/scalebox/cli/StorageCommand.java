@@ -7,7 +7,11 @@ import dev.scalebox.host.Filesystems;
 import dev.scalebox.host.HostPrograms;
 import dev.scalebox.host.ProgramRunner;
 import dev.scalebox.storage.StoragePool;
+import dev.scalebox.storage.DataLayout;
 import dev.scalebox.storage.plan.Change;
+import dev.scalebox.storage.plan.ChangeLog;
+import dev.scalebox.store.Database;
+import dev.scalebox.store.StorageJournal;
 import dev.scalebox.storage.plan.PlanFile;
 import dev.scalebox.storage.plan.StorageHost;
 import dev.scalebox.storage.plan.StoragePlanner;
@@ -127,8 +131,69 @@ final class StorageCommand {
             default -> throw new CliException("--mode must be safe or force-destructive, not '" + mode + "'");
         };
         HostPrograms.requireAll(PLAN_PROGRAMS);
-        print(new StoragePlanner(new StorageHost(runner)).apply(PlanFile.read(file), chosen), json, "made");
+        PlanFile plan = PlanFile.read(file);
+        try (StorageLock lock = StorageLock.take()) {
+            StoragePlanner planner = new StoragePlanner(new StorageHost(runner));
+            StoragePlanner.Plan planned = planner.plan(plan);
+            try {
+                planner.execute(planned.changes(), chosen);
+            } catch (StoragePlanner.Stopped e) {
+                journal(file.toAbsolutePath().toString(), mode, "stopped: " + e.getMessage(), e.done);
+                throw e;
+            }
+            journal(file.toAbsolutePath().toString(), mode, "applied " + planned.changes().size() + " change(s)",
+                    planned.changes());
+            print(planned, json, "made");
+        }
         return 0;
+    }
+
+    @Command(name = "history", mixinStandardHelpOptions = true, description = "Every storage apply and rollback, oldest first.")
+    int history(@Option(names = "--json", description = "Print JSON") boolean json) {
+        List<StorageJournal.Entry> entries = journal().list();
+        if (json) {
+            System.out.println(Json.MAPPER.writeValueAsString(entries));
+            return 0;
+        }
+        Table.print(List.of("ID", "AT", "MODE", "OUTCOME", "FILE"), entries.stream().map(e -> List.of(
+                Long.toString(e.id()), e.appliedAt().toString(), e.mode(), e.outcome(), e.file())).toList());
+        return 0;
+    }
+
+    @Command(name = "rollback", mixinStandardHelpOptions = true,
+            description = "Revert the last apply's properties, quotas and still-empty datasets; say what cannot be.")
+    int rollback() {
+        HostPrograms.requireAll(PLAN_PROGRAMS);
+        try (StorageLock lock = StorageLock.take()) {
+            StorageJournal.Entry last = journal().list().reversed().stream().filter(e -> !e.mode().startsWith("rollback"))
+                    .findFirst().orElseThrow(() -> new CliException("No storage apply to roll back"));
+            ChangeLog.Undo undo = ChangeLog.undo(last.changes());
+            StoragePlanner planner = new StoragePlanner(new StorageHost(runner));
+            String mode = "rollback of " + last.id();
+            try {
+                planner.execute(undo.changes(), Change.Mode.safe);
+            } catch (StoragePlanner.Stopped e) {
+                journal(last.file(), mode, "stopped: " + e.getMessage(), e.done);
+                throw e;
+            }
+            journal(last.file(), mode, "reverted " + undo.changes().size() + " change(s)", undo.changes());
+            print(new StoragePlanner.Plan(undo.changes(), undo.cannot()), false, "reverted");
+        }
+        return 0;
+    }
+
+    private StorageJournal journal() {
+        Path dataDir = common.settings().dataDir();
+        try {
+            java.nio.file.Files.createDirectories(dataDir);
+        } catch (java.io.IOException e) {
+            throw new CliException("cannot create " + dataDir + ": " + e.getMessage());
+        }
+        return Database.openSqlite(new DataLayout(dataDir).database()).storageJournal();
+    }
+
+    private void journal(String file, String mode, String outcome, List<Change> changes) {
+        journal().add(file, mode, outcome, ChangeLog.toJson(changes), java.time.Instant.now());
     }
 
     private static final List<String> PLAN_PROGRAMS = List.of("btrfs", "mkfs.btrfs", "losetup", "blkid", "wipefs",

@@ -113,4 +113,8 @@ public final class Database {
     public UserStore users() {
         return new UserStore(this);
     }
+
+    public StorageJournal storageJournal() {
+        return new StorageJournal(this);
+    }
 }

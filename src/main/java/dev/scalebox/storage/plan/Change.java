@@ -99,6 +99,17 @@ public sealed interface Change {
         }
     }
 
+    /** Undoes a {@link CreateDataset} whose dataset is still empty. */
+    record DeleteEmptyDataset(Path path) implements Change {
+        public String describe() {
+            return "delete empty dataset " + path;
+        }
+
+        public void apply(StorageHost host, Mode mode) {
+            host.deleteEmptySubvolume(path);
+        }
+    }
+
     record SetCompression(Path path, PlanFile.Compression from, PlanFile.Compression to) implements Change {
         public String describe() {
             return path + ": compression " + from + " → " + to;

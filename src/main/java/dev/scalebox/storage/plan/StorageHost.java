@@ -143,6 +143,18 @@ public class StorageHost {
         check("btrfs", "subvolume", "create", path.toString());
     }
 
+    /** Deletes a subvolume only while it holds nothing. */
+    void deleteEmptySubvolume(Path path) {
+        try (var entries = Files.list(path)) {
+            if (entries.findAny().isPresent()) {
+                throw new ScaleboxException.Conflict(path + " holds data now; it is kept");
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        check("btrfs", "subvolume", "delete", path.toString());
+    }
+
     PlanFile.Compression compression(Path path) {
         String out = check("btrfs", "property", "get", path.toString(), "compression").strip();
         String value = out.startsWith("compression=") ? out.substring("compression=".length()) : "";

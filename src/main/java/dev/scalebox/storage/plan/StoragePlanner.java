@@ -117,16 +117,20 @@ public final class StoragePlanner {
     /** Plans and carries the plan out, step by step; returns what was done. */
     public Plan apply(PlanFile file, Change.Mode mode) {
         Plan plan = plan(file);
+        execute(plan.changes(), mode);
+        return plan;
+    }
+
+    /** Makes {@code changes} in order; the first that fails stops the rest ({@link Stopped}). */
+    public void execute(List<Change> changes, Change.Mode mode) {
         List<Change> done = new ArrayList<>();
-        for (Change change : plan.changes()) {
+        for (Change change : changes) {
             try {
                 change.apply(host, mode);
                 done.add(change);
             } catch (RuntimeException e) {
-                throw new Stopped(List.copyOf(done), change,
-                        plan.changes().subList(done.size() + 1, plan.changes().size()), e);
+                throw new Stopped(List.copyOf(done), change, changes.subList(done.size() + 1, changes.size()), e);
             }
         }
-        return plan;
     }
 }

@@ -142,6 +142,41 @@ class StoragePlanTest {
 
     @Test
     @Order(5)
+    void aFailedApplyIsFinishedByTheNextAndTheLastApplyRollsBack() throws Exception {
+        Path more = dir.resolve("more.yaml");
+        Files.writeString(more, Files.readString(file).replace("quota: 64M", "quota: 32M")
+                + "  - {name: scratch, pool: one, compression: lzo}\n");
+        PlanFile plan = PlanFile.read(more);
+        StorageHost failing = new StorageHost(new ProgramRunner()) {
+            @Override
+            void setCompression(Path path, PlanFile.Compression compression) {
+                throw new ScaleboxException.HostFailure("the disk went away");
+            }
+        };
+        StoragePlanner.Stopped stopped = org.junit.jupiter.api.Assertions.assertThrows(StoragePlanner.Stopped.class,
+                () -> new StoragePlanner(failing).apply(plan, Change.Mode.safe));
+        assertThat(stopped)
+                .hasMessageContaining("stopped at '" + dir.resolve("one/scratch") + ": compression none → lzo'")
+                .hasMessageContaining("the disk went away");
+        // the quota and the dataset were done; the next apply does only what is left
+        assertThat(planner.plan(plan).changes()).extracting(Change::describe)
+                .containsExactly(dir.resolve("one/scratch") + ": compression none → lzo");
+
+        assertThat(stopped.done).extracting(Change::describe).containsExactly(
+                dir.resolve("one/templates") + ": quota 64M → 32M", "create dataset " + dir.resolve("one/scratch"));
+        planner.apply(plan, Change.Mode.safe);
+        // the rollback of the stopped apply, as the journal keeps it: the quota back, the empty dataset gone
+        ChangeLog.Undo undo = ChangeLog.undo(ChangeLog.toJson(stopped.done));
+        assertThat(undo.cannot()).isEmpty();
+        planner.execute(undo.changes(), Change.Mode.safe);
+        assertThat(Sh.run("btrfs", "qgroup", "show", "-re", "--raw", "-f", dir.resolve("one/templates").toString()))
+                .contains(Long.toString(64L << 20));
+        assertThat(Files.exists(dir.resolve("one/scratch"))).isFalse();
+        assertThat(planner.plan(PlanFile.read(file)).changes()).isEmpty();
+    }
+
+    @Test
+    @Order(6)
     void mistakesInTheFileNameTheirLineAndColumnAndChangeNothing() throws Exception {
         record Case(String yaml, String message) {
         }
