@@ -127,16 +127,55 @@ public class StorageHost {
                 .findFirst();
     }
 
-    boolean quotasEnabled(Path mount) {
-        return run("btrfs", "qgroup", "show", mount.toString()).succeeded();
+    /** The subvolumes directly under a pool's top level, by name, with their ids. */
+    java.util.Map<String, Long> subvolumes(Path mount) {
+        java.util.Map<String, Long> found = new java.util.HashMap<>();
+        for (String line : check("btrfs", "subvolume", "list", "-o", mount.toString()).lines().toList()) {
+            String[] cols = line.strip().split("\\s+");
+            // ID 256 gen 7 top level 5 path NAME
+            if (cols.length >= 9 && cols[0].equals("ID") && cols[6].equals("5") && !cols[8].contains("/")) {
+                found.put(cols[8], Long.parseLong(cols[1]));
+            }
+        }
+        return found;
+    }
+
+    /** The referenced-bytes limits of a pool's subvolume qgroups by subvolume id; empty when quotas are off. */
+    Optional<java.util.Map<Long, OptionalLong>> quotas(Path mount) {
+        ProgramResult r = run("btrfs", "qgroup", "show", "-re", "--raw", mount.toString());
+        if (!r.succeeded()) {
+            return Optional.empty();
+        }
+        java.util.Map<Long, OptionalLong> limits = new java.util.HashMap<>();
+        for (String line : r.stdout().lines().toList()) {
+            String[] cols = line.strip().split("\\s+");
+            if (cols.length >= 4 && cols[0].startsWith("0/")) {
+                limits.put(Long.parseLong(cols[0].substring(2)),
+                        cols[3].equals("none") ? OptionalLong.empty() : OptionalLong.of(Long.parseLong(cols[3])));
+            }
+        }
+        return Optional.of(limits);
+    }
+
+    /** Which of {@code paths} have the no-copy-on-write attribute, in one lsattr. */
+    java.util.Set<Path> nodatacow(List<Path> paths) {
+        if (paths.isEmpty()) {
+            return java.util.Set.of();
+        }
+        List<String> argv = new ArrayList<>(List.of("lsattr", "-d"));
+        paths.forEach(p -> argv.add(p.toString()));
+        java.util.Set<Path> on = new java.util.HashSet<>();
+        for (String line : check(argv.toArray(String[]::new)).lines().toList()) {
+            int space = line.indexOf(' ');
+            if (space > 0 && line.substring(0, space).contains("C")) {
+                on.add(Path.of(line.substring(space + 1).strip()));
+            }
+        }
+        return on;
     }
 
     void enableQuotas(Path mount) {
         check("btrfs", "quota", "enable", mount.toString());
-    }
-
-    boolean isSubvolume(Path path) {
-        return Files.isDirectory(path) && run("btrfs", "subvolume", "show", path.toString()).succeeded();
     }
 
     void createSubvolume(Path path) {
@@ -172,24 +211,8 @@ public class StorageHost {
                 compression == PlanFile.Compression.none ? "" : compression.name());
     }
 
-    boolean nodatacow(Path path) {
-        String out = check("lsattr", "-d", path.toString()).strip();
-        return out.substring(0, out.indexOf(' ')).contains("C");
-    }
-
     void setNodatacow(Path path, boolean on) {
         check("chattr", on ? "+C" : "-C", path.toString());
-    }
-
-    /** The referenced-bytes limit of a subvolume's qgroup; empty for none. */
-    OptionalLong quota(Path path) {
-        for (String line : check("btrfs", "qgroup", "show", "-re", "--raw", "-f", path.toString()).lines().toList()) {
-            String[] cols = line.strip().split("\\s+");
-            if (cols.length >= 4 && cols[0].startsWith("0/")) {
-                return cols[3].equals("none") ? OptionalLong.empty() : OptionalLong.of(Long.parseLong(cols[3]));
-            }
-        }
-        return OptionalLong.empty();
     }
 
     void setQuota(Path path, OptionalLong bytes) {

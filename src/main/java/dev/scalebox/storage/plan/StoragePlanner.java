@@ -6,8 +6,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.Set;
 
 /**
  * Compares a storage file with the host and lists the changes that would make the host match it
@@ -46,12 +48,12 @@ public final class StoragePlanner {
         for (PlanFile.Pool pool : file.pools()) {
             boolean mounted = planPool(pool, changes, notes);
             List<PlanFile.Dataset> datasets = file.datasets().stream().filter(d -> d.pool().equals(pool.name())).toList();
-            if (datasets.stream().anyMatch(d -> d.quotaBytes().isPresent())
-                    && (!mounted || !host.quotasEnabled(pool.mount()))) {
+            PoolFacts facts = mounted ? PoolFacts.read(host, pool, datasets) : PoolFacts.NONE;
+            if (datasets.stream().anyMatch(d -> d.quotaBytes().isPresent()) && facts.quotas().isEmpty()) {
                 changes.add(new Change.EnableQuotas(pool));
             }
             for (PlanFile.Dataset dataset : datasets) {
-                planDataset(dataset.path(pool), dataset, mounted, changes);
+                planDataset(dataset.path(pool), dataset, facts, changes);
             }
         }
         return new Plan(List.copyOf(changes), List.copyOf(notes));
@@ -92,9 +94,23 @@ public final class StoragePlanner {
         return false;
     }
 
-    private void planDataset(Path path, PlanFile.Dataset dataset, boolean poolMounted, List<Change> changes) {
-        boolean exists = poolMounted && host.isSubvolume(path);
-        if (poolMounted && !exists && Files.exists(path)) {
+    /** What a mounted pool's datasets are now, read with a few commands for the whole pool. */
+    private record PoolFacts(Map<String, Long> subvolumes, Set<Path> nodatacow, Optional<Map<Long, OptionalLong>> quotas) {
+
+        static final PoolFacts NONE = new PoolFacts(Map.of(), Set.of(), Optional.empty());
+
+        static PoolFacts read(StorageHost host, PlanFile.Pool pool, List<PlanFile.Dataset> datasets) {
+            Map<String, Long> subvolumes = host.subvolumes(pool.mount());
+            List<Path> existing = datasets.stream().filter(d -> subvolumes.containsKey(d.name())).map(d -> d.path(pool))
+                    .toList();
+            return new PoolFacts(subvolumes, host.nodatacow(existing), host.quotas(pool.mount()));
+        }
+    }
+
+    private void planDataset(Path path, PlanFile.Dataset dataset, PoolFacts facts, List<Change> changes) {
+        Long id = facts.subvolumes().get(dataset.name());
+        boolean exists = id != null;
+        if (!exists && Files.exists(path)) {
             throw new ScaleboxException.Conflict(path + " exists and is not a btrfs subvolume; move it away first");
         }
         if (!exists) {
@@ -104,11 +120,12 @@ public final class StoragePlanner {
         if (compression != dataset.compression()) {
             changes.add(new Change.SetCompression(path, compression, dataset.compression()));
         }
-        boolean nodatacow = exists && host.nodatacow(path);
+        boolean nodatacow = facts.nodatacow().contains(path);
         if (nodatacow != dataset.nodatacow()) {
             changes.add(new Change.SetNodatacow(path, nodatacow, dataset.nodatacow()));
         }
-        OptionalLong quota = exists && host.quotasEnabled(path) ? host.quota(path) : OptionalLong.empty();
+        OptionalLong quota = exists ? facts.quotas().map(q -> q.getOrDefault(id, OptionalLong.empty()))
+                .orElse(OptionalLong.empty()) : OptionalLong.empty();
         if (!quota.equals(dataset.quotaBytes())) {
             changes.add(new Change.SetQuota(path, quota, dataset.quotaBytes()));
         }
