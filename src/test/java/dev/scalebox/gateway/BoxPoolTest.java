@@ -56,7 +56,7 @@ class BoxPoolTest {
 
         // A session is open when Scalebox stops; the next Scalebox adopts the running box as it is.
         Process session = sshProcess("sleep 600");
-        await().atMost(Duration.ofMinutes(1)).until(() -> ssh("pgrep -x sleep >/dev/null && echo on").equals("on\n"));
+        await().atMost(Duration.ofMinutes(1)).until(() -> ssh("pgrep -x sleep >/dev/null && echo on || echo off").equals("on\n"));
         long qemu = box.env.qemuPid(daves.id());
         box.restart();
         assertThat(ssh("cat /root/file; pgrep -x sleep >/dev/null && echo still-running")).isEqualTo("kept\nstill-running\n");
