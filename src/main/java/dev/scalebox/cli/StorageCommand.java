@@ -111,9 +111,10 @@ final class StorageCommand {
     @Command(name = "plan", mixinStandardHelpOptions = true,
             description = "Show what 'storage apply FILE' would change; changes nothing.")
     int plan(@Parameters(paramLabel = "FILE", description = "The storage file (YAML)") Path file,
+             @Option(names = "--prune", description = "Also delete the datasets the file does not declare") boolean prune,
              @Option(names = "--json", description = "Print JSON") boolean json) {
         HostPrograms.requireAll(PLAN_PROGRAMS);
-        print(new StoragePlanner(new StorageHost(runner)).plan(PlanFile.read(file)), json, "would make");
+        print(new StoragePlanner(new StorageHost(runner)).plan(PlanFile.read(file), prune), json, "would make");
         return 0;
     }
 
@@ -122,7 +123,10 @@ final class StorageCommand {
     int apply(@Parameters(paramLabel = "FILE", description = "The storage file (YAML)") Path file,
               @Option(names = "--mode", paramLabel = "MODE", defaultValue = "safe",
                       description = "safe (default: never touch a device that carries a partition table or filesystem)"
-                              + " or force-destructive (wipe such devices)") String mode,
+                              + " or force-destructive (wipe such devices; with --prune, delete datasets that hold data)")
+              String mode,
+              @Option(names = "--prune", description = "Also delete the datasets the file does not declare (empty ones;"
+                      + " ones with data only with --mode force-destructive)") boolean prune,
               @Option(names = "--json", description = "Print JSON") boolean json) {
         Change.Mode chosen = switch (mode) {
             case "safe" -> Change.Mode.safe;
@@ -134,7 +138,7 @@ final class StorageCommand {
         PlanFile plan = PlanFile.read(file);
         try (StorageLock lock = StorageLock.take()) {
             StoragePlanner planner = new StoragePlanner(new StorageHost(runner));
-            StoragePlanner.Plan planned = planner.plan(plan);
+            StoragePlanner.Plan planned = planner.plan(plan, prune);
             try {
                 planner.execute(planned.changes(), chosen);
             } catch (StoragePlanner.Stopped e) {

@@ -110,6 +110,21 @@ public sealed interface Change {
         }
     }
 
+    /** A dataset the file does not declare, under {@code --prune}: one that holds data goes only when force-destructive. */
+    record PruneDataset(Path path) implements Change {
+        public String describe() {
+            return "delete dataset " + path + ", which the file does not declare";
+        }
+
+        public void apply(StorageHost host, Mode mode) {
+            if (mode == Mode.force_destructive) {
+                host.deleteSubvolume(path);
+            } else {
+                host.deleteEmptySubvolume(path);
+            }
+        }
+    }
+
     record SetCompression(Path path, PlanFile.Compression from, PlanFile.Compression to) implements Change {
         public String describe() {
             return path + ": compression " + from + " → " + to;

@@ -186,11 +186,17 @@ public class StorageHost {
     void deleteEmptySubvolume(Path path) {
         try (var entries = Files.list(path)) {
             if (entries.findAny().isPresent()) {
-                throw new ScaleboxException.Conflict(path + " holds data now; it is kept");
+                throw new ScaleboxException.Conflict(path + " holds data; it is kept (only --mode force-destructive"
+                        + " deletes a dataset with data)");
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+        deleteSubvolume(path);
+    }
+
+    /** Deletes a subvolume and everything in it. */
+    void deleteSubvolume(Path path) {
         check("btrfs", "subvolume", "delete", path.toString());
     }
 

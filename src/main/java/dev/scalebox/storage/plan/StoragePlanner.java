@@ -43,6 +43,14 @@ public final class StoragePlanner {
     }
 
     public Plan plan(PlanFile file) {
+        return plan(file, false);
+    }
+
+    /**
+     * With {@code prune}, datasets of the file's pools that the file does not declare are deleted
+     * too (one that holds data only in force-destructive mode); without, they are only noted.
+     */
+    public Plan plan(PlanFile file, boolean prune) {
         List<Change> changes = new ArrayList<>();
         List<String> notes = new ArrayList<>();
         for (PlanFile.Pool pool : file.pools()) {
@@ -55,6 +63,15 @@ public final class StoragePlanner {
             for (PlanFile.Dataset dataset : datasets) {
                 planDataset(dataset.path(pool), dataset, facts, changes);
             }
+            Set<String> declared = datasets.stream().map(PlanFile.Dataset::name).collect(java.util.stream.Collectors.toSet());
+            facts.subvolumes().keySet().stream().filter(name -> !declared.contains(name)).sorted().forEach(name -> {
+                Path path = pool.mount().resolve(name);
+                if (prune) {
+                    changes.add(new Change.PruneDataset(path));
+                } else {
+                    notes.add("dataset " + path + " is not in the file; left alone (--prune deletes it)");
+                }
+            });
         }
         return new Plan(List.copyOf(changes), List.copyOf(notes));
     }
@@ -133,7 +150,11 @@ public final class StoragePlanner {
 
     /** Plans and carries the plan out, step by step; returns what was done. */
     public Plan apply(PlanFile file, Change.Mode mode) {
-        Plan plan = plan(file);
+        return apply(file, mode, false);
+    }
+
+    public Plan apply(PlanFile file, Change.Mode mode, boolean prune) {
+        Plan plan = plan(file, prune);
         execute(plan.changes(), mode);
         return plan;
     }

@@ -177,6 +177,30 @@ class StoragePlanTest {
 
     @Test
     @Order(6)
+    void undeclaredDatasetsGoOnlyWithPruneAndDataOnlyWhenForceDestructive() throws Exception {
+        Sh.run("btrfs", "subvolume", "create", dir.resolve("one/extra").toString());
+        Sh.run("btrfs", "subvolume", "create", dir.resolve("two/full").toString());
+        Files.writeString(dir.resolve("two/full/keep"), "data");
+        PlanFile plan = PlanFile.read(file);
+
+        StoragePlanner.Plan left = planner.plan(plan);
+        assertThat(left.changes()).isEmpty();
+        assertThat(left.notes()).anyMatch(n -> n.contains("one/extra is not in the file"))
+                .anyMatch(n -> n.contains("two/full is not in the file"));
+
+        assertThat(planner.plan(plan, true).changes()).hasSize(2);
+        assertThatThrownBy(() -> planner.apply(plan, Change.Mode.safe, true))
+                .isInstanceOf(StoragePlanner.Stopped.class).hasMessageContaining("holds data");
+        assertThat(Files.exists(dir.resolve("one/extra"))).isFalse();
+        assertThat(Files.readString(dir.resolve("two/full/keep"))).isEqualTo("data");
+
+        planner.apply(plan, Change.Mode.force_destructive, true);
+        assertThat(Files.exists(dir.resolve("two/full"))).isFalse();
+        assertThat(planner.plan(plan, true).changes()).isEmpty();
+    }
+
+    @Test
+    @Order(7)
     void mistakesInTheFileNameTheirLineAndColumnAndChangeNothing() throws Exception {
         record Case(String yaml, String message) {
         }
