@@ -33,6 +33,7 @@ final class VmRuntime {
 
     static final Duration STOP_TIMEOUT = Duration.ofSeconds(30);
     private static final Duration BOOT_TIMEOUT = Duration.ofMinutes(5);
+    private static final Duration BOOT_RETRY_AFTER = Duration.ofSeconds(100);
     private static final Logger log = LoggerFactory.getLogger(VmRuntime.class);
 
     private final DataLayout layout;
@@ -74,12 +75,16 @@ final class VmRuntime {
 
     /** Starts QEMU for the VM and records it as starting; the caller holds the VM's lock. */
     void launch(VmStore.Row row) {
+        launch(row, true);
+    }
+
+    private void launch(VmStore.Row row, boolean mayRetry) {
         discardState(row.id());  // a boot writes to the disk: an older memory state no longer fits it
         VmStore.Row starting = row.withStatus(VmStatus.STARTING.label(), null);
         store.update(starting);
         long started = System.nanoTime();
         Instance instance = hypervisor.start(spec(row));
-        watch(starting, instance, started, false);
+        watch(starting, instance, started, false, mayRetry);
     }
 
     /**
@@ -252,14 +257,18 @@ final class VmRuntime {
     }
 
     private void watch(VmStore.Row row, Instance instance, long startedNanos, boolean alreadyRunning) {
+        watch(row, instance, startedNanos, alreadyRunning, false);
+    }
+
+    private void watch(VmStore.Row row, Instance instance, long startedNanos, boolean alreadyRunning, boolean mayRetry) {
         instances.put(row.id(), instance);
         instance.onExit().thenRun(() -> exited(row.id(), instance));
         if (!alreadyRunning) {
-            Thread.ofVirtual().name("boot-" + row.id()).start(() -> awaitSsh(row, instance, startedNanos));
+            Thread.ofVirtual().name("boot-" + row.id()).start(() -> awaitSsh(row, instance, startedNanos, mayRetry));
         }
     }
 
-    private void awaitSsh(VmStore.Row row, Instance instance, long startedNanos) {
+    private void awaitSsh(VmStore.Row row, Instance instance, long startedNanos, boolean mayRetry) {
         long deadline = startedNanos + BOOT_TIMEOUT.toNanos();
         while (isCurrent(row.id(), instance) && System.nanoTime() < deadline) {
             if (SshProbe.answers(probeHost(), row.sshPort(), 1000)) {
@@ -269,11 +278,47 @@ final class VmRuntime {
                 }
                 return;
             }
+            if (mayRetry && System.nanoTime() - startedNanos > BOOT_RETRY_AFTER.toNanos()) {
+                mayRetry = false;
+                if (bootAgain(row.id(), instance)) {
+                    return;
+                }
+            }
             sleep(200);
         }
         if (isCurrent(row.id(), instance)) {
             transition(row.id(), instance, VmStatus.STARTING, VmStatus.ERROR, "SSH did not answer within "
                     + BOOT_TIMEOUT.toMinutes() + " minutes of the start; see the console");
+        }
+    }
+
+    /**
+     * Kills a boot that has not shown SSH long after a boot normally does, and boots once more.
+     * Under TCG on a loaded host a guest was seen to spin at its start with an empty console for
+     * minutes, where the next boot of the same disk came up at once.
+     */
+    private boolean bootAgain(String id, Instance stuck) {
+        ReentrantLock lock = lockOf(id);
+        lock.lock();
+        try {
+            Optional<VmStore.Row> row = store.find(id)
+                    .filter(r -> r.status().equals(VmStatus.STARTING.label()) && instances.get(id) == stuck);
+            if (row.isEmpty()) {
+                return false;
+            }
+            log.warn("VM {} showed no SSH {} s after its boot started; booting it once more", id,
+                    BOOT_RETRY_AFTER.toSeconds());
+            instances.remove(id, stuck);
+            hypervisor.kill(stuck.pid(), id);
+            stuck.qmp().close();
+            launch(row.get(), false);
+            return true;
+        } catch (RuntimeException e) {
+            log.error("VM {} could not be booted again: {}", id, e.getMessage());
+            store.find(id).ifPresent(r -> store.update(r.withStatus(VmStatus.ERROR.label(), e.getMessage())));
+            return true;
+        } finally {
+            lock.unlock();
         }
     }
 
