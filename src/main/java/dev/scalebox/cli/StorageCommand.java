@@ -137,15 +137,16 @@ final class StorageCommand {
         HostPrograms.requireAll(PLAN_PROGRAMS);
         PlanFile plan = PlanFile.read(file);
         try (StorageLock lock = StorageLock.take()) {
+            StorageJournal journal = journal();
             StoragePlanner planner = new StoragePlanner(new StorageHost(runner));
             StoragePlanner.Plan planned = planner.plan(plan, prune);
             try {
                 planner.execute(planned.changes(), chosen);
             } catch (StoragePlanner.Stopped e) {
-                journal(file.toAbsolutePath().toString(), mode, "stopped: " + e.getMessage(), e.done);
+                record(journal, file.toAbsolutePath().toString(), mode, "stopped: " + e.getMessage(), e.done);
                 throw e;
             }
-            journal(file.toAbsolutePath().toString(), mode, "applied " + planned.changes().size() + " change(s)",
+            record(journal, file.toAbsolutePath().toString(), mode, "applied " + planned.changes().size() + " change(s)",
                     planned.changes());
             print(planned, json, "made");
         }
@@ -169,7 +170,8 @@ final class StorageCommand {
     int rollback() {
         HostPrograms.requireAll(PLAN_PROGRAMS);
         try (StorageLock lock = StorageLock.take()) {
-            StorageJournal.Entry last = journal().list().reversed().stream().filter(e -> !e.mode().startsWith("rollback"))
+            StorageJournal journal = journal();
+            StorageJournal.Entry last = journal.list().reversed().stream().filter(e -> !e.mode().startsWith("rollback"))
                     .findFirst().orElseThrow(() -> new CliException("No storage apply to roll back"));
             ChangeLog.Undo undo = ChangeLog.undo(last.changes());
             StoragePlanner planner = new StoragePlanner(new StorageHost(runner));
@@ -177,10 +179,10 @@ final class StorageCommand {
             try {
                 planner.execute(undo.changes(), Change.Mode.safe);
             } catch (StoragePlanner.Stopped e) {
-                journal(last.file(), mode, "stopped: " + e.getMessage(), e.done);
+                record(journal, last.file(), mode, "stopped: " + e.getMessage(), e.done);
                 throw e;
             }
-            journal(last.file(), mode, "reverted " + undo.changes().size() + " change(s)", undo.changes());
+            record(journal, last.file(), mode, "reverted " + undo.changes().size() + " change(s)", undo.changes());
             print(new StoragePlanner.Plan(undo.changes(), undo.cannot()), false, "reverted");
         }
         return 0;
@@ -196,8 +198,8 @@ final class StorageCommand {
         return Database.openSqlite(new DataLayout(dataDir).database()).storageJournal();
     }
 
-    private void journal(String file, String mode, String outcome, List<Change> changes) {
-        journal().add(file, mode, outcome, ChangeLog.toJson(changes), java.time.Instant.now());
+    private static void record(StorageJournal journal, String file, String mode, String outcome, List<Change> changes) {
+        journal.add(file, mode, outcome, ChangeLog.toJson(changes), java.time.Instant.now());
     }
 
     private static final List<String> PLAN_PROGRAMS = List.of("btrfs", "mkfs.btrfs", "losetup", "blkid", "wipefs",

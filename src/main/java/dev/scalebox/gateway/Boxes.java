@@ -114,8 +114,7 @@ public final class Boxes {
         if (id == null || !id.matches("[0-9a-f]{16}")) {
             throw new ScaleboxException.NotFound("Box not found");
         }
-        return vms.list().stream().filter(v -> v.name().equals(boxName(id))).findFirst()
-                .orElseThrow(() -> new ScaleboxException.NotFound("Box not found"));
+        return find(boxName(id)).orElseThrow(() -> new ScaleboxException.NotFound("Box not found"));
     }
 
     private Box toBox(Vm vm) {
@@ -247,6 +246,6 @@ public final class Boxes {
     }
 
     private Optional<Vm> find(String name) {
-        return vms.list().stream().filter(v -> v.name().equals(name)).findFirst();
+        return vms.find(name);
     }
 }

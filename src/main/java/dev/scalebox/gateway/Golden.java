@@ -47,7 +47,7 @@ final class Golden {
 
     /** The golden VM as it is now, current or not. */
     Optional<Vm> find() {
-        return vms.list().stream().filter(v -> v.name().equals(name())).findFirst();
+        return vms.find(name());
     }
 
     /** The current golden VM, made (once, whoever asks meanwhile) when there is none. */

@@ -71,6 +71,11 @@ public final class VmService {
         return toVm(row(idOrName));
     }
 
+    /** The VM with this id or name, if there is one: one lookup, not a listing. */
+    public Optional<Vm> find(String idOrName) {
+        return store.find(idOrName).map(this::toVm);
+    }
+
     /** The address this host reaches VMs' forwarded SSH ports on (BIND_ADDRESS, loopback for a wildcard). */
     public String localSshHost() {
         return runtime.probeHost();
@@ -94,14 +99,21 @@ public final class VmService {
         storage.checkAvailableSpace(disk);
 
         VmStore.Row row = reserve(request.template(), name, vcpus, mem, disk);
-        ReentrantLock lock = runtime.lockOf(row.id());
-        lock.lock();
-        try {
+        return build(row, () -> {
             storage.createRootfs(request.template(), row.id(), disk, request.sshPublicKey());
             store.update(row.withStatus(VmStatus.STARTING.label(), null));
             // QEMU's start (daemonize and the QMP handshake, ~0.4 s under TCG) happens after the
             // answer; it takes this VM's lock, so a stop or delete sent meanwhile waits for it.
             Thread.ofVirtual().name("launch-" + row.id()).start(() -> launchAfterCreate(row.id()));
+        });
+    }
+
+    /** Makes a reserved VM's files under its lock; a failure undoes every step and the record. */
+    private Vm build(VmStore.Row row, Runnable make) {
+        ReentrantLock lock = runtime.lockOf(row.id());
+        lock.lock();
+        try {
+            make.run();
             return get(row.id());
         } catch (RuntimeException e) {
             undoCreate(row);
@@ -183,19 +195,11 @@ public final class VmService {
             }
             storage.checkAvailableSpace(0);
             VmStore.Row row = reserve(src.template(), newName, src.vcpuCount(), src.memSizeMib(), src.diskSizeGib());
-            ReentrantLock lock = runtime.lockOf(row.id());
-            lock.lock();
-            try {
+            return build(row, () -> {
                 storage.cloneRootfs(storage.layout().vmImage(src.id()), row.id());
                 runtime.cloneState(src.id(), row.id(), storage);
                 store.update(row.withStatus(VmStatus.SUSPENDED.label(), "forked from " + src.name()));
-                return get(row.id());
-            } catch (RuntimeException e) {
-                undoCreate(row);
-                throw e;
-            } finally {
-                lock.unlock();
-            }
+            });
         });
     }
 

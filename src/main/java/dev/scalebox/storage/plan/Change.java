@@ -5,7 +5,9 @@ import dev.scalebox.config.ByteSize;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.OptionalLong;
 
 /** One step of a storage plan: what it says it will do, and doing it. */
@@ -52,18 +54,20 @@ public sealed interface Change {
 
         public void apply(StorageHost host, Mode mode) {
             List<Path> devices = blockDevices(host, pool);
+            Map<Path, List<String>> signatures = new LinkedHashMap<>();
             for (Path device : devices) {
                 List<String> found = host.signatures(device);
                 if (!found.isEmpty() && mode == Mode.safe) {
                     throw new ScaleboxException.Conflict(device + " carries " + String.join(", ", found)
                             + "; nothing was written to it. If its data can go, run apply with --mode force-destructive");
                 }
+                signatures.put(device, found);
             }
-            for (Path device : devices) {
-                if (!host.signatures(device).isEmpty()) {
+            signatures.forEach((device, found) -> {
+                if (!found.isEmpty()) {
                     host.wipe(device);
                 }
-            }
+            });
             host.makeFilesystem(pool.name(), pool.profile(), devices);
         }
     }
