@@ -111,10 +111,10 @@ final class StorageCommand {
     @Command(name = "plan", mixinStandardHelpOptions = true,
             description = "Show what 'storage apply FILE' would change; changes nothing.")
     int plan(@Parameters(paramLabel = "FILE", description = "The storage file (YAML)") Path file,
-             @Option(names = "--prune", description = "Also delete the datasets the file does not declare") boolean prune,
+             @Option(names = "--prune", description = "Also remove the datasets, exports and shares the file does not declare") boolean prune,
              @Option(names = "--json", description = "Print JSON") boolean json) {
         HostPrograms.requireAll(PLAN_PROGRAMS);
-        print(new StoragePlanner(new StorageHost(runner)).plan(PlanFile.read(file), prune), json, "would make");
+        print(planner(new StorageHost(runner)).plan(PlanFile.read(file), prune), json, "would make");
         return 0;
     }
 
@@ -122,23 +122,24 @@ final class StorageCommand {
             description = "Make the host's storage match FILE; a second apply changes nothing.")
     int apply(@Parameters(paramLabel = "FILE", description = "The storage file (YAML)") Path file,
               @Option(names = "--mode", paramLabel = "MODE", defaultValue = "safe",
-                      description = "safe (default: never touch a device that carries a partition table or filesystem)"
+                      description = "safe (default: never touch a device that carries a partition table or filesystem),"
+                              + " interactive (show what such a device carries and ask, per device)"
                               + " or force-destructive (wipe such devices; with --prune, delete datasets that hold data)")
               String mode,
-              @Option(names = "--prune", description = "Also delete the datasets the file does not declare (empty ones;"
-                      + " ones with data only with --mode force-destructive)") boolean prune,
+              @Option(names = "--prune", description = "Also remove the datasets, exports and shares the file does not"
+                      + " declare (datasets with data only with --mode force-destructive)") boolean prune,
               @Option(names = "--json", description = "Print JSON") boolean json) {
         Change.Mode chosen = switch (mode) {
             case "safe" -> Change.Mode.safe;
             case "force-destructive" -> Change.Mode.force_destructive;
-            case "interactive" -> throw new CliException("--mode interactive is not available yet; use safe or force-destructive");
-            default -> throw new CliException("--mode must be safe or force-destructive, not '" + mode + "'");
+            case "interactive" -> Change.Mode.interactive;
+            default -> throw new CliException("--mode must be safe, interactive or force-destructive, not '" + mode + "'");
         };
         HostPrograms.requireAll(PLAN_PROGRAMS);
         PlanFile plan = PlanFile.read(file);
         try (StorageLock lock = StorageLock.take()) {
             StorageJournal journal = journal();
-            StoragePlanner planner = new StoragePlanner(new StorageHost(runner));
+            StoragePlanner planner = planner(new StorageHost(runner, StorageCommand::askToWipe));
             StoragePlanner.Plan planned = planner.plan(plan, prune);
             try {
                 planner.execute(planned.changes(), chosen);
@@ -166,15 +167,17 @@ final class StorageCommand {
     }
 
     @Command(name = "rollback", mixinStandardHelpOptions = true,
-            description = "Revert the last apply's properties, quotas and still-empty datasets; say what cannot be.")
+            description = "Revert the last apply's properties, quotas, exports, shares, role links and still-empty datasets;"
+                    + " say what cannot be.")
     int rollback() {
         HostPrograms.requireAll(PLAN_PROGRAMS);
         try (StorageLock lock = StorageLock.take()) {
             StorageJournal journal = journal();
             StorageJournal.Entry last = journal.list().reversed().stream().filter(e -> !e.mode().startsWith("rollback"))
                     .findFirst().orElseThrow(() -> new CliException("No storage apply to roll back"));
-            ChangeLog.Undo undo = ChangeLog.undo(last.changes());
-            StoragePlanner planner = new StoragePlanner(new StorageHost(runner));
+            StorageHost host = new StorageHost(runner);
+            ChangeLog.Undo undo = ChangeLog.undo(last.changes(), host);
+            StoragePlanner planner = planner(host);
             String mode = "rollback of " + last.id();
             try {
                 planner.execute(undo.changes(), Change.Mode.safe);
@@ -186,6 +189,26 @@ final class StorageCommand {
             print(new StoragePlanner.Plan(undo.changes(), undo.cannot()), false, "reverted");
         }
         return 0;
+    }
+
+    private StoragePlanner planner(StorageHost host) {
+        return new StoragePlanner(host, StoragePlanner.Targets.of(common.settings().dataDir()));
+    }
+
+    private static final java.io.BufferedReader ANSWERS = new java.io.BufferedReader(new java.io.InputStreamReader(System.in));
+
+    /** Interactive mode's question: what the device carries, and a typed "wipe" to go on. */
+    private static boolean askToWipe(Path device, String signatures) {
+        System.err.println(device + " carries:");
+        signatures.lines().forEach(l -> System.err.println("  " + l));
+        System.err.print("Wipe " + device + " and everything on it? Type 'wipe' to go on, anything else keeps it: ");
+        System.err.flush();
+        try {
+            String answer = ANSWERS.readLine();
+            return answer != null && answer.strip().equals("wipe");
+        } catch (java.io.IOException e) {
+            return false;
+        }
     }
 
     private StorageJournal journal() {

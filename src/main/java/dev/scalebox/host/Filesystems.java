@@ -42,8 +42,14 @@ public final class Filesystems {
      * filesystem, so a pool mounted over the directory later is probed afresh.
      */
     public boolean supportsReflink(Path dir) {
-        Optional<Mount> mount = mountOf(dir);
-        String key = dir.toAbsolutePath().normalize() + "|" + mount.map(Mount::source).orElse("?")
+        Path real;
+        try {
+            real = dir.toRealPath();
+        } catch (IOException e) {
+            real = dir.toAbsolutePath().normalize();
+        }
+        Optional<Mount> mount = mountOf(real);
+        String key = real + "|" + mount.map(Mount::source).orElse("?")
                 + "|" + mount.map(Mount::target).orElse("?");
         return reflinkByStore.computeIfAbsent(key, k -> probeReflink(dir));
     }
@@ -69,7 +75,14 @@ public final class Filesystems {
     /** Whether two existing paths lie on the same filesystem (same device). */
     public boolean sameFilesystem(Path a, Path b) {
         try {
-            return Files.getAttribute(a, "unix:dev").equals(Files.getAttribute(b, "unix:dev"));
+            if (Files.getAttribute(a, "unix:dev").equals(Files.getAttribute(b, "unix:dev"))) {
+                return true;
+            }
+            // btrfs gives each subvolume a device number of its own, so compare the superblocks
+            // that hold the two paths, after links (a role's dataset) are followed.
+            Optional<Mount> ma = mountOf(a.toRealPath());
+            Optional<Mount> mb = mountOf(b.toRealPath());
+            return ma.isPresent() && mb.isPresent() && ma.get().device().equals(mb.get().device());
         } catch (IOException e) {
             return false;
         }
@@ -128,12 +141,12 @@ public final class Filesystems {
         }
     }
 
-    /** One line of mountinfo: where, what, and which filesystem type. */
-    public record Mount(String target, String source, String type, String options) {
+    /** A line of mountinfo; {@code device} is the major:minor of the filesystem's superblock. */
+    public record Mount(String target, String source, String type, String options, String device) {
         static Mount parse(String line) {
             String[] parts = line.split(" ");
             int dash = List.of(parts).indexOf("-");
-            return new Mount(unescape(parts[4]), unescape(parts[dash + 2]), parts[dash + 1], parts[5]);
+            return new Mount(unescape(parts[4]), unescape(parts[dash + 2]), parts[dash + 1], parts[5], parts[2]);
         }
 
         /** mountinfo writes space, tab, newline and backslash as three-digit octal escapes. */

@@ -34,7 +34,12 @@ public final class HostPrograms {
             Map.entry("umount", "mount"),
             Map.entry("losetup", "mount"),
             Map.entry("findmnt", "util-linux"),
-            Map.entry("cp", "coreutils"));
+            Map.entry("cp", "coreutils"),
+            Map.entry("exportfs", "nfs-kernel-server"),
+            Map.entry("testparm", "samba"),
+            Map.entry("pdbedit", "samba"),
+            Map.entry("smbpasswd", "samba"),
+            Map.entry("smbcontrol", "samba"));
 
     private static final Map<String, Path> RESOLVED = new ConcurrentHashMap<>();
 

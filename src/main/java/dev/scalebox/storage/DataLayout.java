@@ -1,5 +1,7 @@
 package dev.scalebox.storage;
 
+import dev.scalebox.ScaleboxException;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -45,6 +47,13 @@ public record DataLayout(Path root) {
 
     public void createDirectories() {
         try {
+            for (Path dir : directories()) {
+                if (Files.isSymbolicLink(dir) && !Files.exists(dir)) {
+                    throw new ScaleboxException.HostFailure(dir + " links to " + Files.readSymbolicLink(dir)
+                            + ", which is missing: is its pool mounted? 'scalebox storage apply FILE' attaches and mounts"
+                            + " the pools of the storage file");
+                }
+            }
             for (Path dir : directories()) {
                 Files.createDirectories(dir);
             }

@@ -43,7 +43,7 @@ public final class StoragePlanBench {
         try {
             PlanFile plan = PlanFile.read(file);
             StorageHost host = new StorageHost(new ProgramRunner());
-            StoragePlanner planner = new StoragePlanner(host);
+            StoragePlanner planner = new StoragePlanner(host, StoragePlanner.Targets.of(dir.resolve("data")));
             long start = System.nanoTime();
             int firstChanges = planner.apply(plan, Change.Mode.safe).changes().size();
             double first = (System.nanoTime() - start) / 1e6;

@@ -8,13 +8,18 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.stream.Collectors;
 
 /** One step of a storage plan: what it says it will do, and doing it. */
 public sealed interface Change {
 
-    /** How far an apply may go with a device that already carries something. */
-    enum Mode { safe, force_destructive }
+    /**
+     * How far an apply may go with a device that already carries something: never ({@code safe}),
+     * after the operator says so for that device ({@code interactive}), or always.
+     */
+    enum Mode { safe, interactive, force_destructive }
 
     String describe();
 
@@ -59,7 +64,12 @@ public sealed interface Change {
                 List<String> found = host.signatures(device);
                 if (!found.isEmpty() && mode == Mode.safe) {
                     throw new ScaleboxException.Conflict(device + " carries " + String.join(", ", found)
-                            + "; nothing was written to it. If its data can go, run apply with --mode force-destructive");
+                            + "; nothing was written to it. If its data can go, run apply with --mode interactive"
+                            + " or force-destructive");
+                }
+                if (!found.isEmpty() && mode == Mode.interactive && !host.confirmWipe(device)) {
+                    throw new ScaleboxException.Conflict("kept " + device + " as it is (" + String.join(", ", found)
+                            + "); nothing was written to any device of pool " + pool.name());
                 }
                 signatures.put(device, found);
             }
@@ -160,6 +170,79 @@ public sealed interface Change {
 
         public void apply(StorageHost host, Mode mode) {
             host.setQuota(path, to);
+        }
+    }
+
+    /** The line of Scalebox's exports file for one exported path: added, changed, or removed (to empty). */
+    record SetExport(Path file, String path, Optional<String> from, Optional<String> to) implements Change {
+        public String describe() {
+            return to.isEmpty() ? "remove NFS export " + from.orElseThrow()
+                    : from.isEmpty() ? "add NFS export " + to.get() : "NFS export " + from.get() + " → " + to.get();
+        }
+
+        public void apply(StorageHost host, Mode mode) {
+            host.writeEntry(EntryFile.EXPORTS, file, path, to);
+            host.reloadExports();
+        }
+    }
+
+    /** The section of Scalebox's Samba include for one share: added, changed, or removed (to empty). */
+    record SetShare(Path smbConf, Path include, String name, Optional<String> from, Optional<String> to) implements Change {
+        public String describe() {
+            String what = to.map(s -> s.lines().skip(1).map(String::strip).collect(Collectors.joining("; "))).orElse("");
+            return to.isEmpty() ? "remove Samba share [" + name + "]"
+                    : (from.isEmpty() ? "add" : "change") + " Samba share [" + name + "]: " + what;
+        }
+
+        public void apply(StorageHost host, Mode mode) {
+            host.writeEntry(EntryFile.SHARES, include, name, to);
+            host.reloadSamba(smbConf);
+        }
+    }
+
+    record IncludeShares(Path smbConf, Path include) implements Change {
+        public String describe() {
+            return "include " + include + " in " + smbConf;
+        }
+
+        public void apply(StorageHost host, Mode mode) {
+            host.includeInSmbConf(smbConf, include);
+        }
+    }
+
+    /** Sets a Samba user's password from its secret; {@code source} names where it came from, never the secret. */
+    record SetSharePassword(Path smbConf, String user, Secret password, String source) implements Change {
+        public String describe() {
+            return "set the Samba password of " + user + " from " + source;
+        }
+
+        public void apply(StorageHost host, Mode mode) {
+            host.setSambaPassword(smbConf, user, password);
+        }
+    }
+
+    /**
+     * Points Scalebox's directory for a role ({@code link}, in the data directory) at the dataset
+     * that has the role. What was there before, an empty directory or another link, is in {@code from}.
+     */
+    record LinkRole(Path link, Path target, Optional<Path> from) implements Change {
+        public String describe() {
+            return "keep Scalebox's " + link.getFileName() + " in " + target + " (" + link + " links there)";
+        }
+
+        public void apply(StorageHost host, Mode mode) {
+            host.link(link, target);
+        }
+    }
+
+    /** Undoes a {@link LinkRole}: back to the earlier link, or to a directory of its own. */
+    record UnlinkRole(Path link, Optional<Path> to) implements Change {
+        public String describe() {
+            return "keep Scalebox's " + link.getFileName() + " in " + to.map(Path::toString).orElse(link + " again");
+        }
+
+        public void apply(StorageHost host, Mode mode) {
+            to.ifPresentOrElse(t -> host.link(link, t), () -> host.unlink(link));
         }
     }
 

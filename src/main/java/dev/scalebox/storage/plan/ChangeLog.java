@@ -1,6 +1,5 @@
 package dev.scalebox.storage.plan;
 
-import dev.scalebox.ScaleboxException;
 import dev.scalebox.config.ByteSize;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -12,12 +11,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
-import java.util.stream.Stream;
 
 /**
- * The changes of an apply as the journal keeps them (JSON), and the changes that undo them:
- * properties, quotas and datasets that are still empty can be reverted; pools, images, mounts
- * and enabled quotas are not, and are named as such.
+ * The changes of an apply as the journal keeps them (JSON, never a password), and the changes
+ * that undo them: properties, quotas, exports, shares, role links whose dataset holds nothing
+ * yet and datasets that are still empty can be reverted; pools, images, mounts, enabled quotas
+ * and passwords are not, and are named as such.
  */
 public final class ChangeLog {
 
@@ -41,6 +40,20 @@ public final class ChangeLog {
                 case Change.SetNodatacow c -> put(e, c.path(), Boolean.toString(c.from()), Boolean.toString(c.to()));
                 case Change.SetQuota c -> put(e, c.path(), size(c.from()), size(c.to()));
                 case Change.CreateDataset c -> e.put("path", c.path().toString());
+                case Change.SetExport c -> {
+                    e.put("file", c.file().toString());
+                    entry(e, c.path(), c.from(), c.to());
+                }
+                case Change.SetShare c -> {
+                    e.put("file", c.include().toString());
+                    e.put("smb_conf", c.smbConf().toString());
+                    entry(e, c.name(), c.from(), c.to());
+                }
+                case Change.LinkRole c -> {
+                    e.put("path", c.link().toString());
+                    e.put("to", c.target().toString());
+                    e.put("from", c.from().map(Path::toString).orElse(""));
+                }
                 default -> {
                 }
             }
@@ -50,7 +63,7 @@ public final class ChangeLog {
     }
 
     /** The changes that undo {@code json}'s, last first. */
-    public static Undo undo(String json) {
+    public static Undo undo(String json, StorageHost host) {
         List<Change> changes = new ArrayList<>();
         List<String> cannot = new ArrayList<>();
         List<JsonNode> entries = new ArrayList<>();
@@ -63,29 +76,40 @@ public final class ChangeLog {
                         PlanFile.Compression.valueOf(e.get("to").asString()), PlanFile.Compression.valueOf(e.get("from").asString())));
                 case "SetNodatacow" -> changes.add(new Change.SetNodatacow(path, e.get("to").asBoolean(), e.get("from").asBoolean()));
                 case "SetQuota" -> changes.add(new Change.SetQuota(path, size(e.get("to").asString()), size(e.get("from").asString())));
+                case "SetExport" -> changes.add(new Change.SetExport(Path.of(e.get("file").asString()),
+                        e.get("key").asString(), optional(e.get("to")), optional(e.get("from"))));
+                case "SetShare" -> changes.add(new Change.SetShare(Path.of(e.get("smb_conf").asString()),
+                        Path.of(e.get("file").asString()), e.get("key").asString(), optional(e.get("to")),
+                        optional(e.get("from"))));
+                case "LinkRole" -> {
+                    if (host.isEmpty(Path.of(e.get("to").asString()))) {
+                        changes.add(new Change.UnlinkRole(path, optional(e.get("from")).map(Path::of)));
+                    } else {
+                        cannot.add(e.get("description").asString() + ": disks are kept there now; kept");
+                    }
+                }
                 case "CreateDataset" -> {
-                    if (isEmpty(path)) {
+                    if (Files.isDirectory(path) && host.isEmpty(path)) {
                         changes.add(new Change.DeleteEmptyDataset(path));
                     } else {
                         cannot.add(e.get("description").asString() + ": it holds data now; kept");
                     }
                 }
-                default -> cannot.add(e.get("description").asString() + ": not reverted (pools, images, mounts and"
-                        + " quotas are undone by hand)");
+                default -> cannot.add(e.get("description").asString() + ": not reverted (pools, images, mounts,"
+                        + " quotas, passwords and the smb.conf include are undone by hand)");
             }
         }
         return new Undo(List.copyOf(changes), List.copyOf(cannot));
     }
 
-    private static boolean isEmpty(Path dir) {
-        if (!Files.isDirectory(dir)) {
-            return false;
-        }
-        try (Stream<Path> entries = Files.list(dir)) {
-            return entries.findAny().isEmpty();
-        } catch (java.io.IOException e) {
-            throw new ScaleboxException.HostFailure("cannot read " + dir + ": " + e.getMessage(), e);
-        }
+    private static void entry(Map<String, String> e, String key, java.util.Optional<String> from, java.util.Optional<String> to) {
+        e.put("key", key);
+        e.put("from", from.orElse(""));
+        e.put("to", to.orElse(""));
+    }
+
+    private static java.util.Optional<String> optional(JsonNode text) {
+        return java.util.Optional.of(text.asString()).filter(t -> !t.isEmpty());
     }
 
     private static void put(Map<String, String> e, Path path, String from, String to) {

@@ -21,11 +21,14 @@ import java.util.OptionalLong;
 import java.util.Set;
 
 /**
- * The storage file: pools (btrfs on devices or loop images) and datasets (subvolumes with
- * properties). Read strictly: an unknown key, a wrong type or a reference to an undeclared pool is
- * an error that names the file's line and column.
+ * The storage file: pools (btrfs on devices or loop images), datasets (subvolumes with
+ * properties and a Scalebox role), NFS exports and Samba shares of datasets. Read strictly: an
+ * unknown key, a wrong type or a reference to an undeclared pool, dataset or user is an error
+ * that names the file's line and column. A password is never read from it, only the name of the
+ * file or environment variable that holds one.
  */
-public record PlanFile(List<Pool> pools, List<Dataset> datasets) {
+public record PlanFile(List<Pool> pools, List<Dataset> datasets, List<Export> exports, List<Share> shares,
+                       List<ShareUser> shareUsers) {
 
     public enum Profile { single, raid1, raid10 }
 
@@ -42,9 +45,38 @@ public record PlanFile(List<Pool> pools, List<Dataset> datasets) {
 
     public record Dataset(String name, String pool, Compression compression, boolean nodatacow, OptionalLong quotaBytes,
                           Optional<Role> role) {
+        public String ref() {
+            return pool + "/" + name;
+        }
+
         public Path path(Pool in) {
             return in.mount().resolve(name);
         }
+    }
+
+    /** An NFS export of a dataset to clients given as CIDRs, each with the same options. */
+    public record Export(String dataset, List<String> clients, List<String> options) {
+    }
+
+    /** A Samba share of a dataset. */
+    public record Share(String name, String dataset, List<String> validUsers, boolean readOnly) {
+    }
+
+    /**
+     * A Samba user. Its password comes from {@code passwordFile} or the environment variable
+     * {@code passwordEnv}; with neither, the user must already be known to Samba.
+     */
+    public record ShareUser(String name, Optional<Path> passwordFile, Optional<String> passwordEnv) {
+    }
+
+    /** The dataset that {@code ref} ("POOL/NAME") names. */
+    public Dataset dataset(String ref) {
+        return datasets.stream().filter(d -> d.ref().equals(ref)).findFirst().orElseThrow();
+    }
+
+    /** Where a dataset is mounted. */
+    public Path path(Dataset dataset) {
+        return dataset.path(pool(dataset.pool()));
     }
 
     public Pool pool(String name) {
@@ -58,11 +90,22 @@ public record PlanFile(List<Pool> pools, List<Dataset> datasets) {
         }
     }
 
-    private static final Set<String> TOP = Set.of("pools", "datasets");
+    private static final Set<String> TOP = Set.of("pools", "datasets", "exports", "shares", "share_users");
     private static final Set<String> POOL_KEYS = Set.of("name", "driver", "devices", "profile", "mount", "options");
     private static final Set<String> DEVICE_KEYS = Set.of("image", "size");
     private static final Set<String> DATASET_KEYS = Set.of("name", "pool", "compression", "nodatacow", "quota", "role");
-    private static final Set<String> NOT_YET = Set.of("exports", "shares");
+    private static final Set<String> EXPORT_KEYS = Set.of("dataset", "clients", "options");
+    private static final Set<String> SHARE_KEYS = Set.of("name", "dataset", "valid_users", "read_only");
+    private static final Set<String> SHARE_USER_KEYS = Set.of("name", "password_file", "password_env");
+    /** The options an export line may carry, as exports(5) names them. */
+    private static final Set<String> EXPORT_OPTIONS = Set.of("rw", "ro", "sync", "async", "subtree_check",
+            "no_subtree_check", "root_squash", "no_root_squash", "all_squash", "no_all_squash", "secure", "insecure",
+            "wdelay", "no_wdelay", "hide", "nohide", "crossmnt", "nocrossmnt", "secure_locks", "insecure_locks",
+            "acl", "no_acl", "anonuid", "anongid", "fsid", "sec");
+    /** Sections smb.conf reserves for itself. */
+    private static final Set<String> RESERVED_SHARES = Set.of("global", "homes", "printers", "print$");
+    /** Roles whose disks are reflink clones of each other, so they must share a filesystem. */
+    private static final Set<Role> CLONED_ROLES = Set.of(Role.templates, Role.vms, Role.volumes);
 
     public static PlanFile read(Path file) {
         if (!Files.isRegularFile(file)) {
@@ -92,7 +135,7 @@ public record PlanFile(List<Pool> pools, List<Dataset> datasets) {
 
         PlanFile read(JsonNode root) {
             if (root == null || root.isMissingNode() || root.isNull()) {
-                return new PlanFile(List.of(), List.of());
+                return new PlanFile(List.of(), List.of(), List.of(), List.of(), List.of());
             }
             object(root, "", TOP);
             List<Pool> pools = new ArrayList<>();
@@ -117,8 +160,152 @@ public record PlanFile(List<Pool> pools, List<Dataset> datasets) {
                 }
                 datasets.add(d);
             }
-            unique(datasets.stream().map(d -> d.pool() + "/" + d.name()).toList(), "/datasets", "dataset");
-            return new PlanFile(List.copyOf(pools), List.copyOf(datasets));
+            unique(datasets.stream().map(Dataset::ref).toList(), "/datasets", "dataset");
+            roles(datasets);
+            Set<String> refs = new HashSet<>(datasets.stream().map(Dataset::ref).toList());
+
+            List<Export> exports = new ArrayList<>();
+            JsonNode exportNodes = root.path("exports");
+            for (int i = 0; i < list(exportNodes, "/exports").size(); i++) {
+                exports.add(export(exportNodes.get(i), "/exports/" + i, refs));
+            }
+            unique(exports.stream().map(Export::dataset).toList(), "/exports", "export of dataset");
+
+            List<ShareUser> users = new ArrayList<>();
+            JsonNode userNodes = root.path("share_users");
+            for (int i = 0; i < list(userNodes, "/share_users").size(); i++) {
+                users.add(shareUser(userNodes.get(i), "/share_users/" + i));
+            }
+            unique(users.stream().map(ShareUser::name).toList(), "/share_users", "share user");
+            Set<String> userNames = new HashSet<>(users.stream().map(ShareUser::name).toList());
+
+            List<Share> shares = new ArrayList<>();
+            JsonNode shareNodes = root.path("shares");
+            for (int i = 0; i < list(shareNodes, "/shares").size(); i++) {
+                shares.add(share(shareNodes.get(i), "/shares/" + i, refs, userNames));
+            }
+            unique(shares.stream().map(s -> s.name().toLowerCase(java.util.Locale.ROOT)).toList(), "/shares", "share");
+            return new PlanFile(List.copyOf(pools), List.copyOf(datasets), List.copyOf(exports), List.copyOf(shares),
+                    List.copyOf(users));
+        }
+
+        /** Each role once; the cloned roles in one pool, since a reflink cannot cross filesystems. */
+        private void roles(List<Dataset> datasets) {
+            Map<Role, Integer> seen = new HashMap<>();
+            String clonedPool = null;
+            Boolean clonedNodatacow = null;
+            for (int i = 0; i < datasets.size(); i++) {
+                Dataset d = datasets.get(i);
+                if (d.role().isEmpty()) {
+                    continue;
+                }
+                Role role = d.role().get();
+                if (seen.put(role, i) != null) {
+                    throw error("/datasets/" + i + "/role", "role " + role + " is already given to /datasets/" + seen.get(role));
+                }
+                if (CLONED_ROLES.contains(role)) {
+                    if (clonedPool != null && !clonedPool.equals(d.pool())) {
+                        throw error("/datasets/" + i + "/pool", "the templates, vms and volumes roles must be in one pool"
+                                + " (VM disks are reflink clones of templates, which cannot cross filesystems)");
+                    }
+                    if (clonedNodatacow != null && clonedNodatacow != d.nodatacow()) {
+                        throw error("/datasets/" + i + "/nodatacow", "the templates, vms and volumes roles must agree on"
+                                + " nodatacow (btrfs cannot reflink between nodatacow and copy-on-write files)");
+                    }
+                    clonedPool = d.pool();
+                    clonedNodatacow = d.nodatacow();
+                }
+            }
+            if (seen.containsKey(Role.templates) != seen.containsKey(Role.vms)) {
+                Role given = seen.containsKey(Role.templates) ? Role.templates : Role.vms;
+                throw error("/datasets/" + seen.get(given) + "/role", "roles templates and vms go together, in one pool"
+                        + " (VM disks are reflink clones of templates); give the other role to a dataset of the same pool");
+            }
+        }
+
+        private Export export(JsonNode node, String at, Set<String> datasets) {
+            object(node, at, EXPORT_KEYS);
+            String dataset = datasetRef(node, at, datasets);
+            List<String> clients = new ArrayList<>();
+            JsonNode clientNodes = node.path("clients");
+            if (list(clientNodes, at + "/clients").isEmpty()) {
+                throw error(at + "/clients", "an export needs at least one client, such as 192.168.1.0/24");
+            }
+            for (int i = 0; i < clientNodes.size(); i++) {
+                String client = scalar(clientNodes.get(i), at + "/clients/" + i);
+                if (!Cidr.valid(client)) {
+                    throw error(at + "/clients/" + i, "'" + client + "' is not a CIDR such as 192.168.1.0/24 or fd00::/64");
+                }
+                clients.add(client);
+            }
+            List<String> options = new ArrayList<>();
+            JsonNode optionNodes = node.path("options");
+            for (int i = 0; i < list(optionNodes, at + "/options").size(); i++) {
+                String option = scalar(optionNodes.get(i), at + "/options/" + i);
+                String key = option.contains("=") ? option.substring(0, option.indexOf('=')) : option;
+                if (!option.matches("[a-z_]+(=[A-Za-z0-9:._-]+)?") || !EXPORT_OPTIONS.contains(key)) {
+                    throw error(at + "/options/" + i, "'" + option + "' is not an export option; expected one of "
+                            + EXPORT_OPTIONS.stream().sorted().toList());
+                }
+                options.add(option);
+            }
+            return new Export(dataset, List.copyOf(clients), List.copyOf(options));
+        }
+
+        private ShareUser shareUser(JsonNode node, String at) {
+            object(node, at, SHARE_USER_KEYS);
+            String name = text(node, at, "name", true);
+            if (!name.matches("[a-z_][a-z0-9_-]{0,31}")) {
+                throw error(at + "/name", "'" + name + "' is not a user name (lower case letters, digits, _ and -)");
+            }
+            String file = text(node, at, "password_file", false);
+            String env = text(node, at, "password_env", false);
+            if (file != null && env != null) {
+                throw error(at, "give password_file or password_env, not both");
+            }
+            if (env != null && !env.matches("[A-Za-z_][A-Za-z0-9_]*")) {
+                throw error(at + "/password_env", "'" + env + "' is not an environment variable name");
+            }
+            return new ShareUser(name, Optional.ofNullable(file).map(f -> absolute(f, at + "/password_file")),
+                    Optional.ofNullable(env));
+        }
+
+        private Share share(JsonNode node, String at, Set<String> datasets, Set<String> users) {
+            object(node, at, SHARE_KEYS);
+            String name = text(node, at, "name", true);
+            if (!name.matches("[A-Za-z0-9][A-Za-z0-9_.-]{0,79}") || RESERVED_SHARES.contains(name.toLowerCase(java.util.Locale.ROOT))) {
+                throw error(at + "/name", "'" + name + "' cannot name a share (letters, digits, _ . and -;"
+                        + " not global, homes or printers)");
+            }
+            String dataset = datasetRef(node, at, datasets);
+            List<String> validUsers = new ArrayList<>();
+            JsonNode userNodes = node.path("valid_users");
+            if (list(userNodes, at + "/valid_users").isEmpty()) {
+                throw error(at + "/valid_users", "a share needs at least one user (guest shares are not offered)");
+            }
+            for (int i = 0; i < userNodes.size(); i++) {
+                String user = scalar(userNodes.get(i), at + "/valid_users/" + i);
+                if (!users.contains(user)) {
+                    throw error(at + "/valid_users/" + i, "user '" + user + "' is not declared under share_users");
+                }
+                validUsers.add(user);
+            }
+            boolean readOnly = false;
+            if (node.has("read_only")) {
+                if (!node.get("read_only").isBoolean()) {
+                    throw error(at + "/read_only", "must be true or false");
+                }
+                readOnly = node.get("read_only").asBoolean();
+            }
+            return new Share(name, dataset, List.copyOf(validUsers), readOnly);
+        }
+
+        private String datasetRef(JsonNode node, String at, Set<String> datasets) {
+            String ref = text(node, at, "dataset", true);
+            if (!datasets.contains(ref)) {
+                throw error(at + "/dataset", "dataset '" + ref + "' is not declared under datasets (write it as POOL/NAME)");
+            }
+            return ref;
         }
 
         private Pool pool(JsonNode node, String at) {
@@ -209,8 +396,10 @@ public record PlanFile(List<Pool> pools, List<Dataset> datasets) {
                 throw error(at, "must be a mapping");
             }
             for (String key : node.propertyNames()) {
-                if (NOT_YET.contains(key) && at.isEmpty()) {
-                    throw error("/" + key, "'" + key + "' is not supported yet by this version of Scalebox");
+                if (key.toLowerCase(java.util.Locale.ROOT).contains("password") && !keys.contains(key)) {
+                    throw error(at + "/" + key, "a password is never written in the storage file; put it in a file"
+                            + " readable only by root and name it with password_file, or name an environment variable"
+                            + " with password_env");
                 }
                 if (!keys.contains(key)) {
                     throw error(at + "/" + key, "unknown key '" + key + "'; expected one of " + keys.stream().sorted().toList());
@@ -272,6 +461,10 @@ public record PlanFile(List<Pool> pools, List<Dataset> datasets) {
             Path path = Path.of(value);
             if (!path.isAbsolute() || !path.normalize().equals(path)) {
                 throw error(at, "'" + value + "' must be an absolute path without . or ..");
+            }
+            if (!value.matches("[A-Za-z0-9/_.:+@-]+")) {
+                throw error(at, "'" + value + "' has a space, quote or other character that fstab, exports and smb.conf"
+                        + " cannot hold; use letters, digits and / _ . : + @ -");
             }
             return path;
         }

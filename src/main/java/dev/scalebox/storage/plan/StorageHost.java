@@ -23,11 +23,22 @@ public class StorageHost {
 
     private static final Duration TIMEOUT = Duration.ofMinutes(5);
 
+    /** Asked, in interactive mode, whether a device that carries signatures may be wiped. */
+    public interface WipeQuestion {
+        boolean mayWipe(Path device, String signatures);
+    }
+
     private final ProgramRunner runner;
+    private final WipeQuestion question;
     private int calls;
 
     public StorageHost(ProgramRunner runner) {
+        this(runner, (device, signatures) -> false);
+    }
+
+    public StorageHost(ProgramRunner runner, WipeQuestion question) {
         this.runner = runner;
+        this.question = question;
     }
 
     public int calls() {
@@ -73,6 +84,11 @@ public class StorageHost {
     List<String> signatures(Path device) {
         return check("wipefs", "--no-act", "--noheadings", "--output", "TYPE", device.toString()).lines()
                 .map(String::strip).filter(s -> !s.isEmpty()).distinct().toList();
+    }
+
+    /** Shows the operator what is on {@code device} and asks whether it may be wiped. */
+    boolean confirmWipe(Path device) {
+        return question.mayWipe(device, check("wipefs", "--no-act", device.toString()));
     }
 
     void wipe(Path device) {
@@ -223,5 +239,171 @@ public class StorageHost {
 
     void setQuota(Path path, OptionalLong bytes) {
         check("btrfs", "qgroup", "limit", bytes.isPresent() ? Long.toString(bytes.getAsLong()) : "none", path.toString());
+    }
+
+    /** A file's text, or "" when it does not exist. */
+    String read(Path file) {
+        try {
+            return Files.exists(file) ? Files.readString(file) : "";
+        } catch (IOException e) {
+            throw new ScaleboxException.HostFailure("cannot read " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Replaces one entry of a file Scalebox owns, through a temporary file renamed over it, so a
+     * reader never sees half a file. A Samba include is first checked with testparm.
+     */
+    void writeEntry(EntryFile kind, Path file, String key, Optional<String> entry) {
+        String text = kind.with(read(file), key, entry);
+        Path temp = file.resolveSibling("." + file.getFileName() + ".new");
+        try {
+            Files.createDirectories(file.getParent());
+            Files.writeString(temp, text);
+            if (kind == EntryFile.SHARES) {
+                checkSambaConfig(temp);
+            }
+            Files.move(temp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            throw new ScaleboxException.HostFailure("cannot write " + file + ": " + e.getMessage(), e);
+        } finally {
+            try {
+                Files.deleteIfExists(temp);
+            } catch (IOException ignored) {
+                // the rename took it, or the next write replaces it
+            }
+        }
+    }
+
+    private void checkSambaConfig(Path file) {
+        ProgramResult r = run("testparm", "-s", "--suppress-prompt", file.toString());
+        Optional<String> problem = r.stderr().lines()
+                .filter(l -> l.contains("Unknown parameter") || l.contains("Error") || l.contains("Invalid")).findFirst();
+        if (!r.succeeded() || problem.isPresent()) {
+            throw new ScaleboxException.HostFailure("testparm refused the Samba shares: "
+                    + problem.orElse(r.describeFailure()));
+        }
+    }
+
+    boolean installed(String program) {
+        return dev.scalebox.host.HostPrograms.find(program).isPresent();
+    }
+
+    /** Makes the NFS server read the exports again, where it is installed. */
+    void reloadExports() {
+        if (installed("exportfs")) {
+            check("exportfs", "-ra");
+        }
+    }
+
+    /** Tells a running smbd to read its configuration again; one that is not running reads it when it starts. */
+    void reloadSamba(Path smbConf) {
+        run("smbcontrol", "-s", smbConf.toString(), "smbd", "reload-config");
+    }
+
+    boolean includes(Path smbConf, Path include) {
+        String line = "include = " + include;
+        return read(smbConf).lines().map(l -> l.strip().replaceAll("\\s*=\\s*", " = ")).anyMatch(line::equals);
+    }
+
+    void includeInSmbConf(Path smbConf, Path include) {
+        if (includes(smbConf, include)) {
+            return;
+        }
+        String text = read(smbConf);
+        String added = (text.isEmpty() || text.endsWith("\n") ? "" : "\n")
+                + "\n# The shares of 'scalebox storage apply'\ninclude = " + include + "\n";
+        try {
+            Files.writeString(smbConf, added, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            throw new ScaleboxException.HostFailure("cannot write " + smbConf + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Samba's users and the hex NT hashes of their passwords. */
+    java.util.Map<String, String> sambaUsers(Path smbConf) {
+        java.util.Map<String, String> users = new java.util.HashMap<>();
+        for (String line : check("pdbedit", "-s", smbConf.toString(), "-L", "-w").lines().toList()) {
+            String[] cols = line.split(":");
+            if (cols.length >= 4) {
+                users.put(cols[0], cols[3].toLowerCase(java.util.Locale.ROOT));
+            }
+        }
+        return users;
+    }
+
+    boolean unixUserExists(String name) {
+        return run("getent", "passwd", name).succeeded();
+    }
+
+    void setSambaPassword(Path smbConf, String user, Secret password) {
+        byte[] twice = (password.value() + "\n" + password.value() + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        calls++;
+        ProgramResult r = runner.run(List.of("smbpasswd", "-c", smbConf.toString(), "-s", "-a", user), TIMEOUT, twice, null);
+        if (!r.succeeded()) {
+            throw new ScaleboxException.HostFailure("smbpasswd could not set the password of " + user + ": "
+                    + r.stderr().strip());
+        }
+    }
+
+    /** Where {@code link} points now: empty for a directory of its own or nothing. */
+    Optional<Path> linkTarget(Path link) {
+        try {
+            return Files.isSymbolicLink(link) ? Optional.of(Files.readSymbolicLink(link)) : Optional.empty();
+        } catch (IOException e) {
+            throw new ScaleboxException.HostFailure("cannot read " + link + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Makes {@code link} point at {@code target}, replacing an earlier link or an empty directory. */
+    void link(Path link, Path target) {
+        try {
+            replaceable(link);
+            Files.createDirectories(link.getParent());
+            Path temp = link.resolveSibling("." + link.getFileName() + ".link");
+            Files.deleteIfExists(temp);
+            Files.createSymbolicLink(temp, target);
+            Files.move(temp, link, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            throw new ScaleboxException.HostFailure("cannot link " + link + " to " + target + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Puts an empty directory of its own where {@code link} was. */
+    void unlink(Path link) {
+        try {
+            Files.deleteIfExists(link);
+            Files.createDirectories(link);
+        } catch (IOException e) {
+            throw new ScaleboxException.HostFailure("cannot replace " + link + ": " + e.getMessage(), e);
+        }
+    }
+
+    private void replaceable(Path link) throws IOException {
+        if (Files.isSymbolicLink(link) || !Files.exists(link)) {
+            return;
+        }
+        if (!Files.isDirectory(link)) {
+            throw new ScaleboxException.Conflict(link + " is a file; Scalebox expected its own directory or a link");
+        }
+        try (var entries = Files.list(link)) {
+            if (entries.findAny().isPresent()) {
+                throw new ScaleboxException.Conflict(link + " holds files; they stay where they are. Stop Scalebox, move"
+                        + " them into the dataset (cp --reflink=always keeps them cheap on one filesystem), then apply again");
+            }
+        }
+        Files.delete(link);
+    }
+
+    /** Whether a directory holds nothing (or does not exist). */
+    boolean isEmpty(Path dir) {
+        if (!Files.isDirectory(dir)) {
+            return true;
+        }
+        try (var entries = Files.list(dir)) {
+            return entries.findAny().isEmpty();
+        } catch (IOException e) {
+            throw new ScaleboxException.HostFailure("cannot read " + dir + ": " + e.getMessage(), e);
+        }
     }
 }

@@ -36,10 +36,33 @@ public final class StoragePlanner {
         }
     }
 
-    private final StorageHost host;
+    /**
+     * The files and directories outside the pools that a plan writes: Scalebox's data directory
+     * (whose role directories become links to datasets), the exports file, smb.conf and the Samba
+     * include that holds the shares.
+     */
+    public record Targets(Path dataDir, Path exportsFile, Path smbConf, Path sharesInclude) {
+        public static Targets of(Path dataDir) {
+            return new Targets(dataDir, Path.of("/etc/exports.d/scalebox.exports"), Path.of("/etc/samba/smb.conf"),
+                    Path.of("/etc/samba/scalebox-shares.conf"));
+        }
+    }
 
-    public StoragePlanner(StorageHost host) {
+    /** Export options when the file gives none: exportfs would warn without a subtree choice. */
+    static final List<String> DEFAULT_EXPORT_OPTIONS = List.of("rw", "sync", "no_subtree_check");
+
+    private final StorageHost host;
+    private final Targets targets;
+    private final java.util.function.UnaryOperator<String> environment;
+
+    public StoragePlanner(StorageHost host, Targets targets) {
+        this(host, targets, System::getenv);
+    }
+
+    StoragePlanner(StorageHost host, Targets targets, java.util.function.UnaryOperator<String> environment) {
         this.host = host;
+        this.targets = targets;
+        this.environment = environment;
     }
 
     public Plan plan(PlanFile file) {
@@ -73,7 +96,135 @@ public final class StoragePlanner {
                 }
             });
         }
+        planRoles(file, changes);
+        planExports(file, prune, changes, notes);
+        planShares(file, prune, changes, notes);
         return new Plan(List.copyOf(changes), List.copyOf(notes));
+    }
+
+    private void planRoles(PlanFile file, List<Change> changes) {
+        for (PlanFile.Dataset dataset : file.datasets()) {
+            if (dataset.role().isEmpty()) {
+                continue;
+            }
+            Path link = targets.dataDir().resolve(dataset.role().get().name());
+            Path target = file.path(dataset);
+            Optional<Path> now = host.linkTarget(link);
+            if (now.isPresent() && now.get().equals(target)) {
+                continue;
+            }
+            if (now.isEmpty() && !host.isEmpty(link)) {
+                throw new ScaleboxException.Conflict(link + " holds files, and the file gives role " + dataset.role().get()
+                        + " to " + target + ". Stop Scalebox and move them there first (cp --reflink=always keeps them"
+                        + " cheap within one filesystem), or drop the role");
+            }
+            changes.add(new Change.LinkRole(link, target, now));
+        }
+    }
+
+    private void planExports(PlanFile file, boolean prune, List<Change> changes, List<String> notes) {
+        Map<String, String> want = new java.util.TreeMap<>();
+        for (PlanFile.Export export : file.exports()) {
+            String path = file.path(file.dataset(export.dataset())).toString();
+            String options = String.join(",", export.options().isEmpty() ? DEFAULT_EXPORT_OPTIONS : export.options());
+            want.put(path, path + " " + export.clients().stream().map(c -> c + "(" + options + ")")
+                    .collect(java.util.stream.Collectors.joining(" ")));
+        }
+        Map<String, String> have = EntryFile.EXPORTS.parse(host.read(targets.exportsFile()));
+        diff(have, want, prune, "NFS export of", changes, notes, (key, from, to) ->
+                new Change.SetExport(targets.exportsFile(), key, from, to));
+        if (!want.isEmpty() && !host.installed("exportfs")) {
+            notes.add("the NFS server is not installed, so " + targets.exportsFile() + " is written but not exported;"
+                    + " install nfs-kernel-server and apply again");
+        }
+    }
+
+    private void planShares(PlanFile file, boolean prune, List<Change> changes, List<String> notes) {
+        Map<String, String> have = EntryFile.SHARES.parse(host.read(targets.sharesInclude()));
+        if (file.shares().isEmpty() && file.shareUsers().isEmpty() && have.isEmpty()) {
+            return;
+        }
+        dev.scalebox.host.HostPrograms.requireAll(List.of("testparm", "pdbedit", "smbpasswd", "smbcontrol"));
+        Map<String, String> hashes = file.shareUsers().isEmpty() ? Map.of() : host.sambaUsers(targets.smbConf());
+        for (PlanFile.ShareUser user : file.shareUsers()) {
+            if (!host.unixUserExists(user.name())) {
+                throw new ScaleboxException.Conflict("share user " + user.name() + " has no Unix account, which Samba"
+                        + " needs; create one (useradd --no-create-home --shell /usr/sbin/nologin " + user.name() + ")");
+            }
+            Optional<Secret> password = password(user);
+            if (password.isEmpty() && !hashes.containsKey(user.name())) {
+                throw new ScaleboxException.Conflict("Samba has no user " + user.name() + " and the file names no"
+                        + " password_file or password_env for it");
+            }
+            if (password.isPresent() && !NtHash.of(password.get()).equals(hashes.get(user.name()))) {
+                changes.add(new Change.SetSharePassword(targets.smbConf(), user.name(), password.get(),
+                        user.passwordFile().map(f -> "file " + f).orElseGet(() -> "$" + user.passwordEnv().orElseThrow())));
+            }
+        }
+        Map<String, String> want = new java.util.TreeMap<>();
+        for (PlanFile.Share share : file.shares()) {
+            want.put(share.name(), "[" + share.name() + "]\n"
+                    + "   path = " + file.path(file.dataset(share.dataset())) + "\n"
+                    + "   valid users = " + String.join(" ", share.validUsers()) + "\n"
+                    + "   read only = " + (share.readOnly() ? "yes" : "no") + "\n"
+                    + "   browseable = yes");
+        }
+        if (!want.isEmpty() && !host.includes(targets.smbConf(), targets.sharesInclude())) {
+            changes.add(new Change.IncludeShares(targets.smbConf(), targets.sharesInclude()));
+        }
+        diff(have, want, prune, "Samba share", changes, notes, (key, from, to) ->
+                new Change.SetShare(targets.smbConf(), targets.sharesInclude(), key, from, to));
+    }
+
+    private interface EntryChange {
+        Change make(String key, Optional<String> from, Optional<String> to);
+    }
+
+    /** Adds and changes the wanted entries; removes the others only with {@code prune}. */
+    private static void diff(Map<String, String> have, Map<String, String> want, boolean prune, String what,
+                             List<Change> changes, List<String> notes, EntryChange change) {
+        want.forEach((key, entry) -> {
+            if (!entry.equals(have.get(key))) {
+                changes.add(change.make(key, Optional.ofNullable(have.get(key)), Optional.of(entry)));
+            }
+        });
+        have.keySet().stream().filter(key -> !want.containsKey(key)).forEach(key -> {
+            if (prune) {
+                changes.add(change.make(key, Optional.of(have.get(key)), Optional.empty()));
+            } else {
+                notes.add(what + " " + key + " is not in the file; left alone (--prune removes it)");
+            }
+        });
+    }
+
+    /** The user's password from its secret file or variable; empty when the file names neither. */
+    private Optional<Secret> password(PlanFile.ShareUser user) {
+        String value;
+        if (user.passwordFile().isPresent()) {
+            Path secret = user.passwordFile().get();
+            try {
+                if (Files.getPosixFilePermissions(secret).contains(java.nio.file.attribute.PosixFilePermission.OTHERS_READ)) {
+                    throw new ScaleboxException.Conflict(secret + " (the password of " + user.name() + ") can be read by"
+                            + " every user of this host; chmod 600 it");
+                }
+                value = Files.readString(secret).lines().findFirst().orElse("");
+            } catch (java.io.IOException e) {
+                throw new ScaleboxException.BadRequest("cannot read the password of " + user.name() + " from " + secret
+                        + ": " + e.getMessage());
+            }
+        } else if (user.passwordEnv().isPresent()) {
+            value = Optional.ofNullable(environment.apply(user.passwordEnv().get())).orElse("");
+            if (value.isEmpty()) {
+                throw new ScaleboxException.BadRequest("the password of " + user.name() + " is to come from $"
+                        + user.passwordEnv().get() + ", which is not set");
+            }
+        } else {
+            return Optional.empty();
+        }
+        if (value.isEmpty()) {
+            throw new ScaleboxException.BadRequest("the password file of " + user.name() + " is empty");
+        }
+        return Optional.of(new Secret(value));
     }
 
     /** Plans the pool's own changes; true when it is mounted now, so its datasets can be read. */
