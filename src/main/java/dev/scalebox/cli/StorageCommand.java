@@ -108,13 +108,29 @@ final class StorageCommand {
         return 0;
     }
 
+    /** Where the exports and shares are written: each flag overrides the Debian default. */
+    static final class ShareFileOptions {
+        @Option(names = "--exports-file", paramLabel = "FILE", defaultValue = "/etc/exports.d/scalebox.exports",
+                description = "Scalebox's NFS exports (default ${DEFAULT-VALUE})")
+        Path exports;
+
+        @Option(names = "--smb-conf", paramLabel = "FILE", defaultValue = "/etc/samba/smb.conf",
+                description = "smb.conf, which includes the shares (default ${DEFAULT-VALUE})")
+        Path smbConf;
+
+        @Option(names = "--shares-file", paramLabel = "FILE", defaultValue = "/etc/samba/scalebox-shares.conf",
+                description = "Scalebox's Samba shares (default ${DEFAULT-VALUE})")
+        Path shares;
+    }
+
     @Command(name = "plan", mixinStandardHelpOptions = true,
             description = "Show what 'storage apply FILE' would change; changes nothing.")
     int plan(@Parameters(paramLabel = "FILE", description = "The storage file (YAML)") Path file,
              @Option(names = "--prune", description = "Also remove the datasets, exports and shares the file does not declare") boolean prune,
-             @Option(names = "--json", description = "Print JSON") boolean json) {
+             @Option(names = "--json", description = "Print JSON") boolean json,
+             @Mixin ShareFileOptions files) {
         HostPrograms.requireAll(PLAN_PROGRAMS);
-        print(planner(new StorageHost(runner)).plan(PlanFile.read(file), prune), json, "would make");
+        print(planner(new StorageHost(runner), files).plan(PlanFile.read(file), prune), json, "would make");
         return 0;
     }
 
@@ -128,7 +144,8 @@ final class StorageCommand {
               String mode,
               @Option(names = "--prune", description = "Also remove the datasets, exports and shares the file does not"
                       + " declare (datasets with data only with --mode force-destructive)") boolean prune,
-              @Option(names = "--json", description = "Print JSON") boolean json) {
+              @Option(names = "--json", description = "Print JSON") boolean json,
+              @Mixin ShareFileOptions files) {
         Change.Mode chosen = switch (mode) {
             case "safe" -> Change.Mode.safe;
             case "force-destructive" -> Change.Mode.force_destructive;
@@ -139,7 +156,7 @@ final class StorageCommand {
         PlanFile plan = PlanFile.read(file);
         try (StorageLock lock = StorageLock.take()) {
             StorageJournal journal = journal();
-            StoragePlanner planner = planner(new StorageHost(runner, StorageCommand::askToWipe));
+            StoragePlanner planner = planner(new StorageHost(runner, StorageCommand::askToWipe), files);
             StoragePlanner.Plan planned = planner.plan(plan, prune);
             try {
                 planner.execute(planned.changes(), chosen);
@@ -177,7 +194,8 @@ final class StorageCommand {
                     .findFirst().orElseThrow(() -> new CliException("No storage apply to roll back"));
             StorageHost host = new StorageHost(runner);
             ChangeLog.Undo undo = ChangeLog.undo(last.changes(), host);
-            StoragePlanner planner = planner(host);
+            // the journal names the files each change wrote, so the undo needs no targets of its own
+            StoragePlanner planner = new StoragePlanner(host, StoragePlanner.Targets.of(common.settings().dataDir()));
             String mode = "rollback of " + last.id();
             try {
                 planner.execute(undo.changes(), Change.Mode.safe);
@@ -191,8 +209,9 @@ final class StorageCommand {
         return 0;
     }
 
-    private StoragePlanner planner(StorageHost host) {
-        return new StoragePlanner(host, StoragePlanner.Targets.of(common.settings().dataDir()));
+    private StoragePlanner planner(StorageHost host, ShareFileOptions files) {
+        return new StoragePlanner(host, new StoragePlanner.Targets(common.settings().dataDir(), files.exports,
+                files.smbConf, files.shares));
     }
 
     private static final java.io.BufferedReader ANSWERS = new java.io.BufferedReader(new java.io.InputStreamReader(System.in));

@@ -45,9 +45,27 @@ public class StorageHost {
         return calls;
     }
 
+    /** Per program: how many runs so far and their wall time in nanoseconds, for the plan's benchmark. */
+    public java.util.Map<String, long[]> programTimes() {
+        return java.util.Collections.unmodifiableMap(times);
+    }
+
+    private final java.util.Map<String, long[]> times = new java.util.TreeMap<>();
+
     private ProgramResult run(String... argv) {
+        return timed(List.of(argv), null);
+    }
+
+    private ProgramResult timed(List<String> argv, byte[] stdin) {
         calls++;
-        return runner.run(List.of(argv), TIMEOUT);
+        long start = System.nanoTime();
+        try {
+            return stdin == null ? runner.run(argv, TIMEOUT) : runner.run(argv, TIMEOUT, stdin, null);
+        } finally {
+            long[] t = times.computeIfAbsent(argv.getFirst(), k -> new long[2]);
+            t[0]++;
+            t[1] += System.nanoTime() - start;
+        }
     }
 
     private String check(String... argv) {
@@ -338,8 +356,7 @@ public class StorageHost {
 
     void setSambaPassword(Path smbConf, String user, Secret password) {
         byte[] twice = (password.value() + "\n" + password.value() + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        calls++;
-        ProgramResult r = runner.run(List.of("smbpasswd", "-c", smbConf.toString(), "-s", "-a", user), TIMEOUT, twice, null);
+        ProgramResult r = timed(List.of("smbpasswd", "-c", smbConf.toString(), "-s", "-a", user), twice);
         if (!r.succeeded()) {
             throw new ScaleboxException.HostFailure("smbpasswd could not set the password of " + user + ": "
                     + r.stderr().strip());
