@@ -276,7 +276,7 @@ class StoragePlanTest {
 
     @Test
     @Order(8)
-    void aVmDiskOnTheRoleDatasetsIsStillAReflinkCloneOfItsTemplate() throws Exception {
+    void aVmDiskMadeOnTheRoleDatasetsIsStillAReflinkCloneOfItsTemplate() throws Exception {
         Path data = targets.dataDir();
         assertThat(Files.readSymbolicLink(data.resolve("templates"))).isEqualTo(dir.resolve("one/templates"));
         assertThat(Files.readSymbolicLink(data.resolve("vms"))).isEqualTo(dir.resolve("one/vms"));
@@ -284,17 +284,18 @@ class StoragePlanTest {
         layout.createDirectories();
         ProgramRunner runner = new ProgramRunner();
         StorageService storage = new StorageService(layout, runner, new Filesystems(runner));
-        Path template = layout.templateImage("base");
-        Sh.run("mke2fs", "-q", "-F", "-t", "ext4", template.toString(), "48M");
+        // 16 MiB of data; a full copy would write it all again in the vms dataset
+        Path template = TestImages.ext4(layout.templateImage("base"), 1, 16);
 
-        Path disk = storage.copyRootfs("base", "vm-on-datasets");
+        Path disk = storage.createRootfs("base", "vm-on-datasets", 1,
+                "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl user@laptop");
 
         assertThat(disk.toRealPath()).isEqualTo(dir.resolve("one/vms/vm-on-datasets.ext4"));
-        assertThat(TestImages.sameContent(disk, template)).isTrue();
         Sh.run("sync");
         String du = Sh.run("btrfs", "filesystem", "du", "--raw", disk.toString());
         assertThat(Long.parseLong(du.lines().skip(1).findFirst().orElseThrow().trim().split("\\s+")[1]))
-                .as("bytes of the clone not shared with its template").isZero();
+                .as("bytes of the VM's disk not shared with its template (the key written into it)")
+                .isLessThan(4L << 20);
         storage.deleteRootfs(disk);
         Files.delete(template);
 
