@@ -190,8 +190,15 @@ final class StorageCommand {
         HostPrograms.requireAll(PLAN_PROGRAMS);
         try (StorageLock lock = StorageLock.take()) {
             StorageJournal journal = journal();
-            StorageJournal.Entry last = journal.list().reversed().stream().filter(e -> !e.mode().startsWith("rollback"))
-                    .findFirst().orElseThrow(() -> new CliException("No storage apply to roll back"));
+            List<StorageJournal.Entry> entries = journal.list();
+            java.util.Set<String> rolledBack = entries.stream().map(StorageJournal.Entry::mode)
+                    .filter(m -> m.startsWith("rollback of ")).map(m -> m.substring("rollback of ".length()))
+                    .collect(java.util.stream.Collectors.toSet());
+            // the last apply that changed something and is not rolled back yet; a no-change apply has nothing to undo
+            StorageJournal.Entry last = entries.reversed().stream()
+                    .filter(e -> !e.mode().startsWith("rollback") && !rolledBack.contains(Long.toString(e.id()))
+                            && !e.changes().equals("[]"))
+                    .findFirst().orElseThrow(() -> new CliException("No storage apply with changes left to roll back"));
             StorageHost host = new StorageHost(runner);
             ChangeLog.Undo undo = ChangeLog.undo(last.changes(), host);
             // the journal names the files each change wrote, so the undo needs no targets of its own
@@ -204,6 +211,7 @@ final class StorageCommand {
                 throw e;
             }
             record(journal, last.file(), mode, "reverted " + undo.changes().size() + " change(s)", undo.changes());
+            System.out.println("Rollback of apply " + last.id() + " (" + last.appliedAt() + ", " + last.file() + "):");
             print(new StoragePlanner.Plan(undo.changes(), undo.cannot()), false, "reverted");
         }
         return 0;
@@ -257,7 +265,7 @@ final class StorageCommand {
             return;
         }
         if (plan.changes().isEmpty()) {
-            System.out.println("No changes: the host matches the file.");
+            System.out.println(verb.equals("reverted") ? "Nothing could be reverted." : "No changes: the host matches the file.");
         } else {
             System.out.println("Scalebox " + verb + " " + plan.changes().size() + " change(s):");
             plan.changes().forEach(c -> System.out.println("  + " + c.describe()));

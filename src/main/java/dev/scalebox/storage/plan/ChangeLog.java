@@ -95,8 +95,7 @@ public final class ChangeLog {
                         cannot.add(e.get("description").asString() + ": it holds data now; kept");
                     }
                 }
-                default -> cannot.add(e.get("description").asString() + ": not reverted (pools, images, mounts,"
-                        + " quotas, passwords and the smb.conf include are undone by hand)");
+                default -> cannot.add(e.get("description").asString() + ": not reverted; undo it by hand if needed");
             }
         }
         return new Undo(List.copyOf(changes), List.copyOf(cannot));
