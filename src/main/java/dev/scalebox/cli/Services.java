@@ -29,7 +29,7 @@ record Services(Settings settings, DataLayout layout, ProgramRunner runner, File
         Database db = Database.openSqlite(layout.database());
         StorageService storage = new StorageService(layout, runner, filesystems);
         TemplateService templates = new TemplateService(storage, db.templates(), runner, filesystems);
-        Hypervisor hypervisor = new Hypervisor(runner, Accelerator.choose(settings.accel()));
+        Hypervisor hypervisor = new Hypervisor(runner, Accelerator.choose(settings.accel()), settings.tcgCacheMib());
         VmLimits limits = new VmLimits(settings.defaultVcpuCount(), settings.defaultMemSizeMib(),
                 settings.defaultDiskSizeGib(), settings.maxDiskSizeGib(), settings.sshHost(), settings.bindAddress(),
                 settings.portMin(), settings.portMax());

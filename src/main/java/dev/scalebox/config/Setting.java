@@ -16,6 +16,7 @@ public enum Setting {
     BIND_ADDRESS("127.0.0.1", "the host address VMs' SSH ports are forwarded on"),
     SSH_HOST(null, "the host name put in VMs' ssh commands (default BIND_ADDRESS, or 127.0.0.1 for a wildcard)"),
     ACCEL("auto", "the accelerator: auto (KVM when usable, else TCG), kvm or tcg"),
+    TCG_CACHE_MIB("64", "the translation cache of each VM under TCG, MiB: smaller saves host memory, larger boots faster"),
     DEFAULT_VCPU_COUNT("2", "the vCPUs of a VM when the request gives none"),
     DEFAULT_MEM_SIZE_MIB("2048", "the memory of a VM when the request gives none"),
     DEFAULT_DISK_SIZE_GIB("2", "the disk size of a VM when the request gives none"),

@@ -67,6 +67,7 @@ public final class Settings {
     public int maxDiskSizeGib() { return integer(Setting.MAX_DISK_SIZE_GIB); }
     public String bindAddress() { return values.get(Setting.BIND_ADDRESS); }
     public String accel() { return values.get(Setting.ACCEL); }
+    public int tcgCacheMib() { return integer(Setting.TCG_CACHE_MIB); }
     public int defaultVcpuCount() { return integer(Setting.DEFAULT_VCPU_COUNT); }
     public int defaultMemSizeMib() { return integer(Setting.DEFAULT_MEM_SIZE_MIB); }
 
@@ -128,6 +129,7 @@ public final class Settings {
         if (gatewayBind().isBlank()) {
             throw bad(Setting.GATEWAY_BIND, "must be an address");
         }
+        requireRange(Setting.TCG_CACHE_MIB, 8, 4096);
         if (!accel().matches("auto|kvm|tcg")) {
             throw bad(Setting.ACCEL, "must be auto, kvm or tcg");
         }

@@ -29,13 +29,15 @@ public enum Accelerator {
         }
     }
 
-    /** The QEMU arguments that select this accelerator and a CPU model for it. */
-    List<String> qemuArgs() {
+    /**
+     * The QEMU arguments that select this accelerator and a CPU model for it. Under TCG the
+     * translation cache would default to a quarter of guest RAM or more; {@code tcgCacheMib}
+     * bounds it, and a booted VM fills it, so it is most of a VM's host memory beyond its guest's.
+     */
+    List<String> qemuArgs(int tcgCacheMib) {
         return this == KVM
                 ? List.of("-accel", "kvm", "-cpu", "host")
-                // The translation cache defaults to a quarter of guest RAM or more; 64 MiB keeps
-                // an idle VM's host memory small at a small cost in re-translation.
-                : List.of("-accel", "tcg,tb-size=64", "-cpu", "max");
+                : List.of("-accel", "tcg,tb-size=" + tcgCacheMib, "-cpu", "max");
     }
 
     public String label() {

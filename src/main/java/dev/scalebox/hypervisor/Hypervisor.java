@@ -33,10 +33,12 @@ public final class Hypervisor {
 
     private final ProgramRunner runner;
     private final Accelerator accelerator;
+    private final int tcgCacheMib;
 
-    public Hypervisor(ProgramRunner runner, Accelerator accelerator) {
+    public Hypervisor(ProgramRunner runner, Accelerator accelerator, int tcgCacheMib) {
         this.runner = runner;
         this.accelerator = accelerator;
+        this.tcgCacheMib = tcgCacheMib;
     }
 
     public Accelerator accelerator() {
@@ -212,7 +214,7 @@ public final class Hypervisor {
 
     List<String> argv(VmSpec spec) {
         List<String> argv = new ArrayList<>(List.of("qemu-system-x86_64", "-name", processName(spec.vmId())));
-        argv.addAll(accelerator.qemuArgs());
+        argv.addAll(accelerator.qemuArgs(tcgCacheMib));
         argv.addAll(List.of(
                 "-m", Integer.toString(spec.memMib()),
                 "-smp", Integer.toString(spec.vcpus()),

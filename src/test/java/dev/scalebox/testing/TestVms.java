@@ -64,7 +64,12 @@ public final class TestVms implements AutoCloseable {
 
     /** A new service over this store and data directory, as after a restart of Scalebox. */
     public VmService service() {
-        return new VmService(storage, new Hypervisor(new ProgramRunner(), Accelerator.choose("auto")), db.vms(),
+        return service(64);
+    }
+
+    /** A service whose VMs have a TCG translation cache of {@code tcgCacheMib}. */
+    public VmService service(int tcgCacheMib) {
+        return new VmService(storage, new Hypervisor(new ProgramRunner(), Accelerator.choose("auto"), tcgCacheMib), db.vms(),
                 new VmLimits(2, 512, 2, 100, "127.0.0.1", "127.0.0.1", portMin, portMin + 99), templates);
     }
 
