@@ -53,6 +53,7 @@ final class ServeCommand implements Callable<Integer> {
                 settings.gatewayOpenSignup(), services.layout().root().resolve("gateway"), settings.boxIdleSuspend(),
                 settings.boxTemplate(), settings.boxVcpus(), settings.boxMemMib(), settings.poolMinFree(),
                 settings.poolMaxFree(), settings.poolInstancesMinFree(), settings.poolInstancesMaxFree(),
+                settings.poolInstancesTotal(),
                 settings.maxBoxes(), settings.poolCheckInterval(), settings.poolCooldown()),
                 services.users(), services.vms(), services.templates());
         ApiServer server;

@@ -36,6 +36,7 @@ public enum Setting {
     POOL_VOLUMES_MAX_FREE("5", "ready boxes kept while new users keep coming"),
     POOL_INSTANCES_MIN_FREE("1", "ready boxes kept with a warm QEMU (memory loaded, paused) when no new user came lately"),
     POOL_INSTANCES_MAX_FREE("2", "ready boxes kept with a warm QEMU while new users keep coming"),
+    POOL_INSTANCES_TOTAL("50", "the most box instances (QEMUs of boxes: in use, warm, being made) running at once"),
     POOL_CHECK_INTERVAL("30", "seconds between two checks of the pool"),
     POOL_SCALE_DOWN_COOLDOWN("120", "seconds without a new user before the pool shrinks back to its minimum");
 

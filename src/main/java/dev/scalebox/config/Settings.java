@@ -92,6 +92,7 @@ public final class Settings {
     public int poolMaxFree() { return integer(Setting.POOL_VOLUMES_MAX_FREE); }
     public int poolInstancesMinFree() { return integer(Setting.POOL_INSTANCES_MIN_FREE); }
     public int poolInstancesMaxFree() { return integer(Setting.POOL_INSTANCES_MAX_FREE); }
+    public int poolInstancesTotal() { return integer(Setting.POOL_INSTANCES_TOTAL); }
     public java.time.Duration poolCheckInterval() { return java.time.Duration.ofSeconds(integer(Setting.POOL_CHECK_INTERVAL)); }
     public java.time.Duration poolCooldown() { return java.time.Duration.ofSeconds(integer(Setting.POOL_SCALE_DOWN_COOLDOWN)); }
 
@@ -121,6 +122,7 @@ public final class Settings {
         requireRange(Setting.POOL_VOLUMES_MIN_FREE, 0, poolMaxFree());
         requireRange(Setting.POOL_INSTANCES_MAX_FREE, 0, 1000);
         requireRange(Setting.POOL_INSTANCES_MIN_FREE, 0, poolInstancesMaxFree());
+        requireRange(Setting.POOL_INSTANCES_TOTAL, 1, 10000);
         requireRange(Setting.POOL_CHECK_INTERVAL, 1, 24 * 3600);
         requireRange(Setting.POOL_SCALE_DOWN_COOLDOWN, 0, 7 * 24 * 3600);
         if (!values.get(Setting.GATEWAY_SIGNUP).matches("registered|open")) {

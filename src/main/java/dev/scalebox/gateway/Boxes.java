@@ -51,6 +51,12 @@ public final class Boxes {
     private final Semaphore preparations = new Semaphore(Math.max(2, Runtime.getRuntime().availableProcessors()), true);
     private volatile Events events = new Events() {
     };
+    private volatile IdleBoxes idle = exceptUserId -> false;
+
+    /** Suspends, at once, the box that has been idle longest (its user's last session closed), other than one user's. */
+    interface IdleBoxes {
+        boolean suspendLongestIdle(String exceptUserId);
+    }
 
     Boxes(VmService vms, Users users, BoxSpec spec, String internalKey, BoxGuest guest, VolumePool pool) {
         this.vms = vms;
@@ -59,6 +65,11 @@ public final class Boxes {
         this.internalKey = internalKey;
         this.guest = guest;
         this.pool = pool;
+    }
+
+    /** Where room is made when all POOL_INSTANCES_TOTAL instances run. */
+    void whenFull(IdleBoxes idleBoxes) {
+        this.idle = idleBoxes;
     }
 
     public void onEvents(Events listener) {
@@ -135,11 +146,30 @@ public final class Boxes {
      * of the pool, else from the golden state), started or resumed when needed.
      */
     Ready open(User user) throws IOException {
+        makeRoom(user);
         Ready ready;
         synchronized (locks.computeIfAbsent(user.id(), k -> new Object())) {
             ready = ensureRunning(user);
         }
         return ready.session() != null ? ready : new Ready(ready.vm(), guest.connect(ready.vm()));
+    }
+
+    /**
+     * Keeps box instances within POOL_INSTANCES_TOTAL when the user's box needs one: a warm
+     * instance ends first, else the box idle longest is suspended now instead of at the end of its
+     * idle time; with every instance in a connected user's hands the connection is refused. Done
+     * before the user's lock is taken, since it takes another user's: two connections at the same
+     * moment may both pass, so the total can be passed by the connections in flight.
+     */
+    private void makeRoom(User user) {
+        Optional<Vm> box = find(boxName(user));
+        boolean needsInstance = box.map(v -> v.status() == VmStatus.SUSPENDED || v.status() == VmStatus.STOPPED
+                || v.status() == VmStatus.ERROR).orElseGet(() -> !pool.hasWarm());
+        if (!needsInstance || pool.hasInstanceRoom() || pool.dropWarm() || idle.suspendLongestIdle(user.id())) {
+            return;
+        }
+        throw new ScaleboxException.Conflict("every box instance this host runs (POOL_INSTANCES_TOTAL, "
+                + pool.status().instances().total() + ") is in use by a connected user; try again later");
     }
 
     private Ready ensureRunning(User user) throws IOException {
@@ -226,18 +256,21 @@ public final class Boxes {
 
     /**
      * Suspends the user's box if it runs and {@code stillIdle} holds under the user's lock (a
-     * session that opened meanwhile keeps it up); its memory waits beside its disk.
+     * session that opened meanwhile keeps it up); its memory waits beside its disk. True when it
+     * was suspended.
      */
-    void suspend(User user, BooleanSupplier stillIdle) {
+    boolean suspend(User user, BooleanSupplier stillIdle) {
         synchronized (locks.computeIfAbsent(user.id(), k -> new Object())) {
             if (!stillIdle.getAsBoolean()) {
-                return;
+                return false;
             }
-            find(boxName(user)).filter(v -> v.status() == VmStatus.RUNNING).ifPresent(v -> {
+            Optional<Vm> running = find(boxName(user)).filter(v -> v.status() == VmStatus.RUNNING);
+            running.ifPresent(v -> {
                 long started = System.nanoTime();
                 vms.suspend(v.id());
                 events.suspended((System.nanoTime() - started) / 1e9);
             });
+            return running.isPresent();
         }
     }
 

@@ -68,7 +68,7 @@ public final class Gateway implements AutoCloseable {
     /** Where the gateway listens, who it admits, and what boxes are made of. */
     public record Options(String bind, int port, boolean openSignup, Path keyDir, Duration idleSuspend,
                           String boxTemplate, int boxVcpus, int boxMemMib, int minFree, int maxFree,
-                          int instancesMinFree, int instancesMaxFree, int maxBoxes, Duration poolInterval,
+                          int instancesMinFree, int instancesMaxFree, int instancesTotal, int maxBoxes, Duration poolInterval,
                           Duration poolCooldown) {
     }
 
@@ -89,9 +89,11 @@ public final class Gateway implements AutoCloseable {
         BoxGuest guest = new BoxGuest(client, internalKey, boxHost, options.keyDir().resolve("tmp"));
         VolumePool pool = new VolumePool(vms, new Golden(vms, templates, spec, internalKeyLine, guest), guest,
                 new VolumePool.Settings(options.minFree(), options.maxFree(), options.instancesMinFree(),
-                        options.instancesMaxFree(), options.maxBoxes(), options.poolInterval(), options.poolCooldown()));
+                        options.instancesMaxFree(), options.instancesTotal(), options.maxBoxes(), options.poolInterval(),
+                        options.poolCooldown()));
         Boxes boxes = new Boxes(vms, users, spec, internalKeyLine, guest, pool);
         Sessions sessions = new Sessions(boxes, options.idleSuspend());
+        boxes.whenFull(sessions::suspendLongestIdle);
         SshServer server = SshServer.setUpDefaultServer();
         server.setHost(options.bind());
         server.setPort(options.port());

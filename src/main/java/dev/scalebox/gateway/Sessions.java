@@ -23,6 +23,7 @@ final class Sessions implements AutoCloseable {
     private final Duration idle;
     private final Map<String, Integer> open = new HashMap<>();
     private final Map<String, ScheduledFuture<?>> pending = new HashMap<>();
+    private final Map<String, User> idleUsers = new HashMap<>();
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().name("box-idle").daemon(true).factory());
 
@@ -34,6 +35,7 @@ final class Sessions implements AutoCloseable {
     synchronized void opened(User user) {
         open.merge(user.id(), 1, Integer::sum);
         ScheduledFuture<?> suspend = pending.remove(user.id());
+        idleUsers.remove(user.id());
         if (suspend != null) {
             suspend.cancel(false);
         }
@@ -54,6 +56,7 @@ final class Sessions implements AutoCloseable {
         }
         ScheduledFuture<?> earlier = pending.put(user.id(),
                 timer.schedule(() -> suspendIfIdle(user), idle.toMillis(), TimeUnit.MILLISECONDS));
+        idleUsers.put(user.id(), user);
         if (earlier != null) {
             earlier.cancel(false);
         }
@@ -63,9 +66,30 @@ final class Sessions implements AutoCloseable {
         return !open.containsKey(user.id());
     }
 
+    /**
+     * Suspends now the box whose idle time ends first, to make room for another user's; false
+     * when no box other than {@code exceptUserId}'s is idle.
+     */
+    boolean suspendLongestIdle(String exceptUserId) {
+        User longest;
+        synchronized (this) {
+            longest = pending.entrySet().stream().filter(e -> !e.getKey().equals(exceptUserId))
+                    .min(java.util.Comparator.comparingLong(e -> e.getValue().getDelay(TimeUnit.NANOSECONDS)))
+                    .map(e -> idleUsers.get(e.getKey())).orElse(null);
+            if (longest == null) {
+                return false;
+            }
+            pending.remove(longest.id()).cancel(false);
+            idleUsers.remove(longest.id());
+        }
+        log.info("Suspending the idle box of user {} now, to make room for another", longest.id());
+        return boxes.suspend(longest, () -> isIdle(longest));
+    }
+
     private void suspendIfIdle(User user) {
         synchronized (this) {
             pending.remove(user.id());
+            idleUsers.remove(user.id());
         }
         try {
             boxes.suspend(user, () -> isIdle(user));

@@ -39,8 +39,8 @@ final class VolumePool implements AutoCloseable {
     private static final Duration REFILL_DELAY = Duration.ofSeconds(5);
     private static final Logger log = LoggerFactory.getLogger(VolumePool.class);
 
-    record Settings(int minFree, int maxFree, int instancesMinFree, int instancesMaxFree, int maxBoxes,
-                    Duration interval, Duration cooldown) {
+    record Settings(int minFree, int maxFree, int instancesMinFree, int instancesMaxFree, int instancesTotal,
+                    int maxBoxes, Duration interval, Duration cooldown) {
     }
 
     /** A new box, unique and running, with the session that set it up. */
@@ -55,8 +55,11 @@ final class VolumePool implements AutoCloseable {
     public record Volumes(int ready, int making, int inUse, int minFree, int maxFree, int target) {
     }
 
-    /** Ready boxes whose QEMU already runs with their memory loaded, paused. */
-    public record Instances(int warm, int minFree, int maxFree, int target) {
+    /**
+     * Ready boxes whose QEMU already runs with their memory loaded, paused; and all the QEMUs of
+     * boxes (in use, warm, being made) against their total.
+     */
+    public record Instances(int warm, int minFree, int maxFree, int target, int inAll, int total) {
     }
 
     private final VmService vms;
@@ -138,7 +141,8 @@ final class VolumePool implements AutoCloseable {
         String state = golden.find().map(v -> golden.isCurrent(v) ? "ready" : "out of date").orElse("missing");
         return new Status(
                 new Volumes(ready.size(), making, inUse, settings.minFree(), settings.maxFree(), target()),
-                new Instances(warm(ready).size(), settings.instancesMinFree(), settings.instancesMaxFree(), instanceTarget()),
+                new Instances(warm(ready).size(), settings.instancesMinFree(), settings.instancesMaxFree(), instanceTarget(),
+                        instancesInAll(all), settings.instancesTotal()),
                 settings.maxBoxes(), state);
     }
 
@@ -161,7 +165,8 @@ final class VolumePool implements AutoCloseable {
             }
         }
         List<Vm> ready = ready();
-        if (ready.size() < target() && hasRoom()) {
+        boolean instanceRoom = instancesInAll(vms.list()) < settings.instancesTotal();
+        if (ready.size() < target() && hasRoom() && instanceRoom) {
             makeReady();
             return true;
         }
@@ -175,7 +180,7 @@ final class VolumePool implements AutoCloseable {
             }
             return true;
         }
-        if (warm.size() < instanceTarget() && warm.size() < ready.size()) {
+        if (warm.size() < instanceTarget() && warm.size() < ready.size() && instanceRoom) {
             ready.stream().filter(v -> !vms.isPreloaded(v.id())).findFirst().ifPresent(v -> vms.preload(v.id()));
             return true;
         }
@@ -221,6 +226,35 @@ final class VolumePool implements AutoCloseable {
 
     private static boolean isReady(Vm vm) {
         return vm.name().startsWith(READY) && vm.status() == VmStatus.SUSPENDED;
+    }
+
+    /** Whether a box may start one more QEMU under {@code instancesTotal}. */
+    boolean hasInstanceRoom() {
+        return instancesInAll(vms.list()) < settings.instancesTotal();
+    }
+
+    /** Ends one warm instance to make room for a box in use; false when there is none. */
+    boolean dropWarm() {
+        synchronized (claims) {
+            List<Vm> warm = warm(ready());
+            if (warm.isEmpty()) {
+                return false;
+            }
+            vms.unload(warm.getLast().id());
+            return true;
+        }
+    }
+
+    boolean hasWarm() {
+        return !warm(ready()).isEmpty();
+    }
+
+    /** QEMUs of boxes: users' and ones being made that run, and warm ready ones. */
+    private int instancesInAll(List<Vm> all) {
+        int running = (int) all.stream().filter(v -> v.name().startsWith(Boxes.BOX_PREFIX) || v.name().startsWith(MAKING))
+                .filter(v -> v.status() != VmStatus.SUSPENDED && v.status() != VmStatus.STOPPED
+                        && v.status() != VmStatus.ERROR).count();
+        return running + warm(all.stream().filter(VolumePool::isReady).toList()).size();
     }
 
     private int boxesInAll() {

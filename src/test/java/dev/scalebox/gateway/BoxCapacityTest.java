@@ -1,0 +1,100 @@
+package dev.scalebox.gateway;
+
+import dev.scalebox.testing.TestGateway;
+import dev.scalebox.vm.Vm;
+import dev.scalebox.vm.VmService;
+import dev.scalebox.vm.VmStatus;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * POOL_INSTANCES_TOTAL of 1: a second user's box takes the instance of the box idle longest,
+ * which is suspended at once instead of after its idle hour; while every instance is in a
+ * connected user's hands, a connection that needs one is refused with a message, and nothing of
+ * the waiting box is touched.
+ */
+class BoxCapacityTest {
+
+    private static TestGateway box;
+    private static VmService vms;
+    private static Path dave;
+    private static Path erin;
+
+    @BeforeAll
+    static void start() {
+        box = new TestGateway("box-capacity", 18001, Duration.ofHours(1), 0, 0, Duration.ofSeconds(2), 1);
+        vms = box.vms;
+        dave = box.addUser("dave");
+        erin = box.addUser("erin");
+    }
+
+    @AfterAll
+    static void stop() {
+        box.close();
+    }
+
+    @Test
+    void theIdleBoxGivesWayAndWithEveryInstanceInUseAConnectionIsRefused() throws Exception {
+        assertThat(ssh(dave, "echo hello > /root/mine; cat /root/mine").out()).isEqualTo("hello\n");
+        Vm daves = boxOf("dave");
+
+        // dave's session has ended: his box idles, for an hour, on the only instance
+        assertThat(ssh(erin, "echo erin").out()).isEqualTo("erin\n");
+        assertThat(vms.get(daves.id()).status()).isEqualTo(VmStatus.SUSPENDED);
+        Vm erins = boxOf("erin");
+
+        Process held = start(erin, "echo up; sleep 600");
+        try (BufferedReader up = new BufferedReader(new InputStreamReader(held.getInputStream(), StandardCharsets.UTF_8))) {
+            assertThat(up.readLine()).isEqualTo("up");
+            Result refused = ssh(dave, "cat /root/mine");
+            assertThat(refused.exit()).isEqualTo(255);
+            assertThat(refused.err()).contains("POOL_INSTANCES_TOTAL");
+            assertThat(vms.get(daves.id()).status()).isEqualTo(VmStatus.SUSPENDED);
+            assertThat(vms.get(erins.id()).status()).isEqualTo(VmStatus.RUNNING);
+        } finally {
+            held.destroy();
+            held.waitFor(30, TimeUnit.SECONDS);
+        }
+
+        // erin's session is closed: her box is idle now, and gives way to dave's
+        await().atMost(Duration.ofMinutes(2)).until(() -> ssh(dave, "cat /root/mine").out().equals("hello\n"));
+        assertThat(vms.get(erins.id()).status()).isEqualTo(VmStatus.SUSPENDED);
+        assertThat(box.gateway.boxes().pool().instances().inAll()).isEqualTo(1);
+    }
+
+    private static Vm boxOf(String name) {
+        String id = box.users.list().stream().filter(u -> u.name().equals(name)).findFirst().orElseThrow().id();
+        return vms.find("box-" + id).orElseThrow();
+    }
+
+    record Result(int exit, String out, String err) {
+    }
+
+    private static Result ssh(Path key, String command) throws Exception {
+        Process p = start(key, command);
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        p.waitFor(5, TimeUnit.MINUTES);
+        return new Result(p.exitValue(), out, err);
+    }
+
+    private static Process start(Path key, String command) throws Exception {
+        List<String> argv = new ArrayList<>(List.of("ssh", "-p", Integer.toString(box.gateway.port())));
+        argv.addAll(TestGateway.clientOptions(key));
+        argv.addAll(List.of("box@127.0.0.1", command));
+        return new ProcessBuilder(argv).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+    }
+}
