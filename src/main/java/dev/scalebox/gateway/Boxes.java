@@ -206,7 +206,7 @@ public final class Boxes {
             // Without a golden state a box can still boot from the template; it makes its own
             // secrets on that first boot.
             log.warn("Booting box {} from its template instead: {}", name, e.getMessage());
-            Vm box = vms.create(new CreateVm(spec.template(), internalKey, name, spec.vcpus(), spec.memMib(), null));
+            Vm box = vms.create(new CreateVm(spec.template(), internalKey, name, spec.vcpus(), spec.memMib(), null), true);
             return new Ready(BoxGuest.awaitRunning(vms, box.id()), null);
         }
     }

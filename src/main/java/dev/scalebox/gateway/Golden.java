@@ -75,7 +75,7 @@ final class Golden {
 
     private Vm make() {
         long started = System.nanoTime();
-        Vm vm = vms.create(new CreateVm(spec.template(), internalKey, name(), spec.vcpus(), spec.memMib(), null));
+        Vm vm = vms.create(new CreateVm(spec.template(), internalKey, name(), spec.vcpus(), spec.memMib(), null), true);
         try {
             settle(BoxGuest.awaitRunning(vms, vm.id()));
             Vm golden = vms.suspend(vm.id());

@@ -36,6 +36,16 @@ public record DataLayout(Path root) {
         return inside(vms(), Names.require("VM id", vmId) + IMAGE_SUFFIX);
     }
 
+    /** A box's disk: a volume, beside the others, so the volumes can have a dataset of their own. */
+    public Path volumeImage(String vmId) {
+        return inside(volumes(), Names.require("VM id", vmId) + IMAGE_SUFFIX);
+    }
+
+    /** The disk of VM {@code vmId}: in {@code volumes/} for a box, else in {@code vms/}. */
+    public Path disk(String vmId, boolean box) {
+        return box ? volumeImage(vmId) : vmImage(vmId);
+    }
+
     public Path runDir(String vmId) {
         return inside(run(), Names.require("VM id", vmId));
     }

@@ -60,10 +60,10 @@ public final class StorageService {
         return writeImage(target, partial -> cloneFile(source, partial));
     }
 
-    /** Clones another disk (a suspended VM's) into {@code vms/{vmId}.ext4}, byte for byte. */
-    public Path cloneRootfs(Path image, String vmId) {
+    /** Clones another disk (a suspended VM's) into {@code target}, a new disk of this layout, byte for byte. */
+    public Path cloneRootfs(Path image, Path target) {
         Path source = requireDisk(image);
-        return writeImage(vmTarget(vmId), partial -> cloneFile(source, partial));
+        return writeImage(newDisk(target), partial -> cloneFile(source, partial));
     }
 
     /** Clones a VM's saved memory state to another VM's run directory, replacing nothing. */
@@ -82,6 +82,11 @@ public final class StorageService {
      * {@code publicKey} as root's key. Renamed into place only when every step succeeded.
      */
     public Path createRootfs(String template, String vmId, int sizeGib, String publicKey) {
+        return createRootfs(template, layout.vmImage(vmId), sizeGib, publicKey);
+    }
+
+    /** As above, into {@code target}: a new disk of this layout (a VM's, or a box's volume). */
+    public Path createRootfs(String template, Path target, int sizeGib, String publicKey) {
         SshPublicKey key = SshPublicKey.parse(publicKey);
         Path source = templateImage(template);
         ImageTraits traits = templateTraits.computeIfAbsent(source, s -> ImageTraits.probe(s, ext4));
@@ -90,7 +95,7 @@ public final class StorageService {
             templateTraits.put(source, traits);
         }
         ImageTraits known = traits;
-        return writeImage(vmTarget(vmId), partial -> {
+        return writeImage(newDisk(target), partial -> {
             cloneFile(source, partial);
             grow(partial, sizeGib, known.growsItself());
             writeKey(partial, known.keySlot(), key.toLine());
@@ -157,9 +162,15 @@ public final class StorageService {
     }
 
     private Path vmTarget(String vmId) {
-        Path target = layout.vmImage(vmId);
+        return newDisk(layout.vmImage(vmId));
+    }
+
+    private Path newDisk(Path target) {
+        if (!layout.contains(layout.vms(), target) && !layout.contains(layout.volumes(), target)) {
+            throw new IllegalArgumentException("not a disk of this data directory: " + target);
+        }
         if (Files.exists(target)) {
-            throw new ScaleboxException.Conflict("A disk for '" + vmId + "' already exists");
+            throw new ScaleboxException.Conflict("A disk " + target.getFileName() + " already exists");
         }
         return target;
     }

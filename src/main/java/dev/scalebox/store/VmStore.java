@@ -9,15 +9,19 @@ import java.util.Optional;
 /** VM records. Names and SSH ports are unique, so two creates can never take the same one. */
 public final class VmStore {
 
-    /** A stored VM; {@code status} is the lower-case state name. */
+    /**
+     * A stored VM; {@code status} is the lower-case state name, {@code box} whether it is a box
+     * of the gateway, whose disk is a volume.
+     */
     public record Row(String id, String name, String template, String status, String statusReason, int vcpuCount,
-                      int memSizeMib, int diskSizeGib, int sshPort, Instant createdAt) {
+                      int memSizeMib, int diskSizeGib, int sshPort, Instant createdAt, boolean box) {
         public Row withStatus(String newStatus, String reason) {
-            return new Row(id, name, template, newStatus, reason, vcpuCount, memSizeMib, diskSizeGib, sshPort, createdAt);
+            return new Row(id, name, template, newStatus, reason, vcpuCount, memSizeMib, diskSizeGib, sshPort, createdAt,
+                    box);
         }
 
         public Row withSizes(int vcpus, int memMib, int diskGib) {
-            return new Row(id, name, template, status, statusReason, vcpus, memMib, diskGib, sshPort, createdAt);
+            return new Row(id, name, template, status, statusReason, vcpus, memMib, diskGib, sshPort, createdAt, box);
         }
     }
 
@@ -30,9 +34,9 @@ public final class VmStore {
     /** Inserts a new VM; false when its name or port is taken. */
     public boolean insert(Row r) {
         return db.update("save VM " + r.id(), "INSERT INTO vms (id, name, template, status, status_reason, vcpu_count,"
-                        + " mem_size_mib, disk_size_gib, ssh_port, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                        + " mem_size_mib, disk_size_gib, ssh_port, created_at, kind) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 r.id(), r.name(), r.template(), r.status(), r.statusReason(), r.vcpuCount(), r.memSizeMib(),
-                r.diskSizeGib(), r.sshPort(), r.createdAt().toString()) >= 0;
+                r.diskSizeGib(), r.sshPort(), r.createdAt().toString(), r.box() ? "box" : "vm") >= 0;
     }
 
     public void update(Row r) {
@@ -62,6 +66,7 @@ public final class VmStore {
     private static Row row(ResultSet rs) throws SQLException {
         return new Row(rs.getString("id"), rs.getString("name"), rs.getString("template"), rs.getString("status"),
                 rs.getString("status_reason"), rs.getInt("vcpu_count"), rs.getInt("mem_size_mib"),
-                rs.getInt("disk_size_gib"), rs.getInt("ssh_port"), Instant.parse(rs.getString("created_at")));
+                rs.getInt("disk_size_gib"), rs.getInt("ssh_port"), Instant.parse(rs.getString("created_at")),
+                "box".equals(rs.getString("kind")));
     }
 }

@@ -53,7 +53,7 @@ final class Orphans {
                 found.add("removed run directory " + dir + ", which has no record");
             }
         }
-        for (Path disk : list(layout.vms())) {
+        for (Path disk : java.util.stream.Stream.concat(list(layout.vms()).stream(), list(layout.volumes()).stream()).toList()) {
             String id = disk.getFileName().toString().replaceFirst("\\.ext4$", "");
             if (VM_ID.matcher(id).matches() && !knownIds.contains(id)) {
                 found.add("disk " + disk + " has no record; kept (remove it by hand if nobody needs it)");

@@ -354,7 +354,7 @@ final class VmRuntime {
 
     private VmSpec spec(VmStore.Row row) {
         Path initrd = layout.kernel().resolve("initrd.img");
-        return new VmSpec(row.id(), row.vcpuCount(), row.memSizeMib(), layout.vmImage(row.id()), layout.runDir(row.id()),
+        return new VmSpec(row.id(), row.vcpuCount(), row.memSizeMib(), layout.disk(row.id(), row.box()), layout.runDir(row.id()),
                 limits.bindAddress(), row.sshPort(), layout.kernel().resolve("vmlinuz"),
                 Files.exists(initrd) ? initrd : null, cmdline());
     }

@@ -87,6 +87,11 @@ public final class VmService {
     }
 
     public Vm create(CreateVm request) {
+        return create(request, false);
+    }
+
+    /** A VM of the API, or with {@code box} a box of the gateway, whose disk is a volume in {@code volumes/}. */
+    public Vm create(CreateVm request, boolean box) {
         if (request.template() == null) {
             throw new ScaleboxException.BadRequest("template is required");
         }
@@ -98,9 +103,9 @@ public final class VmService {
         int disk = Validation.diskGib(request.diskSizeGib(), limits, templateImage.toFile().length());
         storage.checkAvailableSpace(disk);
 
-        VmStore.Row row = reserve(request.template(), name, vcpus, mem, disk);
+        VmStore.Row row = reserve(request.template(), name, vcpus, mem, disk, box);
         return build(row, () -> {
-            storage.createRootfs(request.template(), row.id(), disk, request.sshPublicKey());
+            storage.createRootfs(request.template(), disk(row), disk, request.sshPublicKey());
             store.update(row.withStatus(VmStatus.STARTING.label(), null));
             // QEMU's start (daemonize and the QMP handshake, ~0.4 s under TCG) happens after the
             // answer; it takes this VM's lock, so a stop or delete sent meanwhile waits for it.
@@ -194,9 +199,10 @@ public final class VmService {
                         + " can be forked");
             }
             storage.checkAvailableSpace(0);
-            VmStore.Row row = reserve(src.template(), newName, src.vcpuCount(), src.memSizeMib(), src.diskSizeGib());
+            VmStore.Row row = reserve(src.template(), newName, src.vcpuCount(), src.memSizeMib(), src.diskSizeGib(),
+                    src.box());
             return build(row, () -> {
-                storage.cloneRootfs(storage.layout().vmImage(src.id()), row.id());
+                storage.cloneRootfs(disk(src), disk(row));
                 runtime.cloneState(src.id(), row.id(), storage);
                 store.update(row.withStatus(VmStatus.SUSPENDED.label(), "forked from " + src.name()));
             });
@@ -265,7 +271,7 @@ public final class VmService {
             }
             runtime.discardState(row.id());
             try {
-                storage.resizeRootfs(storage.layout().vmImage(row.id()), disk);
+                storage.resizeRootfs(disk(row), disk);
             } catch (RuntimeException e) {
                 if (running) {
                     runtime.launch(row);
@@ -296,7 +302,7 @@ public final class VmService {
             storage.checkAvailableSpace(0);
             Optional<Instance> running = runtime.instance(row.id());
             running.ifPresent(runtime.hypervisor()::pause);
-            Path image = storage.copyRootfsToTemplate(storage.layout().vmImage(row.id()), templateName,
+            Path image = storage.copyRootfsToTemplate(disk(row), templateName,
                     () -> running.ifPresent(runtime.hypervisor()::resume));
             var template = templates.register(templateName, image, "snapshot");
             return new Snapshot(templateName, row.id(), template.sizeBytes(), template.createdAt());
@@ -311,7 +317,7 @@ public final class VmService {
                 store.update(row.withStatus(VmStatus.STOPPING.label(), "being deleted"));
             }
             runtime.kill(id);
-            removeFiles(id);
+            removeFiles(row);
             store.delete(id);
             return null;
         });
@@ -354,7 +360,7 @@ public final class VmService {
         runtime.detach();
     }
 
-    private VmStore.Row reserve(String template, String name, int vcpus, int mem, int disk) {
+    private VmStore.Row reserve(String template, String name, int vcpus, int mem, int disk, boolean box) {
         synchronized (allocation) {
             List<VmStore.Row> existing = store.list();
             Set<Integer> taken = existing.stream().map(VmStore.Row::sshPort).collect(Collectors.toSet());
@@ -369,7 +375,7 @@ public final class VmService {
             String id = "vm-" + HexFormat.of().formatHex(idBytes);
             String chosen = name != null ? name : NameGenerator.unique(names, random);
             VmStore.Row row = new VmStore.Row(id, chosen, template, VmStatus.CREATING.label(), null, vcpus, mem, disk,
-                    port, Instant.now());
+                    port, Instant.now(), box);
             if (!store.insert(row)) {
                 throw new ScaleboxException.Conflict("A VM named '" + chosen + "' already exists");
             }
@@ -379,14 +385,18 @@ public final class VmService {
 
     private void undoCreate(VmStore.Row row) {
         runtime.kill(row.id());
-        removeFiles(row.id());
+        removeFiles(row);
         store.delete(row.id());
         runtime.forget(row.id());
     }
 
-    private void removeFiles(String id) {
-        storage.deleteRootfs(storage.layout().vmImage(id));
-        Orphans.deleteRunDir(storage.layout().runDir(id));
+    private void removeFiles(VmStore.Row row) {
+        storage.deleteRootfs(disk(row));
+        Orphans.deleteRunDir(storage.layout().runDir(row.id()));
+    }
+
+    private Path disk(VmStore.Row row) {
+        return storage.layout().disk(row.id(), row.box());
     }
 
     private <T> T locked(String idOrName, Function<VmStore.Row, T> operation) {

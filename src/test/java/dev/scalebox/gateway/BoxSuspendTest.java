@@ -48,6 +48,8 @@ class BoxSuspendTest {
         // Only the sleep goes to the background, with none of the session's pipes: the session ends at once.
         assertThat(ssh("echo data > /root/file; sync; setsid sleep 12345 </dev/null >/dev/null 2>&1 &")).isEmpty();
         Vm carols = vms.get("box-" + box.users.list().getFirst().id());
+        assertThat(env.layout.volumeImage(carols.id())).as("a box's disk is a volume").exists();
+        assertThat(env.layout.vmImage(carols.id())).doesNotExist();
 
         await().atMost(Duration.ofMinutes(2)).until(() -> vms.get(carols.id()).status() == VmStatus.SUSPENDED);
         assertThat(TestVms.qemuProcessesOf(carols.id())).isEmpty();

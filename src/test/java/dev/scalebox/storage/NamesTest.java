@@ -30,6 +30,7 @@ class NamesTest {
     void layoutPathsStayInTheirDirectory() {
         DataLayout layout = new DataLayout(Path.of("/srv/data"));
         assertThat(layout.vmImage("vm-1")).isEqualTo(Path.of("/srv/data/vms/vm-1.ext4"));
+        assertThat(layout.disk("vm-1", true)).isEqualTo(Path.of("/srv/data/volumes/vm-1.ext4"));
         assertThat(layout.templateImage("debian-base")).isEqualTo(Path.of("/srv/data/templates/debian-base.ext4"));
         assertThatThrownBy(() -> layout.vmImage("../../etc/shadow")).hasMessageContaining("Invalid VM id");
         assertThatThrownBy(() -> layout.runDir("..")).hasMessageContaining("Invalid VM id");
