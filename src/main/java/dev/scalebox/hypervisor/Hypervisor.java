@@ -51,11 +51,11 @@ public final class Hypervisor {
     }
 
     /**
-     * Saves the guest's memory and devices to {@code run/ID/memory.state} and ends its QEMU; the
-     * disk is untouched from then on, so {@link #resume} can carry on where the guest was.
+     * Saves the guest's memory and devices to {@code state} and ends its QEMU; the disk is
+     * untouched from then on, so {@link #resume} can carry on where the guest was.
      */
-    public Path suspend(Instance instance, Path runDir) {
-        Path state = MemoryState.save(instance, runDir);
+    public Path suspend(Instance instance, Path runDir, Path state) {
+        MemoryState.save(instance, runDir, state);
         try {
             instance.qmp().execute("quit", Map.of(), QMP_TIMEOUT);
         } catch (RuntimeException e) {
@@ -91,9 +91,8 @@ public final class Hypervisor {
         }
     }
 
-    /** The saved state of a suspended VM, if it has one. */
-    public static Optional<Path> savedState(Path runDir) {
-        Path state = runDir.resolve(MemoryState.FILE);
+    /** {@code state}, when a suspended VM's memory was saved there. */
+    public static Optional<Path> savedState(Path state) {
         return Files.isRegularFile(state) ? Optional.of(state) : Optional.empty();
     }
 

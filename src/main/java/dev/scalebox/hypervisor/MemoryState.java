@@ -27,18 +27,19 @@ import java.util.concurrent.TimeUnit;
  */
 final class MemoryState {
 
-    static final String FILE = "memory.state";
     private static final String SOCKET = "migrate.sock";
     private static final Duration TIMEOUT = Duration.ofMinutes(10);
 
     private MemoryState() {
     }
 
-    /** Pauses the guest and writes its state to {@code run/ID/memory.state}; the guest stays paused. */
-    static Path save(Instance instance, Path runDir) {
+    /**
+     * Pauses the guest and writes its state to {@code target}, through a partial file beside it;
+     * the guest stays paused. The migration socket is in {@code runDir}.
+     */
+    static Path save(Instance instance, Path runDir, Path target) {
         Path socket = runDir.resolve(SOCKET);
-        Path partial = runDir.resolve(FILE + ".partial");
-        Path target = runDir.resolve(FILE);
+        Path partial = target.resolveSibling("." + target.getFileName() + ".partial");
         try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
             Files.deleteIfExists(socket);
             server.bind(UnixDomainSocketAddress.of(socket));

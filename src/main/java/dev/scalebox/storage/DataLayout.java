@@ -41,6 +41,14 @@ public record DataLayout(Path root) {
         return inside(volumes(), Names.require("VM id", vmId) + IMAGE_SUFFIX);
     }
 
+    /**
+     * Where a suspended VM's memory waits: beside the volume for a box, whose memory is part of
+     * its lasting state, else in the VM's run directory.
+     */
+    public Path memoryState(String vmId, boolean box) {
+        return box ? inside(volumes(), Names.require("VM id", vmId) + ".state") : runDir(vmId).resolve("memory.state");
+    }
+
     /** The disk of VM {@code vmId}: in {@code volumes/} for a box, else in {@code vms/}. */
     public Path disk(String vmId, boolean box) {
         return box ? volumeImage(vmId) : vmImage(vmId);

@@ -66,9 +66,9 @@ public final class StorageService {
         return writeImage(newDisk(target), partial -> cloneFile(source, partial));
     }
 
-    /** Clones a VM's saved memory state to another VM's run directory, replacing nothing. */
+    /** Clones a VM's saved memory state to be another VM's, replacing nothing. */
     public void cloneMemoryState(Path source, Path target) {
-        if (!layout.contains(layout.run(), source) || !layout.contains(layout.run(), target)) {
+        if (!holdsStates(source) || !holdsStates(target)) {
             throw new IllegalArgumentException("not a memory state of this data directory: " + source + ", " + target);
         }
         if (Files.exists(target)) {
@@ -173,6 +173,10 @@ public final class StorageService {
             throw new ScaleboxException.Conflict("A disk " + target.getFileName() + " already exists");
         }
         return target;
+    }
+
+    private boolean holdsStates(Path state) {
+        return layout.contains(layout.run(), state) || layout.contains(layout.volumes(), state);
     }
 
     /** Removes a VM or volume image; a missing one is not an error. */

@@ -54,9 +54,10 @@ final class Orphans {
             }
         }
         for (Path disk : java.util.stream.Stream.concat(list(layout.vms()).stream(), list(layout.volumes()).stream()).toList()) {
-            String id = disk.getFileName().toString().replaceFirst("\\.ext4$", "");
+            String id = disk.getFileName().toString().replaceFirst("\\.(ext4|state)$", "");
             if (VM_ID.matcher(id).matches() && !knownIds.contains(id)) {
-                found.add("disk " + disk + " has no record; kept (remove it by hand if nobody needs it)");
+                found.add((disk.toString().endsWith(".state") ? "saved memory " : "disk ") + disk
+                        + " has no record; kept (remove it by hand if nobody needs it)");
             }
         }
         found.forEach(line -> log.warn("Orphan: {}", line));

@@ -161,7 +161,7 @@ final class VmRuntime {
         Instance instance = instances.remove(id);
         if (instance != null) {
             try {
-                hypervisor.suspend(instance, layout.runDir(id));
+                hypervisor.suspend(instance, layout.runDir(id), statePath(id));
             } catch (RuntimeException e) {
                 instances.put(id, instance);
                 try {
@@ -175,19 +175,24 @@ final class VmRuntime {
     }
 
     Optional<Path> savedState(String id) {
-        return Hypervisor.savedState(layout.runDir(id));
+        return Hypervisor.savedState(statePath(id));
+    }
+
+    private Path statePath(String id) {
+        return layout.memoryState(id, store.find(id).map(VmStore.Row::box).orElse(false));
     }
 
     /** Clones VM {@code from}'s saved memory to be VM {@code to}'s. */
     void cloneState(String from, String to, StorageService storage) {
         Path source = savedState(from).orElseThrow(() ->
                 new ScaleboxException.Conflict("VM " + from + " has no saved memory"));
+        Path target = statePath(to);
         try {
-            Files.createDirectories(layout.runDir(to));
+            Files.createDirectories(target.getParent());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        storage.cloneMemoryState(source, layout.runDir(to).resolve(source.getFileName()));
+        storage.cloneMemoryState(source, target);
     }
 
     /** Forgets a saved memory state, and any QEMU that holds it loaded: the next start boots from the disk. */

@@ -392,6 +392,9 @@ public final class VmService {
 
     private void removeFiles(VmStore.Row row) {
         storage.deleteRootfs(disk(row));
+        if (row.box()) {
+            storage.deleteRootfs(storage.layout().memoryState(row.id(), true));  // a VM's is in its run directory
+        }
         Orphans.deleteRunDir(storage.layout().runDir(row.id()));
     }
 

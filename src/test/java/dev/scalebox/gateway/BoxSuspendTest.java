@@ -53,7 +53,7 @@ class BoxSuspendTest {
 
         await().atMost(Duration.ofMinutes(2)).until(() -> vms.get(carols.id()).status() == VmStatus.SUSPENDED);
         assertThat(TestVms.qemuProcessesOf(carols.id())).isEmpty();
-        assertThat(Hypervisor.savedState(env.layout.runDir(carols.id()))).isPresent();
+        assertThat(Hypervisor.savedState(env.layout.memoryState(carols.id(), true))).as("saved beside the volume").isPresent();
 
         long start = System.nanoTime();
         String after = ssh("cat /root/file; pgrep -x sleep >/dev/null && echo still-running; date +%s");
@@ -61,7 +61,7 @@ class BoxSuspendTest {
         List<String> lines = after.lines().toList();
         assertThat(lines.subList(0, 2)).containsExactly("data", "still-running");
         assertThat(Math.abs(Long.parseLong(lines.get(2)) - System.currentTimeMillis() / 1000)).isLessThan(10);
-        assertThat(Hypervisor.savedState(env.layout.runDir(carols.id()))).isEmpty();
+        assertThat(Hypervisor.savedState(env.layout.memoryState(carols.id(), true))).isEmpty();
 
         ProcessHandle.of(env.qemuPid(carols.id())).orElseThrow().destroyForcibly();
         await().atMost(Duration.ofSeconds(30)).until(() -> vms.get(carols.id()).status() == VmStatus.STOPPED);
