@@ -113,8 +113,10 @@ public final class StoragePlanner {
             if (now.isPresent() && now.get().equals(target)) {
                 continue;
             }
-            if (now.isEmpty() && !host.isEmpty(link)) {
-                throw new ScaleboxException.Conflict(link + " holds files, and the file gives role " + dataset.role().get()
+            // Scalebox finds its disks through the link: switching it away from files would hide them
+            Path holding = now.map(link::resolveSibling).orElse(link);
+            if (!host.isEmpty(holding)) {
+                throw new ScaleboxException.Conflict(holding + " holds files, and the file gives role " + dataset.role().get()
                         + " to " + target + ". Stop Scalebox and move them there first (cp --reflink=always keeps them"
                         + " cheap within one filesystem), or drop the role");
             }

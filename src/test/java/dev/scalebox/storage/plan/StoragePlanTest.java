@@ -296,6 +296,12 @@ class StoragePlanTest {
         assertThat(Long.parseLong(du.lines().skip(1).findFirst().orElseThrow().trim().split("\\s+")[1]))
                 .as("bytes of the VM's disk not shared with its template (the key written into it)")
                 .isLessThan(4L << 20);
+        // the vms role cannot move while its dataset holds a disk: Scalebox would lose sight of it
+        Path moved = dir.resolve("moved.yaml");
+        Files.writeString(moved, Files.readString(file).replace("{name: vms, pool: one, role: vms}",
+                "{name: vms, pool: one}\n  - {name: vms2, pool: one, role: vms}"));
+        assertThatThrownBy(() -> planner.plan(PlanFile.read(moved)))
+                .isInstanceOf(ScaleboxException.Conflict.class).hasMessageContaining(dir.resolve("one/vms") + " holds files");
         storage.deleteRootfs(disk);
         Files.delete(template);
 
