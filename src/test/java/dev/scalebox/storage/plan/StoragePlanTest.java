@@ -407,6 +407,22 @@ class StoragePlanTest {
         }
     }
 
+    @Test
+    @Order(10)
+    void aPasswordFromTheEnvironmentIsReadOnlyFromTheVariableTheFileNames() throws Exception {
+        Path yaml = dir.resolve("env.yaml");
+        Files.writeString(yaml, "share_users:\n  - {name: root, password_env: SB_TEST_SMB_PW}\n");
+        PlanFile plan = PlanFile.read(yaml);
+
+        assertThatThrownBy(() -> new StoragePlanner(new StorageHost(new ProgramRunner()), targets, name -> null).plan(plan))
+                .isInstanceOf(ScaleboxException.BadRequest.class)
+                .hasMessageContaining("the password of root is to come from $SB_TEST_SMB_PW, which is not set");
+        StoragePlanner withVariable = new StoragePlanner(new StorageHost(new ProgramRunner()), targets,
+                name -> name.equals("SB_TEST_SMB_PW") ? "from-env" : null);
+        assertThat(withVariable.plan(plan).changes()).extracting(Change::describe)
+                .containsExactly("set the Samba password of root from $SB_TEST_SMB_PW");
+    }
+
     /** smbclient's answer once smbd, just started, takes connections. */
     private static String awaitSmb(List<String> argv) throws InterruptedException {
         for (int i = 0; ; i++) {
