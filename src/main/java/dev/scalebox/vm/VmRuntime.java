@@ -79,7 +79,7 @@ final class VmRuntime {
     }
 
     private void launch(VmStore.Row row, boolean mayRetry) {
-        discardState(row.id());  // a boot writes to the disk: an older memory state no longer fits it
+        discardState(row);  // a boot writes to the disk: an older memory state no longer fits it
         VmStore.Row starting = row.withStatus(VmStatus.STARTING.label(), null);
         store.update(starting);
         long started = System.nanoTime();
@@ -92,7 +92,7 @@ final class VmRuntime {
      * lock. A state that cannot be loaded is set aside and the VM boots from its disk instead.
      */
     void launchOrResume(VmStore.Row row) {
-        Optional<Path> state = savedState(row.id());
+        Optional<Path> state = savedState(row);
         if (state.isEmpty()) {
             launch(row);
             return;
@@ -103,11 +103,11 @@ final class VmRuntime {
         try {
             Instance loaded = preloaded.remove(row.id());
             Instance instance = loaded != null ? continued(loaded) : hypervisor.resume(spec(row), state.get());
-            discardState(row.id());
+            discardState(row);
             watch(starting, instance, started, false);
         } catch (RuntimeException e) {
             log.warn("VM {} could not be resumed ({}); booting it from its disk", row.id(), e.getMessage());
-            discardState(row.id());
+            discardState(row);
             launch(row);
         }
     }
@@ -132,7 +132,7 @@ final class VmRuntime {
         if (preloaded.containsKey(row.id()) || instances.containsKey(row.id())) {
             return;
         }
-        Path state = savedState(row.id()).orElseThrow(() ->
+        Path state = savedState(row).orElseThrow(() ->
                 new ScaleboxException.Conflict("VM " + row.id() + " has no saved memory to load"));
         Instance instance = hypervisor.load(spec(row), state);
         preloaded.put(row.id(), instance);
@@ -157,11 +157,12 @@ final class VmRuntime {
     }
 
     /** Saves the VM's memory and ends its QEMU; the caller holds the VM's lock. */
-    void suspend(String id) {
+    void suspend(VmStore.Row row) {
+        String id = row.id();
         Instance instance = instances.remove(id);
         if (instance != null) {
             try {
-                hypervisor.suspend(instance, layout.runDir(id), statePath(id));
+                hypervisor.suspend(instance, layout.runDir(id), statePath(row));
             } catch (RuntimeException e) {
                 instances.put(id, instance);
                 try {
@@ -174,18 +175,18 @@ final class VmRuntime {
         }
     }
 
-    Optional<Path> savedState(String id) {
-        return Hypervisor.savedState(statePath(id));
+    Optional<Path> savedState(VmStore.Row row) {
+        return Hypervisor.savedState(statePath(row));
     }
 
-    private Path statePath(String id) {
-        return layout.memoryState(id, store.find(id).map(VmStore.Row::box).orElse(false));
+    private Path statePath(VmStore.Row row) {
+        return layout.memoryState(row.id(), row.box());
     }
 
     /** Clones VM {@code from}'s saved memory to be VM {@code to}'s. */
-    void cloneState(String from, String to, StorageService storage) {
+    void cloneState(VmStore.Row from, VmStore.Row to, StorageService storage) {
         Path source = savedState(from).orElseThrow(() ->
-                new ScaleboxException.Conflict("VM " + from + " has no saved memory"));
+                new ScaleboxException.Conflict("VM " + from.id() + " has no saved memory"));
         Path target = statePath(to);
         try {
             Files.createDirectories(target.getParent());
@@ -196,9 +197,9 @@ final class VmRuntime {
     }
 
     /** Forgets a saved memory state, and any QEMU that holds it loaded: the next start boots from the disk. */
-    void discardState(String id) {
-        unload(id);
-        savedState(id).ifPresent(p -> {
+    void discardState(VmStore.Row row) {
+        unload(row.id());
+        savedState(row).ifPresent(p -> {
             try {
                 Files.deleteIfExists(p);
             } catch (IOException e) {

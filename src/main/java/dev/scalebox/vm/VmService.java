@@ -160,7 +160,7 @@ public final class VmService {
                 runtime.stop(row.id());
                 store.update(row.withStatus(VmStatus.STOPPED.label(), "stopped on request"));
             } else if (VmStatus.of(row.status()) == VmStatus.SUSPENDED) {
-                runtime.discardState(row.id());
+                runtime.discardState(row);
                 store.update(row.withStatus(VmStatus.STOPPED.label(), "stopped on request"));
             }
             return get(row.id());
@@ -180,7 +180,7 @@ public final class VmService {
                 throw new ScaleboxException.Conflict("VM " + row.id() + " is " + row.status() + "; only a running VM"
                         + " can be suspended");
             }
-            runtime.suspend(row.id());
+            runtime.suspend(row);
             store.update(row.withStatus(VmStatus.SUSPENDED.label(), null));
             return get(row.id());
         });
@@ -194,7 +194,7 @@ public final class VmService {
     public Vm fork(String source, String name) {
         String newName = Names.require("name", name);
         return locked(source, src -> {
-            if (VmStatus.of(src.status()) != VmStatus.SUSPENDED || runtime.savedState(src.id()).isEmpty()) {
+            if (VmStatus.of(src.status()) != VmStatus.SUSPENDED || runtime.savedState(src).isEmpty()) {
                 throw new ScaleboxException.Conflict("VM " + src.id() + " is " + src.status() + "; only a suspended VM"
                         + " can be forked");
             }
@@ -203,7 +203,7 @@ public final class VmService {
                     src.box());
             return build(row, () -> {
                 storage.cloneRootfs(disk(src), disk(row));
-                runtime.cloneState(src.id(), row.id(), storage);
+                runtime.cloneState(src, row, storage);
                 store.update(row.withStatus(VmStatus.SUSPENDED.label(), "forked from " + src.name()));
             });
         });
@@ -269,7 +269,7 @@ public final class VmService {
                 store.update(row.withStatus(VmStatus.STOPPING.label(), "restarting"));
                 runtime.stop(row.id());
             }
-            runtime.discardState(row.id());
+            runtime.discardState(row);
             try {
                 storage.resizeRootfs(disk(row), disk);
             } catch (RuntimeException e) {
