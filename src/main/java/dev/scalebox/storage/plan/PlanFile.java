@@ -226,30 +226,14 @@ public record PlanFile(List<Pool> pools, List<Dataset> datasets, List<Export> ex
         private Export export(JsonNode node, String at, Set<String> datasets) {
             object(node, at, EXPORT_KEYS);
             String dataset = datasetRef(node, at, datasets);
-            List<String> clients = new ArrayList<>();
-            JsonNode clientNodes = node.path("clients");
-            if (list(clientNodes, at + "/clients").isEmpty()) {
-                throw error(at + "/clients", "an export needs at least one client, such as 192.168.1.0/24");
-            }
-            for (int i = 0; i < clientNodes.size(); i++) {
-                String client = scalar(clientNodes.get(i), at + "/clients/" + i);
-                if (!Cidr.valid(client)) {
-                    throw error(at + "/clients/" + i, "'" + client + "' is not a CIDR such as 192.168.1.0/24 or fd00::/64");
-                }
-                clients.add(client);
-            }
-            List<String> options = new ArrayList<>();
-            JsonNode optionNodes = node.path("options");
-            for (int i = 0; i < list(optionNodes, at + "/options").size(); i++) {
-                String option = scalar(optionNodes.get(i), at + "/options/" + i);
+            List<String> clients = scalars(node, at, "clients", "an export needs at least one client, such as 192.168.1.0/24",
+                    client -> Cidr.valid(client) ? null : "'" + client + "' is not a CIDR such as 192.168.1.0/24 or fd00::/64");
+            List<String> options = scalars(node, at, "options", null, option -> {
                 String key = option.contains("=") ? option.substring(0, option.indexOf('=')) : option;
-                if (!option.matches("[a-z_]+(=[A-Za-z0-9:._-]+)?") || !EXPORT_OPTIONS.contains(key)) {
-                    throw error(at + "/options/" + i, "'" + option + "' is not an export option; expected one of "
-                            + EXPORT_OPTIONS.stream().sorted().toList());
-                }
-                options.add(option);
-            }
-            return new Export(dataset, List.copyOf(clients), List.copyOf(options));
+                return option.matches("[a-z_]+(=[A-Za-z0-9:._-]+)?") && EXPORT_OPTIONS.contains(key) ? null
+                        : "'" + option + "' is not an export option; expected one of " + EXPORT_OPTIONS.stream().sorted().toList();
+            });
+            return new Export(dataset, clients, options);
         }
 
         private ShareUser shareUser(JsonNode node, String at) {
@@ -278,26 +262,10 @@ public record PlanFile(List<Pool> pools, List<Dataset> datasets, List<Export> ex
                         + " not global, homes or printers)");
             }
             String dataset = datasetRef(node, at, datasets);
-            List<String> validUsers = new ArrayList<>();
-            JsonNode userNodes = node.path("valid_users");
-            if (list(userNodes, at + "/valid_users").isEmpty()) {
-                throw error(at + "/valid_users", "a share needs at least one user (guest shares are not offered)");
-            }
-            for (int i = 0; i < userNodes.size(); i++) {
-                String user = scalar(userNodes.get(i), at + "/valid_users/" + i);
-                if (!users.contains(user)) {
-                    throw error(at + "/valid_users/" + i, "user '" + user + "' is not declared under share_users");
-                }
-                validUsers.add(user);
-            }
-            boolean readOnly = false;
-            if (node.has("read_only")) {
-                if (!node.get("read_only").isBoolean()) {
-                    throw error(at + "/read_only", "must be true or false");
-                }
-                readOnly = node.get("read_only").asBoolean();
-            }
-            return new Share(name, dataset, List.copyOf(validUsers), readOnly);
+            List<String> validUsers = scalars(node, at, "valid_users",
+                    "a share needs at least one user (guest shares are not offered)",
+                    user -> users.contains(user) ? null : "user '" + user + "' is not declared under share_users");
+            return new Share(name, dataset, validUsers, flag(node, at, "read_only"));
         }
 
         private String datasetRef(JsonNode node, String at, Set<String> datasets) {
@@ -332,16 +300,9 @@ public record PlanFile(List<Pool> pools, List<Dataset> datasets, List<Export> ex
                 throw error(at + "/devices", profile + " needs at least " + least + " devices, not " + devices.size());
             }
             Path mount = absolute(text(node, at, "mount", true), at + "/mount");
-            List<String> options = new ArrayList<>();
-            JsonNode optionNodes = node.path("options");
-            for (int i = 0; i < list(optionNodes, at + "/options").size(); i++) {
-                String option = scalar(optionNodes.get(i), at + "/options/" + i);
-                if (!option.matches("[a-z0-9_]+(=[A-Za-z0-9_:.]+)?")) {
-                    throw error(at + "/options/" + i, "'" + option + "' is not a mount option");
-                }
-                options.add(option);
-            }
-            return new Pool(name, List.copyOf(devices), profile, mount, List.copyOf(options));
+            List<String> options = scalars(node, at, "options", null, option ->
+                    option.matches("[a-z0-9_]+(=[A-Za-z0-9_:.]+)?") ? null : "'" + option + "' is not a mount option");
+            return new Pool(name, List.copyOf(devices), profile, mount, options);
         }
 
         private Device device(JsonNode node, String at) {
@@ -366,13 +327,7 @@ public record PlanFile(List<Pool> pools, List<Dataset> datasets, List<Export> ex
             String name = name(node, at);
             String pool = text(node, at, "pool", true);
             Compression compression = choice(node, at, "compression", Compression.class).orElse(Compression.none);
-            boolean nodatacow = false;
-            if (node.has("nodatacow")) {
-                if (!node.get("nodatacow").isBoolean()) {
-                    throw error(at + "/nodatacow", "must be true or false");
-                }
-                nodatacow = node.get("nodatacow").asBoolean();
-            }
+            boolean nodatacow = flag(node, at, "nodatacow");
             if (nodatacow && compression != Compression.none) {
                 throw error(at + "/nodatacow", "btrfs does not compress nodatacow files; drop one of the two");
             }
@@ -405,6 +360,38 @@ public record PlanFile(List<Pool> pools, List<Dataset> datasets, List<Export> ex
                     throw error(at + "/" + key, "unknown key '" + key + "'; expected one of " + keys.stream().sorted().toList());
                 }
             }
+        }
+
+        /**
+         * The values of list {@code key}, each given to {@code problem}, which names what is wrong
+         * with one (null when nothing is). With {@code whenEmpty}, an empty list is that error.
+         */
+        private List<String> scalars(JsonNode node, String at, String key, String whenEmpty,
+                                     java.util.function.UnaryOperator<String> problem) {
+            List<JsonNode> items = list(node.path(key), at + "/" + key);
+            if (items.isEmpty() && whenEmpty != null) {
+                throw error(at + "/" + key, whenEmpty);
+            }
+            List<String> values = new ArrayList<>();
+            for (int i = 0; i < items.size(); i++) {
+                String value = scalar(items.get(i), at + "/" + key + "/" + i);
+                String wrong = problem.apply(value);
+                if (wrong != null) {
+                    throw error(at + "/" + key + "/" + i, wrong);
+                }
+                values.add(value);
+            }
+            return List.copyOf(values);
+        }
+
+        private boolean flag(JsonNode node, String at, String key) {
+            if (!node.has(key)) {
+                return false;
+            }
+            if (!node.get(key).isBoolean()) {
+                throw error(at + "/" + key, "must be true or false");
+            }
+            return node.get(key).asBoolean();
         }
 
         private List<JsonNode> list(JsonNode node, String at) {

@@ -218,13 +218,9 @@ public class StorageHost {
 
     /** Deletes a subvolume only while it holds nothing. */
     void deleteEmptySubvolume(Path path) {
-        try (var entries = Files.list(path)) {
-            if (entries.findAny().isPresent()) {
-                throw new ScaleboxException.Conflict(path + " holds data; it is kept (only --mode force-destructive"
-                        + " deletes a dataset with data)");
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        if (!isEmpty(path)) {
+            throw new ScaleboxException.Conflict(path + " holds data; it is kept (only --mode force-destructive"
+                    + " deletes a dataset with data)");
         }
         deleteSubvolume(path);
     }
