@@ -165,7 +165,7 @@ public final class Boxes {
         Optional<Vm> box = find(boxName(user));
         boolean needsInstance = box.map(v -> v.status() == VmStatus.SUSPENDED || v.status() == VmStatus.STOPPED
                 || v.status() == VmStatus.ERROR).orElseGet(() -> !pool.hasWarm());
-        if (!needsInstance || pool.hasInstanceRoom() || pool.dropWarm() || idle.suspendLongestIdle(user.id())) {
+        if (!needsInstance || pool.makeInstanceRoom() || idle.suspendLongestIdle(user.id())) {
             return;
         }
         throw new ScaleboxException.Conflict("every box instance this host runs (POOL_INSTANCES_TOTAL, "

@@ -228,15 +228,17 @@ final class VolumePool implements AutoCloseable {
         return vm.name().startsWith(READY) && vm.status() == VmStatus.SUSPENDED;
     }
 
-    /** Whether a box may start one more QEMU under {@code instancesTotal}. */
-    boolean hasInstanceRoom() {
-        return instancesInAll(vms.list()) < settings.instancesTotal();
-    }
-
-    /** Ends one warm instance to make room for a box in use; false when there is none. */
-    boolean dropWarm() {
+    /**
+     * Whether a box may start one more QEMU under {@code instancesTotal}; at the total, one warm
+     * instance is ended to make that room, when there is one.
+     */
+    boolean makeInstanceRoom() {
         synchronized (claims) {
-            List<Vm> warm = warm(ready());
+            List<Vm> all = vms.list();
+            if (instancesInAll(all) < settings.instancesTotal()) {
+                return true;
+            }
+            List<Vm> warm = warm(all.stream().filter(VolumePool::isReady).toList());
             if (warm.isEmpty()) {
                 return false;
             }
