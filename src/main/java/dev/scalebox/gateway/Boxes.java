@@ -163,8 +163,9 @@ public final class Boxes {
      */
     private void makeRoom(User user) {
         Optional<Vm> box = find(boxName(user));
-        boolean needsInstance = box.map(v -> v.status() == VmStatus.SUSPENDED || v.status() == VmStatus.STOPPED
-                || v.status() == VmStatus.ERROR).orElseGet(() -> !pool.hasWarm());
+        // A resume (of a ready box or a suspended one) takes a warm instance when one waits; a boot does not.
+        boolean needsInstance = box.map(v -> v.status() == VmStatus.SUSPENDED ? !pool.hasWarm()
+                : v.status() == VmStatus.STOPPED || v.status() == VmStatus.ERROR).orElseGet(() -> !pool.hasWarm());
         if (!needsInstance || pool.makeInstanceRoom() || idle.suspendLongestIdle(user.id())) {
             return;
         }
@@ -215,6 +216,7 @@ public final class Boxes {
         return preparing(() -> {
             long started = System.nanoTime();
             vms.start(box.id());
+            pool.refillSoon();
             Vm running = BoxGuest.awaitRunning(vms, box.id());
             long answered = System.nanoTime();
             ClientSession session = guest.connect(running);

@@ -87,7 +87,7 @@ public final class Gateway implements AutoCloseable {
                 || a.getAddress().getHostAddress().equals(boxHost)));
         BoxSpec spec = new BoxSpec(options.boxTemplate(), options.boxVcpus(), options.boxMemMib());
         BoxGuest guest = new BoxGuest(client, internalKey, boxHost, options.keyDir().resolve("tmp"));
-        VolumePool pool = new VolumePool(vms, new Golden(vms, templates, spec, internalKeyLine, guest), guest,
+        VolumePool pool = new VolumePool(vms, spec, new Golden(vms, templates, spec, internalKeyLine, guest), guest,
                 new VolumePool.Settings(options.minFree(), options.maxFree(), options.instancesMinFree(),
                         options.instancesMaxFree(), options.instancesTotal(), options.maxBoxes(), options.poolInterval(),
                         options.poolCooldown()));

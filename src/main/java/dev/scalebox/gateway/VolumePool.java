@@ -26,11 +26,11 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>The pool refills in the background, one box at a time: up to {@code maxFree} ready boxes
  * while new users keep coming, down to {@code minFree} once none came for the cooldown, and
- * never past {@code maxBoxes} boxes in all (users' and ready ones). Some ready boxes also get a
- * warm instance, between {@code instancesMinFree} and {@code instancesMaxFree} by the same rule:
- * a QEMU with the box's memory already loaded and paused, so that a new user's box only has to be
- * continued. (A blank QEMU waiting for any disk and state would save only QEMU's own start, about
- * 50 ms here; loading the memory is the larger part of a resume.)
+ * never past {@code maxBoxes} boxes in all (users' and ready ones). Beside them it keeps warm
+ * instances, between {@code instancesMinFree} and {@code instancesMaxFree} by the same rule:
+ * blank QEMUs of the boxes' shape, in which the next box to resume (a new user's ready box or a
+ * returning user's suspended one) is joined with its volume and memory, without waiting for
+ * QEMU's start.
  */
 final class VolumePool implements AutoCloseable {
 
@@ -55,14 +55,12 @@ final class VolumePool implements AutoCloseable {
     public record Volumes(int ready, int making, int inUse, int minFree, int maxFree, int target) {
     }
 
-    /**
-     * Ready boxes whose QEMU already runs with their memory loaded, paused; and all the QEMUs of
-     * boxes (in use, warm, being made) against their total.
-     */
+    /** Blank QEMUs waiting for a box; and all the QEMUs of boxes (in use, warm, being made) against their total. */
     public record Instances(int warm, int minFree, int maxFree, int target, int inAll, int total) {
     }
 
     private final VmService vms;
+    private final BoxSpec spec;
     private final Golden golden;
     private final BoxGuest guest;
     private final Settings settings;
@@ -73,8 +71,9 @@ final class VolumePool implements AutoCloseable {
     private volatile long lastClaim;
     private volatile boolean claimed;
 
-    VolumePool(VmService vms, Golden golden, BoxGuest guest, Settings settings) {
+    VolumePool(VmService vms, BoxSpec spec, Golden golden, BoxGuest guest, Settings settings) {
         this.vms = vms;
+        this.spec = spec;
         this.golden = golden;
         this.guest = guest;
         this.settings = settings;
@@ -96,13 +95,18 @@ final class VolumePool implements AutoCloseable {
         synchronized (claims) {
             lastClaim = System.nanoTime();
             claimed = true;
-            List<Vm> ready = ready();
-            Optional<Vm> box = warm(ready).stream().findFirst().or(() -> ready.stream().findFirst())
-                    .map(v -> vms.rename(v.id(), name));
-            // Refill a little later: making a box now would take CPU from the resume of this one.
-            worker.schedule(this::check, REFILL_DELAY.toMillis(), TimeUnit.MILLISECONDS);
+            Optional<Vm> box = ready().stream().findFirst().map(v -> vms.rename(v.id(), name));
+            refillSoon();
             return box;
         }
+    }
+
+    /**
+     * Checks the pool a little after a box took from it (a ready box, a warm instance): refilling
+     * at once would take CPU from that box's resume.
+     */
+    void refillSoon() {
+        worker.schedule(this::check, REFILL_DELAY.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     /** Whether one more box fits under {@code maxBoxes}. */
@@ -141,7 +145,7 @@ final class VolumePool implements AutoCloseable {
         String state = golden.find().map(v -> golden.isCurrent(v) ? "ready" : "out of date").orElse("missing");
         return new Status(
                 new Volumes(ready.size(), making, inUse, settings.minFree(), settings.maxFree(), target()),
-                new Instances(warm(ready).size(), settings.instancesMinFree(), settings.instancesMaxFree(), instanceTarget(),
+                new Instances(warm(), settings.instancesMinFree(), settings.instancesMaxFree(), instanceTarget(),
                         instancesInAll(all), settings.instancesTotal()),
                 settings.maxBoxes(), state);
     }
@@ -170,22 +174,22 @@ final class VolumePool implements AutoCloseable {
             makeReady();
             return true;
         }
-        List<Vm> warm = warm(ready);
         if (ready.size() > target() && cooledDown()) {
             synchronized (claims) {
                 List<Vm> extra = ready();
                 if (extra.size() > target()) {
-                    vms.delete(extra.stream().filter(v -> !vms.isPreloaded(v.id())).findFirst().orElse(extra.getLast()).id());
+                    vms.delete(extra.getLast().id());
                 }
             }
             return true;
         }
-        if (warm.size() < instanceTarget() && warm.size() < ready.size() && instanceRoom) {
-            ready.stream().filter(v -> !vms.isPreloaded(v.id())).findFirst().ifPresent(v -> vms.preload(v.id()));
+        int warm = warm();
+        if (warm < instanceTarget() && instanceRoom) {
+            vms.warmUp(spec.vcpus(), spec.memMib());
             return true;
         }
-        if (warm.size() > instanceTarget() && cooledDown()) {
-            vms.unload(warm.getLast().id());
+        if (warm > instanceTarget() && cooledDown()) {
+            vms.coolDown(spec.vcpus(), spec.memMib());
             return true;
         }
         return false;
@@ -212,8 +216,8 @@ final class VolumePool implements AutoCloseable {
         return cooledDown() ? settings.instancesMinFree() : settings.instancesMaxFree();
     }
 
-    private List<Vm> warm(List<Vm> ready) {
-        return ready.stream().filter(v -> vms.isPreloaded(v.id())).toList();
+    private int warm() {
+        return vms.warmInstances(spec.vcpus(), spec.memMib());
     }
 
     private boolean cooledDown() {
@@ -238,25 +242,20 @@ final class VolumePool implements AutoCloseable {
             if (instancesInAll(all) < settings.instancesTotal()) {
                 return true;
             }
-            List<Vm> warm = warm(all.stream().filter(VolumePool::isReady).toList());
-            if (warm.isEmpty()) {
-                return false;
-            }
-            vms.unload(warm.getLast().id());
-            return true;
+            return vms.coolDown(spec.vcpus(), spec.memMib());
         }
     }
 
     boolean hasWarm() {
-        return !warm(ready()).isEmpty();
+        return warm() > 0;
     }
 
-    /** QEMUs of boxes: users' and ones being made that run, and warm ready ones. */
+    /** QEMUs of boxes: users' and ones being made that run, and warm instances. */
     private int instancesInAll(List<Vm> all) {
         int running = (int) all.stream().filter(v -> v.name().startsWith(Boxes.BOX_PREFIX) || v.name().startsWith(MAKING))
                 .filter(v -> v.status() != VmStatus.SUSPENDED && v.status() != VmStatus.STOPPED
                         && v.status() != VmStatus.ERROR).count();
-        return running + warm(all.stream().filter(VolumePool::isReady).toList()).size();
+        return running + warm();
     }
 
     private int boxesInAll() {

@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,6 +29,14 @@ import java.util.concurrent.TimeoutException;
 public final class Hypervisor {
 
     private static final Duration LAUNCH_TIMEOUT = Duration.ofSeconds(30);
+    // PCI slots are fixed so that a blank QEMU given its disk and network later has the same
+    // devices at the same addresses as the QEMU that saved the state it loads. The disk, network
+    // and RNG had these slots before they were written down; the balloon came last.
+    private static final String DISK_SLOT = "0x2";
+    private static final String NIC_SLOT = "0x3";
+    private static final String RNG_SLOT = "0x4";
+    private static final String BALLOON_SLOT = "0x5";
+    private static final String NAME_FILE = "qemu.name";
     private static final Duration QMP_TIMEOUT = Duration.ofSeconds(10);
     private static final Logger log = LoggerFactory.getLogger(Hypervisor.class);
 
@@ -72,7 +81,7 @@ public final class Hypervisor {
             resume(instance);
             return instance;
         } catch (RuntimeException e) {
-            kill(instance.pid(), spec.vmId());
+            kill(instance);
             instance.qmp().close();
             throw e;
         }
@@ -85,9 +94,70 @@ public final class Hypervisor {
             MemoryState.load(instance, spec.runDir(), state);
             return instance;
         } catch (RuntimeException e) {
-            kill(instance.pid(), spec.vmId());
+            kill(instance);
             instance.qmp().close();
             throw e;
+        }
+    }
+
+    /**
+     * Starts a blank QEMU of {@code spec}'s vCPUs and memory: no disk, network or console yet,
+     * waiting for a saved state. {@link #resumeIn} later makes it a VM's.
+     */
+    public Instance startBlank(VmSpec spec) {
+        if (!spec.isBlank()) {
+            throw new IllegalArgumentException(spec.vmId() + " is not a blank instance");
+        }
+        return start(spec, true);
+    }
+
+    /**
+     * Resumes the VM of {@code spec} from {@code state} in the blank QEMU {@code blank}: hands it
+     * the VM's run directory, plugs in the VM's disk, network and console at the slots the saving
+     * QEMU had them, loads the state and lets the guest run. On any failure the QEMU is killed;
+     * the state is untouched.
+     */
+    public Instance resumeIn(Instance blank, VmSpec spec, Path state) {
+        try {
+            QmpClient qmp = blank.qmp();
+            qmp.execute("blockdev-add", Map.of("driver", "raw", "node-name", "root", "discard", "unmap",
+                    "file", Map.of("driver", "file", "filename", spec.disk().toString(), "discard", "unmap")), QMP_TIMEOUT);
+            qmp.execute("device_add", Map.of("driver", "virtio-blk-pci", "drive", "root", "id", "root-disk",
+                    "addr", DISK_SLOT, "write-cache", "on"), QMP_TIMEOUT);
+            qmp.execute("netdev_add", Map.of("type", "user", "id", "net0",
+                    "hostfwd", List.of(Map.of("str", hostForward(spec)))), QMP_TIMEOUT);
+            qmp.execute("device_add", Map.of("driver", "virtio-net-pci", "netdev", "net0", "id", "net0-nic",
+                    "addr", NIC_SLOT), QMP_TIMEOUT);
+            handOver(blank, spec);
+            qmp.execute("chardev-change", Map.of("id", "serial0", "backend", Map.of("type", "file",
+                    "data", Map.of("out", spec.serialLog().toString(), "append", true))), QMP_TIMEOUT);
+            Instance joined = blank.servingVm(spec.vmId());
+            MemoryState.load(joined, spec.runDir(), state);
+            resume(joined);
+            return joined;
+        } catch (RuntimeException e) {
+            kill(blank);
+            blank.qmp().close();
+            throw e;
+        }
+    }
+
+    /**
+     * Moves the blank QEMU's pid file and QMP socket into the VM's run directory (a socket keeps
+     * working under its new name) and records the process name there, so that a later Scalebox
+     * adopts the process as this VM's. The blank's own directory goes.
+     */
+    private static void handOver(Instance blank, VmSpec spec) {
+        Path from = spec.runDir().resolveSibling(blank.vmId());
+        try {
+            Files.createDirectories(spec.runDir());
+            Files.writeString(spec.runDir().resolve(NAME_FILE), blank.processName() + "\n");
+            Files.move(from.resolve("qemu.pid"), spec.pidFile(), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            Files.move(from.resolve("qmp.sock"), spec.qmpSocket(), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            Files.delete(from);
+        } catch (IOException e) {
+            throw new ScaleboxException.HostFailure("cannot hand " + blank.vmId() + " to " + spec.vmId() + ": "
+                    + e.getMessage(), e);
         }
     }
 
@@ -101,11 +171,12 @@ public final class Hypervisor {
             Files.createDirectories(spec.runDir());
             Files.deleteIfExists(spec.pidFile());
             Files.deleteIfExists(spec.qmpSocket());
+            Files.deleteIfExists(spec.runDir().resolve(NAME_FILE));
         } catch (IOException e) {
             throw new ScaleboxException.HostFailure("cannot prepare " + spec.runDir() + ": " + e.getMessage(), e);
         }
         List<String> argv = argv(spec);
-        if (incoming) {
+        if (incoming || spec.isBlank()) {
             argv.addAll(List.of("-incoming", "defer"));
         }
         ProgramResult launched = runner.run(argv, LAUNCH_TIMEOUT);
@@ -115,9 +186,9 @@ public final class Hypervisor {
         long pid = readPid(spec.pidFile()).orElseThrow(() ->
                 new ScaleboxException.HostFailure("QEMU started but wrote no pid file"));
         try {
-            return Instance.watch(spec.vmId(), pid, QmpClient.connect(spec.qmpSocket(), QMP_TIMEOUT));
+            return Instance.watch(spec.vmId(), processName(spec.vmId()), pid, QmpClient.connect(spec.qmpSocket(), QMP_TIMEOUT));
         } catch (RuntimeException e) {
-            kill(pid, spec.vmId());
+            kill(pid, processName(spec.vmId()));
             throw e;
         }
     }
@@ -125,11 +196,12 @@ public final class Hypervisor {
     /** The live QEMU of {@code vmId} described by its run directory, if there is one and it is ours. */
     public Optional<Instance> adopt(String vmId, Path runDir) {
         Optional<Long> pid = readPid(runDir.resolve("qemu.pid"));
-        if (pid.isEmpty() || !isOurs(pid.get(), vmId)) {
+        String name = processNameIn(runDir).orElse(processName(vmId));
+        if (pid.isEmpty() || !isOurs(pid.get(), name)) {
             return Optional.empty();
         }
         try {
-            return Optional.of(Instance.watch(vmId, pid.get(), QmpClient.connect(runDir.resolve("qmp.sock"), QMP_TIMEOUT)));
+            return Optional.of(Instance.watch(vmId, name, pid.get(), QmpClient.connect(runDir.resolve("qmp.sock"), QMP_TIMEOUT)));
         } catch (RuntimeException e) {
             log.warn("QEMU {} of {} is alive but its QMP does not answer: {}", pid.get(), vmId, e.getMessage());
             return Optional.empty();
@@ -153,10 +225,10 @@ public final class Hypervisor {
             instance.onExit().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException | ExecutionException e) {
             log.info("{} did not exit within {} s; killing QEMU {}", instance.vmId(), timeout.toSeconds(), instance.pid());
-            kill(instance.pid(), instance.vmId());
+            kill(instance);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            kill(instance.pid(), instance.vmId());
+            kill(instance);
         } finally {
             instance.qmp().close();
         }
@@ -174,15 +246,19 @@ public final class Hypervisor {
         instance.qmp().execute("cont", Map.of(), QMP_TIMEOUT);
     }
 
-    /** Kills the QEMU process {@code pid} if it is ours, and waits for it to be gone. */
-    public void kill(long pid, String vmId) {
-        ProcessHandle.of(pid).filter(h -> isOurs(pid, vmId)).ifPresent(h -> {
+    /** Kills the instance's QEMU if it is still ours, and waits for it to be gone. */
+    public void kill(Instance instance) {
+        kill(instance.pid(), instance.processName());
+    }
+
+    private void kill(long pid, String processName) {
+        ProcessHandle.of(pid).filter(h -> isOurs(pid, processName)).ifPresent(h -> {
             long startTime = ProcessStatus.startTime(pid).orElse(-1);
             h.destroyForcibly();
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
             while (ProcessStatus.isAlive(pid, startTime)) {
                 if (System.nanoTime() > deadline) {
-                    log.error("QEMU {} of {} did not die after SIGKILL", pid, vmId);
+                    log.error("QEMU {} ({}) did not die after SIGKILL", pid, processName);
                     return;
                 }
                 try {
@@ -195,19 +271,31 @@ public final class Hypervisor {
         });
     }
 
-    /** Whether process {@code pid} is a QEMU that was started for {@code vmId}. */
-    public static boolean isOurs(long pid, String vmId) {
+    /** Whether process {@code pid} is a QEMU started with {@code -name processName}. */
+    public static boolean isOurs(long pid, String processName) {
         try {
             byte[] raw = Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline"));
             List<String> args = List.of(new String(raw, StandardCharsets.UTF_8).split("\0"));
             int name = args.indexOf("-name");
-            return name >= 0 && name + 1 < args.size() && args.get(name + 1).equals(processName(vmId));
+            return name >= 0 && name + 1 < args.size() && args.get(name + 1).equals(processName);
         } catch (IOException e) {
             return false;
         }
     }
 
-    static String processName(String vmId) {
+    /**
+     * The process name of a QEMU that was started blank and then given the VM of {@code runDir},
+     * as {@link #join} recorded it there.
+     */
+    public static Optional<String> processNameIn(Path runDir) {
+        try {
+            return Optional.of(Files.readString(runDir.resolve(NAME_FILE)).strip());
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    public static String processName(String vmId) {
         return "scalebox-" + vmId;
     }
 
@@ -224,17 +312,27 @@ public final class Hypervisor {
         }
         argv.addAll(List.of(
                 "-append", spec.cmdline(),
-                "-drive", "file=" + spec.disk() + ",format=raw,if=none,id=root,discard=unmap",
-                "-device", "virtio-blk-pci,drive=root,id=root-disk",
-                "-netdev", "user,id=net0,hostfwd=tcp:" + spec.bindAddress() + ":" + spec.sshPort() + "-:22",
-                "-device", "virtio-net-pci,netdev=net0,id=net0-nic",
-                "-device", "virtio-rng-pci",
-                "-chardev", "file,id=serial0,path=" + spec.serialLog() + ",append=on",
-                "-serial", "chardev:serial0",
+                "-device", "virtio-rng-pci,addr=" + RNG_SLOT,
+                "-device", "virtio-balloon-pci,id=balloon0,free-page-reporting=on,addr=" + BALLOON_SLOT,
                 "-qmp", "unix:" + spec.qmpSocket() + ",server=on,wait=off",
                 "-pidfile", spec.pidFile().toString(),
                 "-daemonize"));
+        if (spec.isBlank()) {
+            argv.addAll(List.of("-chardev", "null,id=serial0", "-serial", "chardev:serial0"));
+            return argv;
+        }
+        argv.addAll(List.of(
+                "-drive", "file=" + spec.disk() + ",format=raw,if=none,id=root,discard=unmap",
+                "-device", "virtio-blk-pci,drive=root,id=root-disk,addr=" + DISK_SLOT,
+                "-netdev", "user,id=net0,hostfwd=" + hostForward(spec),
+                "-device", "virtio-net-pci,netdev=net0,id=net0-nic,addr=" + NIC_SLOT,
+                "-chardev", "file,id=serial0,path=" + spec.serialLog() + ",append=on",
+                "-serial", "chardev:serial0"));
         return argv;
+    }
+
+    private static String hostForward(VmSpec spec) {
+        return "tcp:" + spec.bindAddress() + ":" + spec.sshPort() + "-:22";
     }
 
     private static Optional<Long> readPid(Path pidFile) {

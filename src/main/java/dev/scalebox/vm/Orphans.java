@@ -13,17 +13,21 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
  * What no VM record owns, found at start-up. A QEMU process is ours when its {@code -name} is
- * {@code scalebox-vm-…} and its arguments name this data directory: such an orphan is killed. A
- * run directory named like a VM holds only files Scalebox writes there: removed. A disk is never
- * removed here, only reported, since it may hold someone's work.
+ * {@code scalebox-vm-…} or {@code scalebox-instance-…} and its arguments name this data
+ * directory: such an orphan is killed, unless it is a warm instance a VM was resumed in (its run
+ * directory names it). A run directory named like a VM or a warm instance holds only files
+ * Scalebox writes there: removed. A disk is never removed here, only reported, since it may hold
+ * someone's work.
  */
 final class Orphans {
 
     private static final Pattern VM_ID = Pattern.compile("vm-[0-9a-f]{12}");
+    private static final Pattern INSTANCE = Pattern.compile("instance-[0-9a-f]{12}");
     private static final Logger log = LoggerFactory.getLogger(Orphans.class);
 
     private Orphans() {
@@ -33,22 +37,25 @@ final class Orphans {
     static List<String> sweep(DataLayout layout, Set<String> knownIds) {
         List<String> found = new ArrayList<>();
         String root = layout.root().toString() + "/";
+        Set<String> owned = knownIds.stream().map(id -> Hypervisor.processNameIn(layout.runDir(id))
+                .orElse(Hypervisor.processName(id))).collect(Collectors.toSet());
         ProcessHandle.allProcesses().forEach(p -> {
             List<String> args = p.info().arguments().map(List::of).orElse(List.of());
             int name = args.indexOf("-name");
             if (name < 0 || name + 1 >= args.size() || !args.get(name + 1).startsWith("scalebox-")) {
                 return;
             }
-            String id = args.get(name + 1).substring("scalebox-".length());
-            if (VM_ID.matcher(id).matches() && !knownIds.contains(id)
-                    && args.stream().anyMatch(a -> a.contains(root)) && Hypervisor.isOurs(p.pid(), id)) {
+            String processName = args.get(name + 1);
+            String id = processName.substring("scalebox-".length());
+            if ((VM_ID.matcher(id).matches() || INSTANCE.matcher(id).matches()) && !owned.contains(processName)
+                    && args.stream().anyMatch(a -> a.contains(root)) && Hypervisor.isOurs(p.pid(), processName)) {
                 p.destroyForcibly();
                 found.add("killed QEMU " + p.pid() + " of " + id + ", which has no record");
             }
         });
         for (Path dir : list(layout.run())) {
             String id = dir.getFileName().toString();
-            if (VM_ID.matcher(id).matches() && !knownIds.contains(id)) {
+            if (INSTANCE.matcher(id).matches() || (VM_ID.matcher(id).matches() && !knownIds.contains(id))) {
                 deleteRunDir(dir);
                 found.add("removed run directory " + dir + ", which has no record");
             }

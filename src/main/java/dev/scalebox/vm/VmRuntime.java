@@ -42,8 +42,7 @@ final class VmRuntime {
     private final VmLimits limits;
     private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
     private final Map<String, Instance> instances = new ConcurrentHashMap<>();
-    /** QEMU processes of suspended VMs with their saved memory already loaded, paused: a start only continues them. */
-    private final Map<String, Instance> preloaded = new ConcurrentHashMap<>();
+    private final WarmInstances warm;
     private volatile VmService.BootListener bootListener = (vm, seconds) -> { };
 
     VmRuntime(DataLayout layout, Hypervisor hypervisor, VmStore store, VmLimits limits) {
@@ -51,6 +50,8 @@ final class VmRuntime {
         this.hypervisor = hypervisor;
         this.store = store;
         this.limits = limits;
+        this.warm = new WarmInstances(layout, hypervisor, (name, shape) -> VmSpec.blank(name, shape.vcpus(),
+                shape.memMib(), layout.runDir(name), kernelFile("vmlinuz"), initrd(), cmdline()));
     }
 
     Hypervisor hypervisor() {
@@ -101,8 +102,7 @@ final class VmRuntime {
         store.update(starting);
         long started = System.nanoTime();
         try {
-            Instance loaded = preloaded.remove(row.id());
-            Instance instance = loaded != null ? continued(loaded) : hypervisor.resume(spec(row), state.get());
+            Instance instance = resumed(row, state.get());
             discardState(row);
             watch(starting, instance, started, false);
         } catch (RuntimeException e) {
@@ -112,48 +112,36 @@ final class VmRuntime {
         }
     }
 
-    /** Lets a preloaded guest run; a QEMU that cannot is killed and the VM resumed the usual way. */
-    private Instance continued(Instance loaded) {
-        try {
-            hypervisor.resume(loaded);
-            return loaded;
-        } catch (RuntimeException e) {
-            hypervisor.kill(loaded.pid(), loaded.vmId());
-            loaded.qmp().close();
-            throw e;
-        }
-    }
-
-    /**
-     * Starts QEMU for a suspended VM and loads its saved memory, leaving the guest paused, so that
-     * its next start only has to continue it; the caller holds the VM's lock.
-     */
-    void preload(VmStore.Row row) {
-        if (preloaded.containsKey(row.id()) || instances.containsKey(row.id())) {
-            return;
-        }
-        Path state = savedState(row).orElseThrow(() ->
-                new ScaleboxException.Conflict("VM " + row.id() + " has no saved memory to load"));
-        Instance instance = hypervisor.load(spec(row), state);
-        preloaded.put(row.id(), instance);
-        instance.onExit().thenRun(() -> {
-            if (preloaded.remove(row.id(), instance)) {
-                instance.qmp().close();
+    /** Resumes the VM in a warm instance of its shape when one waits, else in a QEMU started for it. */
+    private Instance resumed(VmStore.Row row, Path state) {
+        Optional<Instance> blank = warm.take(shape(row));
+        if (blank.isPresent()) {
+            try {
+                return hypervisor.resumeIn(blank.get(), spec(row), state);
+            } catch (RuntimeException e) {
+                log.warn("VM {} could not be resumed in warm instance {} ({}); starting a QEMU for it", row.id(),
+                        blank.get().vmId(), e.getMessage());
             }
-        });
-    }
-
-    boolean isPreloaded(String id) {
-        return preloaded.containsKey(id);
-    }
-
-    /** Ends the paused QEMU of a preloaded VM; its saved memory stays. */
-    void unload(String id) {
-        Instance instance = preloaded.remove(id);
-        if (instance != null) {
-            hypervisor.kill(instance.pid(), id);
-            instance.qmp().close();
         }
+        return hypervisor.resume(spec(row), state);
+    }
+
+    /** Starts one more warm instance of that shape. */
+    void warmUp(int vcpus, int memMib) {
+        warm.add(new WarmInstances.Shape(vcpus, memMib));
+    }
+
+    /** Ends one warm instance of that shape; false when none waits. */
+    boolean coolDown(int vcpus, int memMib) {
+        return warm.end(new WarmInstances.Shape(vcpus, memMib));
+    }
+
+    int warmInstances(int vcpus, int memMib) {
+        return warm.count(new WarmInstances.Shape(vcpus, memMib));
+    }
+
+    private static WarmInstances.Shape shape(VmStore.Row row) {
+        return new WarmInstances.Shape(row.vcpuCount(), row.memSizeMib());
     }
 
     /** Saves the VM's memory and ends its QEMU; the caller holds the VM's lock. */
@@ -196,9 +184,8 @@ final class VmRuntime {
         storage.cloneMemoryState(source, target);
     }
 
-    /** Forgets a saved memory state, and any QEMU that holds it loaded: the next start boots from the disk. */
+    /** Forgets a saved memory state: the next start boots from the disk. */
     void discardState(VmStore.Row row) {
-        unload(row.id());
         savedState(row).ifPresent(p -> {
             try {
                 Files.deleteIfExists(p);
@@ -226,31 +213,27 @@ final class VmRuntime {
         }
     }
 
-    /** Kills the VM's QEMU at once, a preloaded one too; the caller holds the VM's lock. */
+    /** Kills the VM's QEMU at once; the caller holds the VM's lock. */
     void kill(String id) {
-        unload(id);
         Instance instance = instances.remove(id);
         if (instance != null) {
-            hypervisor.kill(instance.pid(), id);
+            hypervisor.kill(instance);
             instance.qmp().close();
         }
     }
 
-    /**
-     * Releases the QMP connections; the VMs keep running. Preloaded QEMU processes end: a new
-     * Scalebox could not tell them from a suspended VM's stray QEMU.
-     */
+    /** Releases the QMP connections; the VMs keep running. Warm instances end: they hold nothing. */
     void detach() {
-        preloaded.keySet().forEach(this::unload);
+        warm.endAll();
         instances.values().forEach(i -> i.qmp().close());
         instances.clear();
     }
 
-    /** Kills a QEMU left for a VM that is suspended (preloaded by an earlier Scalebox); its saved memory stays. */
+    /** Kills a QEMU left for a VM that is suspended (one an earlier Scalebox loaded ahead); its saved memory stays. */
     void killStray(VmStore.Row row) {
         hypervisor.adopt(row.id(), layout.runDir(row.id())).ifPresent(i -> {
             log.info("Ending the paused QEMU {} of suspended VM {}", i.pid(), row.id());
-            hypervisor.kill(i.pid(), row.id());
+            hypervisor.kill(i);
             i.qmp().close();
         });
     }
@@ -315,7 +298,7 @@ final class VmRuntime {
             log.warn("VM {} showed no SSH {} s after its boot started; booting it once more", id,
                     BOOT_RETRY_AFTER.toSeconds());
             instances.remove(id, stuck);
-            hypervisor.kill(stuck.pid(), id);
+            hypervisor.kill(stuck);
             stuck.qmp().close();
             launch(row.get(), false);
             return true;
@@ -359,10 +342,17 @@ final class VmRuntime {
     }
 
     private VmSpec spec(VmStore.Row row) {
-        Path initrd = layout.kernel().resolve("initrd.img");
         return new VmSpec(row.id(), row.vcpuCount(), row.memSizeMib(), layout.disk(row.id(), row.box()), layout.runDir(row.id()),
-                limits.bindAddress(), row.sshPort(), layout.kernel().resolve("vmlinuz"),
-                Files.exists(initrd) ? initrd : null, cmdline());
+                limits.bindAddress(), row.sshPort(), kernelFile("vmlinuz"), initrd(), cmdline());
+    }
+
+    private Path kernelFile(String name) {
+        return layout.kernel().resolve(name);
+    }
+
+    private Path initrd() {
+        Path initrd = kernelFile("initrd.img");
+        return Files.exists(initrd) ? initrd : null;
     }
 
     private String cmdline() {

@@ -210,30 +210,21 @@ public final class VmService {
     }
 
     /**
-     * Loads a suspended VM's saved memory into a QEMU that waits, paused, so that its next start
-     * is a continue; the VM stays {@code suspended}. 409 unless it is suspended.
+     * Starts one more warm instance for VMs of {@code vcpus} and {@code memMib}: a blank QEMU in
+     * which the next such VM to resume from its saved memory does so without waiting for QEMU's start.
      */
-    public void preload(String idOrName) {
-        locked(idOrName, row -> {
-            if (VmStatus.of(row.status()) != VmStatus.SUSPENDED) {
-                throw new ScaleboxException.Conflict("VM " + row.id() + " is " + row.status() + "; only a suspended VM"
-                        + " can be preloaded");
-            }
-            runtime.preload(row);
-            return null;
-        });
+    public void warmUp(int vcpus, int memMib) {
+        runtime.warmUp(vcpus, memMib);
     }
 
-    /** Ends the paused QEMU of a preloaded VM; it stays suspended. */
-    public void unload(String idOrName) {
-        locked(idOrName, row -> {
-            runtime.unload(row.id());
-            return null;
-        });
+    /** Ends one warm instance of that shape; false when none waits. */
+    public boolean coolDown(int vcpus, int memMib) {
+        return runtime.coolDown(vcpus, memMib);
     }
 
-    public boolean isPreloaded(String id) {
-        return runtime.isPreloaded(id);
+    /** How many warm instances of that shape wait. */
+    public int warmInstances(int vcpus, int memMib) {
+        return runtime.warmInstances(vcpus, memMib);
     }
 
     /** Gives the VM a new name; 409 when another VM has it. */
@@ -355,7 +346,7 @@ public final class VmService {
         orphans = Orphans.sweep(storage.layout(), store.list().stream().map(VmStore.Row::id).collect(Collectors.toSet()));
     }
 
-    /** Releases the QMP connections; the VMs keep running. */
+    /** Releases the QMP connections; the VMs keep running, warm instances end. */
     public void detach() {
         runtime.detach();
     }

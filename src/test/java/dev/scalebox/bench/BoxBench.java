@@ -14,10 +14,10 @@ import java.util.concurrent.CompletableFuture;
 /**
  * The gateway, measured with the real OpenSSH client, each figure the whole ssh process's wall
  * time to the end of its first command. Two gateways over their own data directories: one whose
- * pool keeps ready boxes (5, 2 of them with a warm instance), one that keeps none, so that every
- * new box is copied from the golden state and made unique while its user waits. Measured: a new
- * user's first connection all three ways,
- * a returning user whose box was suspended, the suspend itself, an active box through the gateway
+ * pool keeps 5 ready boxes and 2 warm instances, one that keeps none, so that every new box is
+ * copied from the golden state and made unique while its user waits. Measured: a new user's first
+ * connection all three ways, a returning user whose box was suspended (with and without a warm
+ * instance), the suspend itself, an active box through the gateway
  * against direct ssh to its forwarded port (connect time and 256 MB of output), and 20 new users
  * connecting at once. Run by bench/box-connect.sh.
  */
@@ -34,6 +34,7 @@ public final class BoxBench {
         double[] fromGolden = new double[visits];
         double[] suspend = new double[visits];
         double[] resume = new double[visits];
+        double[] resumeCold = new double[visits];
         double[] viaGateway = new double[runs];
         double[] viaDirect = new double[runs];
         double bulkGateway;
@@ -48,7 +49,7 @@ public final class BoxBench {
             for (int i = 0; i < 2 * visits; i++) {
                 awaitFull(pooled);
                 if (i >= visits) {
-                    vms.list().stream().filter(v -> vms.isPreloaded(v.id())).forEach(v -> vms.unload(v.id()));
+                    endWarmInstances(vms);
                 }
                 key = pooled.addUser("pooled-" + i);
                 Path k = key;
@@ -58,9 +59,16 @@ public final class BoxBench {
             awaitFull(pooled);  // the refill after the last new user would take CPU from what follows
             Path user = key;
             Vm box = vms.get("box-" + pooled.users.list().getLast().id());
-            for (int i = 0; i < visits; i++) {
-                suspend[i] = seconds(() -> vms.suspend(box.id()));
-                resume[i] = seconds(() -> ssh(user, pooled.gateway.port(), "box@127.0.0.1", "true"));
+            for (int i = 0; i < 2 * visits; i++) {
+                awaitFull(pooled);
+                double took = seconds(() -> vms.suspend(box.id()));
+                if (i < visits) {
+                    suspend[i] = took;
+                } else {
+                    endWarmInstances(vms);
+                }
+                (i < visits ? resume : resumeCold)[i % visits] = seconds(() -> ssh(user, pooled.gateway.port(),
+                        "box@127.0.0.1", "true"));
             }
             ssh(user, pooled.gateway.port(), "box@127.0.0.1", "echo '" + pooled.publicKey("pooled-" + (2 * visits - 1))
                     + "' >> /root/.ssh/authorized_keys");
@@ -105,16 +113,17 @@ public final class BoxBench {
             }
         }
 
-        for (double[] a : List.of(fromWarm, fromPool, fromGolden, suspend, resume, viaGateway, viaDirect, burst)) {
+        for (double[] a : List.of(fromWarm, fromPool, fromGolden, suspend, resume, resumeCold, viaGateway, viaDirect, burst)) {
             Arrays.sort(a);
         }
         System.out.printf("%nBoxes over the gateway (debian-base, 2 vCPUs, 512 MiB, TCG); ssh wall time to the first command%n");
         System.out.printf("%-62s %8s %8s%n", "", "p50 s", "max s");
-        row("new user, ready box with a warm instance (memory loaded)", fromWarm);
-        row("new user, ready box without a warm instance", fromPool);
+        row("new user, ready box resumed in a warm instance", fromWarm);
+        row("new user, ready box, no warm instance (QEMU started)", fromPool);
         row("new user, no ready box: copied from golden, made unique", fromGolden);
         row("suspend of an idle box (memory saved, QEMU ended)", suspend);
-        row("returning user, suspended box", resume);
+        row("returning user, suspended box resumed in a warm instance", resume);
+        row("returning user, suspended box, no warm instance", resumeCold);
         System.out.printf("%nActive box, %d connections each (ssh ... true)%n", runs);
         System.out.printf("%-12s %8s %8s%n", "", "p50 s", "p95 s");
         System.out.printf("%-12s %8.3f %8.3f%n", "gateway", viaGateway[runs / 2], viaGateway[(int) Math.ceil(runs * .95) - 1]);
@@ -123,9 +132,15 @@ public final class BoxBench {
                 (viaGateway[runs / 2] - viaDirect[runs / 2]) * 1000);
         System.out.printf("%n256 MB of output: gateway %.1f MB/s, direct %.1f MB/s (gateway at %.0f%% of direct)%n",
                 BULK / 1e6 / bulkGateway, BULK / 1e6 / bulkDirect, bulkDirect / bulkGateway * 100);
-        System.out.printf("%n%d new users at once (5 ready boxes, 2 warm, in the pool): all connected; first %.1f s, median %.1f s,"
+        System.out.printf("%n%d new users at once (5 ready boxes and 2 warm instances in the pool): all connected; first %.1f s, median %.1f s,"
                 + " last %.1f s%n", AT_ONCE, burst[0], burst[AT_ONCE / 2], burstLast);
         System.exit(0);
+    }
+
+    private static void endWarmInstances(VmService vms) {
+        while (vms.coolDown(2, 512)) {
+            // each call ends one
+        }
     }
 
     private static void row(String label, double[] sorted) {

@@ -19,9 +19,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * The pool of ready boxes (one kept here) with real QEMU and the real OpenSSH client: a new user
- * gets the ready box, the pool makes another, and a restart of Scalebox in the middle of a
- * session loses no box and rebuilds nothing.
+ * The pools (one ready box and one warm instance kept here) with real QEMU and the real OpenSSH
+ * client: a new user gets the ready box, resumed in the warm instance; a returning user's
+ * suspended box resumes in the next warm instance; the pools refill; and a restart of Scalebox
+ * in the middle of a session loses no box and rebuilds nothing.
  */
 class BoxPoolTest {
 
@@ -40,32 +41,50 @@ class BoxPoolTest {
     }
 
     @Test
-    void aNewUserGetsTheReadyBoxAndARestartDuringTheirSessionLosesNothing() throws Exception {
-        await().atMost(Duration.ofMinutes(3)).until(() -> box.gateway.boxes().pool().instances().warm() == 1);
+    void boxesResumeInWarmInstancesAndARestartDuringASessionLosesNothing() throws Exception {
+        await().atMost(Duration.ofMinutes(3)).until(() -> box.gateway.boxes().pool().instances().warm() == 1
+                && box.gateway.boxes().pool().volumes().ready() == 1);
         Vm ready = box.vms.list().stream().filter(v -> v.name().startsWith("ready-")).findFirst().orElseThrow();
         assertThat(ready.status()).isEqualTo(VmStatus.SUSPENDED);
-        assertThat(TestVms.qemuProcessesOf(ready.id())).hasSize(1);  // its warm instance, paused
+        assertThat(TestVms.qemuProcessesOf(ready.id())).isEmpty();
+        List<Long> warm = box.env.warmInstances();
+        assertThat(warm).hasSize(1);
 
+        // A new user: the ready volume and its memory join the warm instance.
         long started = System.nanoTime();
         assertThat(ssh("hostname; echo kept > /root/file; sync")).isEqualTo("box-" + box.users.get("dave").id() + "\n");
         System.err.printf("new user from the pool, connect to first command: %.2f s%n", (System.nanoTime() - started) / 1e9);
         Vm daves = box.vms.get("box-" + box.users.get("dave").id());
         assertThat(daves.id()).isEqualTo(ready.id());
-        await().atMost(Duration.ofMinutes(3)).until(() -> box.gateway.boxes().pool().instances().warm() == 1);
+        assertThat(box.env.qemuPid(daves.id())).isEqualTo(warm.getFirst());
+        await().atMost(Duration.ofMinutes(3)).until(() -> box.gateway.boxes().pool().instances().warm() == 1
+                && box.gateway.boxes().pool().volumes().ready() == 1);
+
+        // A returning user: the suspended box resumes in the next warm instance, where it was.
+        sshProcess("sleep 600");
+        await().atMost(Duration.ofMinutes(1)).until(() -> ssh("pgrep -x sleep >/dev/null && echo on || echo off").equals("on\n"));
+        box.vms.suspend(daves.id());
+        List<Long> nextWarm = box.env.warmInstances();
+        assertThat(nextWarm).hasSize(1);
+        assertThat(ssh("cat /root/file; pgrep -x sleep >/dev/null && echo still-running")).isEqualTo("kept\nstill-running\n");
+        long qemu = box.env.qemuPid(daves.id());
+        assertThat(qemu).isEqualTo(nextWarm.getFirst());
+        await().atMost(Duration.ofMinutes(1)).until(() -> box.gateway.boxes().pool().instances().warm() == 1);
         Vm next = box.vms.list().stream().filter(v -> v.name().startsWith("ready-")).findFirst().orElseThrow();
 
         // A session is open when Scalebox stops; the next Scalebox adopts the running box as it is.
-        Process session = sshProcess("sleep 600");
-        await().atMost(Duration.ofMinutes(1)).until(() -> ssh("pgrep -x sleep >/dev/null && echo on || echo off").equals("on\n"));
-        long qemu = box.env.qemuPid(daves.id());
+        Process session = sshProcess("sleep 700");
+        await().atMost(Duration.ofMinutes(1)).until(() -> ssh("pgrep -x -f 'sleep 700' >/dev/null && echo on || echo off").equals("on\n"));
+        List<Long> warmBefore = box.env.warmInstances();
         box.restart();
-        assertThat(ssh("cat /root/file; pgrep -x sleep >/dev/null && echo still-running")).isEqualTo("kept\nstill-running\n");
+        assertThat(ssh("cat /root/file; pgrep -f 'sleep 700' >/dev/null && echo still-running")).isEqualTo("kept\nstill-running\n");
         assertThat(box.env.qemuPid(daves.id())).isEqualTo(qemu);
-        assertThat(TestVms.qemuProcessesOf(daves.id())).containsExactly(qemu);
+        assertThat(ProcessHandle.of(qemu)).isPresent();
+        assertThat(box.vms.get(daves.id()).status()).isEqualTo(VmStatus.RUNNING);
         assertThat(box.vms.get(next.id()).status()).isEqualTo(VmStatus.SUSPENDED);
-        // the warm instance of the last Scalebox ended with it; the new one warms the ready box again
-        await().atMost(Duration.ofMinutes(1)).until(() -> box.gateway.boxes().pool().instances().warm() == 1);
-        assertThat(TestVms.qemuProcessesOf(next.id())).hasSize(1);
+        // the warm instance of the last Scalebox ended with it; the new one starts its own
+        await().atMost(Duration.ofMinutes(1)).until(() -> box.env.warmInstances().size() == 1
+                && !box.env.warmInstances().equals(warmBefore));
         assertThat(box.vms.list()).extracting(Vm::name).filteredOn(n -> !n.startsWith("golden-"))
                 .containsExactlyInAnyOrder(daves.name(), next.name());
         session.destroy();

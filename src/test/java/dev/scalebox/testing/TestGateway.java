@@ -34,8 +34,8 @@ public final class TestGateway implements AutoCloseable {
     }
 
     /**
-     * Boxes of 2 vCPUs and 512 MiB; the pool keeps {@code readyBoxes} ready boxes, {@code warmInstances}
-     * of them with a warm QEMU, and checks its levels every {@code checkInterval} and after each new user.
+     * Boxes of 2 vCPUs and 512 MiB; the pool keeps {@code readyBoxes} ready boxes and {@code warmInstances}
+     * warm instances (blank QEMUs), and checks its levels every {@code checkInterval} and after each resume.
      */
     public TestGateway(String name, int portMin, Duration idleSuspend, int readyBoxes, int warmInstances,
                        Duration checkInterval) {

@@ -121,6 +121,18 @@ public final class TestVms implements AutoCloseable {
                 .map(ProcessHandle::pid).toList();
     }
 
+    /**
+     * The pids of the warm instances (blank QEMUs) started over this data directory: QEMUs named
+     * {@code scalebox-instance-…} whose run directory is still their own, not yet handed to a VM.
+     */
+    public List<Long> warmInstances() {
+        return ProcessHandle.allProcesses().filter(p -> p.info().arguments().map(List::of)
+                        .flatMap(a -> a.stream().filter(x -> x.startsWith("scalebox-instance-")).findFirst())
+                        .filter(name -> Files.exists(runDir(name.substring("scalebox-".length())).resolve("qemu.pid")))
+                        .isPresent())
+                .map(ProcessHandle::pid).toList();
+    }
+
     private static void sleep(long ms) {
         try {
             Thread.sleep(ms);

@@ -5,15 +5,19 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.time.Duration;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
  * What no record owns after a crash: a real QEMU of this data directory is killed, its run
- * directory removed, and its disk kept and reported.
+ * directory removed, and its disk kept and reported; a warm instance is killed and its run
+ * directory removed.
  */
 class OrphansTest {
 
@@ -48,5 +52,25 @@ class OrphansTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> TestVms.qemuProcessesOf(id).isEmpty());
         assertThat(env.layout.runDir(id)).doesNotExist();
         assertThat(Files.exists(env.layout.vmImage(id))).isTrue();
+    }
+
+    @Test
+    void aWarmInstanceLeftByACrashIsKilledAndItsRunDirectoryRemoved() {
+        VmService crashed = env.service();
+        crashed.warmUp(1, 256);
+        List<Long> warm = env.warmInstances();
+        assertThat(warm).hasSize(1);
+        // no detach: as if Scalebox had been killed
+
+        VmService restarted = env.service();
+        restarted.recover();
+
+        assertThat(restarted.orphans()).anyMatch(l -> l.startsWith("killed QEMU " + warm.getFirst()));
+        assertThat(env.warmInstances()).isEmpty();
+        try (var dirs = Files.list(env.layout.run())) {
+            assertThat(dirs.map(d -> d.getFileName().toString())).noneMatch(n -> n.startsWith("instance-"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 }
