@@ -76,22 +76,10 @@ public final class Hypervisor {
 
     /** Starts QEMU for {@code spec} from a saved state, and lets the guest run on; returns its instance. */
     public Instance resume(VmSpec spec, Path state) {
-        Instance instance = load(spec, state);
-        try {
-            resume(instance);
-            return instance;
-        } catch (RuntimeException e) {
-            kill(instance);
-            instance.qmp().close();
-            throw e;
-        }
-    }
-
-    /** Starts QEMU for {@code spec} and loads a saved state into it; the guest stays paused until {@link #resume(Instance)}. */
-    public Instance load(VmSpec spec, Path state) {
         Instance instance = start(spec, true);
         try {
             MemoryState.load(instance, spec.runDir(), state);
+            resume(instance);
             return instance;
         } catch (RuntimeException e) {
             kill(instance);
@@ -176,7 +164,7 @@ public final class Hypervisor {
             throw new ScaleboxException.HostFailure("cannot prepare " + spec.runDir() + ": " + e.getMessage(), e);
         }
         List<String> argv = argv(spec);
-        if (incoming || spec.isBlank()) {
+        if (incoming) {
             argv.addAll(List.of("-incoming", "defer"));
         }
         ProgramResult launched = runner.run(argv, LAUNCH_TIMEOUT);
