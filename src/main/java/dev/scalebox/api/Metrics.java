@@ -74,7 +74,7 @@ final class Metrics {
                     .register(registry);
         }
         Gauge.builder("scalebox_pool_warm_instances", boxes, b -> b.pool().instances().warm())
-                .description("Ready boxes whose QEMU waits with their memory loaded").register(registry);
+                .description("Warm instances: blank QEMUs waiting for a box to resume in them").register(registry);
         Gauge.builder("scalebox_box_instances", boxes, b -> b.pool().instances().inAll())
                 .description("QEMUs of boxes running: in use, warm and being made (POOL_INSTANCES_TOTAL at most)")
                 .register(registry);

@@ -67,9 +67,9 @@ final class BoxCommand {
                         volumes.get("min_free").asString(), volumes.get("max_free").asString()),
                 List.of("warm instances", instances.get("warm").asString(), instances.get("target").asString(),
                         instances.get("min_free").asString(), instances.get("max_free").asString())));
-        System.out.println("boxes in use " + volumes.get("in_use").asString() + ", being made "
-                + volumes.get("making").asString() + ", at most " + pool.get("max_boxes").asString()
-                + " in all; box instances running " + instances.get("in_all").asString() + " of at most "
+        System.out.println("boxes in use " + volumes.get("in_use").asString() + " of at most "
+                + pool.get("max_boxes").asString() + ", being made " + volumes.get("making").asString()
+                + ", volumes at most " + volumes.get("total").asString() + " in all; box instances running " + instances.get("in_all").asString() + " of at most "
                 + instances.get("total").asString() + "; golden state " + pool.get("golden").asString());
         return 0;
     }

@@ -52,7 +52,7 @@ final class ServeCommand implements Callable<Integer> {
         Gateway gateway = Gateway.start(new Gateway.Options(settings.gatewayBind(), settings.gatewayPort(),
                 settings.gatewayOpenSignup(), services.layout().root().resolve("gateway"), settings.boxIdleSuspend(),
                 settings.boxTemplate(), settings.boxVcpus(), settings.boxMemMib(), settings.poolMinFree(),
-                settings.poolMaxFree(), settings.poolInstancesMinFree(), settings.poolInstancesMaxFree(),
+                settings.poolMaxFree(), settings.poolVolumesTotal(), settings.poolInstancesMinFree(), settings.poolInstancesMaxFree(),
                 settings.poolInstancesTotal(),
                 settings.maxBoxes(), settings.poolCheckInterval(), settings.poolCooldown()),
                 services.users(), services.vms(), services.templates());

@@ -90,6 +90,7 @@ public final class Settings {
     public int maxBoxes() { return integer(Setting.MAX_BOXES); }
     public int poolMinFree() { return integer(Setting.POOL_VOLUMES_MIN_FREE); }
     public int poolMaxFree() { return integer(Setting.POOL_VOLUMES_MAX_FREE); }
+    public int poolVolumesTotal() { return integer(Setting.POOL_VOLUMES_TOTAL); }
     public int poolInstancesMinFree() { return integer(Setting.POOL_INSTANCES_MIN_FREE); }
     public int poolInstancesMaxFree() { return integer(Setting.POOL_INSTANCES_MAX_FREE); }
     public int poolInstancesTotal() { return integer(Setting.POOL_INSTANCES_TOTAL); }
@@ -118,7 +119,8 @@ public final class Settings {
         requireRange(Setting.BOX_MEM_MIB, 128, 1024 * 1024);
         requireRange(Setting.BOX_VCPUS, 1, 1024);
         requireRange(Setting.MAX_BOXES, 1, 100_000);
-        requireRange(Setting.POOL_VOLUMES_MAX_FREE, 0, maxBoxes());
+        requireRange(Setting.POOL_VOLUMES_TOTAL, 1, 100_000);
+        requireRange(Setting.POOL_VOLUMES_MAX_FREE, 0, poolVolumesTotal());
         requireRange(Setting.POOL_VOLUMES_MIN_FREE, 0, poolMaxFree());
         requireRange(Setting.POOL_INSTANCES_MAX_FREE, 0, 1000);
         requireRange(Setting.POOL_INSTANCES_MIN_FREE, 0, poolInstancesMaxFree());

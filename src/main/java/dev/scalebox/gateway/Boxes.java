@@ -163,6 +163,9 @@ public final class Boxes {
      */
     private void makeRoom(User user) {
         Optional<Vm> box = find(boxName(user));
+        if (box.isEmpty()) {
+            requireRoomForNewBox();
+        }
         // A resume (of a ready box or a suspended one) takes a warm instance when one waits; a boot does not.
         boolean needsInstance = box.map(v -> v.status() == VmStatus.SUSPENDED ? !pool.hasWarm()
                 : v.status() == VmStatus.STOPPED || v.status() == VmStatus.ERROR).orElseGet(() -> !pool.hasWarm());
@@ -192,14 +195,23 @@ public final class Boxes {
         };
     }
 
+    /** Refuses a new user's box past MAX_BOXES, or past POOL_VOLUMES_TOTAL when no ready box waits. */
+    private void requireRoomForNewBox() {
+        if (!pool.hasUserRoom()) {
+            throw new ScaleboxException.Conflict("this host has no room for another user's box (MAX_BOXES)");
+        }
+        if (!pool.hasReady() && !pool.hasVolumeRoom()) {
+            throw new ScaleboxException.Conflict("this host has no room for another box volume (POOL_VOLUMES_TOTAL)");
+        }
+    }
+
     private Ready newBox(String name) throws IOException {
+        requireRoomForNewBox();
         Optional<Vm> claimed = pool.claim(name);
         if (claimed.isPresent()) {
             return resume(claimed.get());
         }
-        if (!pool.hasRoom()) {
-            throw new ScaleboxException.Conflict("this host has no room for another box (MAX_BOXES)");
-        }
+        requireRoomForNewBox();  // the ready box seen a moment ago may have gone to another user
         try {
             VolumePool.Unique made = preparing(() -> pool.makeUnique(name));
             return new Ready(vms.rename(made.vm().id(), name), made.session());

@@ -67,7 +67,7 @@ public final class Gateway implements AutoCloseable {
 
     /** Where the gateway listens, who it admits, and what boxes are made of. */
     public record Options(String bind, int port, boolean openSignup, Path keyDir, Duration idleSuspend,
-                          String boxTemplate, int boxVcpus, int boxMemMib, int minFree, int maxFree,
+                          String boxTemplate, int boxVcpus, int boxMemMib, int minFree, int maxFree, int volumesTotal,
                           int instancesMinFree, int instancesMaxFree, int instancesTotal, int maxBoxes, Duration poolInterval,
                           Duration poolCooldown) {
     }
@@ -88,7 +88,7 @@ public final class Gateway implements AutoCloseable {
         BoxSpec spec = new BoxSpec(options.boxTemplate(), options.boxVcpus(), options.boxMemMib());
         BoxGuest guest = new BoxGuest(client, internalKey, boxHost, options.keyDir().resolve("tmp"));
         VolumePool pool = new VolumePool(vms, spec, new Golden(vms, templates, spec, internalKeyLine, guest), guest,
-                new VolumePool.Settings(options.minFree(), options.maxFree(), options.instancesMinFree(),
+                new VolumePool.Settings(options.minFree(), options.maxFree(), options.volumesTotal(), options.instancesMinFree(),
                         options.instancesMaxFree(), options.instancesTotal(), options.maxBoxes(), options.poolInterval(),
                         options.poolCooldown()));
         Boxes boxes = new Boxes(vms, users, spec, internalKeyLine, guest, pool);

@@ -26,7 +26,8 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>The pool refills in the background, one box at a time: up to {@code maxFree} ready boxes
  * while new users keep coming, down to {@code minFree} once none came for the cooldown, and
- * never past {@code maxBoxes} boxes in all (users' and ready ones). Beside them it keeps warm
+ * never past {@code volumesTotal} volumes in all (users' boxes, ready ones and ones being made).
+ * Beside them it keeps warm
  * instances, between {@code instancesMinFree} and {@code instancesMaxFree} by the same rule:
  * blank QEMUs of the boxes' shape, in which the next box to resume (a new user's ready box or a
  * returning user's suspended one) is joined with its volume and memory, without waiting for
@@ -39,8 +40,8 @@ final class VolumePool implements AutoCloseable {
     private static final Duration REFILL_DELAY = Duration.ofSeconds(5);
     private static final Logger log = LoggerFactory.getLogger(VolumePool.class);
 
-    record Settings(int minFree, int maxFree, int instancesMinFree, int instancesMaxFree, int instancesTotal,
-                    int maxBoxes, Duration interval, Duration cooldown) {
+    record Settings(int minFree, int maxFree, int volumesTotal, int instancesMinFree, int instancesMaxFree,
+                    int instancesTotal, int maxBoxes, Duration interval, Duration cooldown) {
     }
 
     /** A new box, unique and running, with the session that set it up. */
@@ -51,8 +52,8 @@ final class VolumePool implements AutoCloseable {
     public record Status(Volumes volumes, Instances instances, int maxBoxes, String golden) {
     }
 
-    /** Boxes ready for new users, being made, and in users' hands. */
-    public record Volumes(int ready, int making, int inUse, int minFree, int maxFree, int target) {
+    /** Boxes ready for new users, being made, and in users' hands; and all of them against their total. */
+    public record Volumes(int ready, int making, int inUse, int minFree, int maxFree, int target, int total) {
     }
 
     /** Blank QEMUs waiting for a box; and all the QEMUs of boxes (in use, warm, being made) against their total. */
@@ -109,9 +110,18 @@ final class VolumePool implements AutoCloseable {
         worker.schedule(this::check, REFILL_DELAY.toMillis(), TimeUnit.MILLISECONDS);
     }
 
-    /** Whether one more box fits under {@code maxBoxes}. */
-    boolean hasRoom() {
-        return boxesInAll() < settings.maxBoxes();
+    /** Whether one more volume fits under {@code volumesTotal}. */
+    boolean hasVolumeRoom() {
+        return volumesInAll() < settings.volumesTotal();
+    }
+
+    boolean hasReady() {
+        return !ready().isEmpty();
+    }
+
+    /** Whether one more user's box fits under {@code maxBoxes}. */
+    boolean hasUserRoom() {
+        return vms.list().stream().filter(v -> v.name().startsWith(Boxes.BOX_PREFIX)).count() < settings.maxBoxes();
     }
 
     /**
@@ -144,7 +154,8 @@ final class VolumePool implements AutoCloseable {
         int inUse = (int) all.stream().filter(v -> v.name().startsWith(Boxes.BOX_PREFIX)).count();
         String state = golden.find().map(v -> golden.isCurrent(v) ? "ready" : "out of date").orElse("missing");
         return new Status(
-                new Volumes(ready.size(), making, inUse, settings.minFree(), settings.maxFree(), target()),
+                new Volumes(ready.size(), making, inUse, settings.minFree(), settings.maxFree(), target(),
+                        settings.volumesTotal()),
                 new Instances(warm(), settings.instancesMinFree(), settings.instancesMaxFree(), instanceTarget(),
                         instancesInAll(all), settings.instancesTotal()),
                 settings.maxBoxes(), state);
@@ -170,7 +181,7 @@ final class VolumePool implements AutoCloseable {
         }
         List<Vm> ready = ready();
         boolean instanceRoom = instancesInAll(vms.list()) < settings.instancesTotal();
-        if (ready.size() < target() && hasRoom() && instanceRoom) {
+        if (ready.size() < target() && hasVolumeRoom() && instanceRoom) {
             makeReady();
             return true;
         }
@@ -258,7 +269,7 @@ final class VolumePool implements AutoCloseable {
         return running + warm();
     }
 
-    private int boxesInAll() {
+    private int volumesInAll() {
         return (int) vms.list().stream().filter(v -> v.name().startsWith(Boxes.BOX_PREFIX) || v.name().startsWith(READY)
                 || v.name().startsWith(MAKING)).count();
     }

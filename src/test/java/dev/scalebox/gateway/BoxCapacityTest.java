@@ -24,7 +24,7 @@ import static org.awaitility.Awaitility.await;
  * POOL_INSTANCES_TOTAL of 1: a second user's box takes the instance of the box idle longest,
  * which is suspended at once instead of after its idle hour; while every instance is in a
  * connected user's hands, a connection that needs one is refused with a message, and nothing of
- * the waiting box is touched.
+ * the waiting box is touched. POOL_VOLUMES_TOTAL of 2: a third user is refused, and nothing is made.
  */
 class BoxCapacityTest {
 
@@ -32,13 +32,15 @@ class BoxCapacityTest {
     private static VmService vms;
     private static Path dave;
     private static Path erin;
+    private static Path frank;
 
     @BeforeAll
     static void start() {
-        box = new TestGateway("box-capacity", 18001, Duration.ofHours(1), 0, 0, Duration.ofSeconds(2), 1);
+        box = new TestGateway("box-capacity", 18001, Duration.ofHours(1), 0, 0, Duration.ofSeconds(2), 1, 2);
         vms = box.vms;
         dave = box.addUser("dave");
         erin = box.addUser("erin");
+        frank = box.addUser("frank");
     }
 
     @AfterAll
@@ -73,6 +75,15 @@ class BoxCapacityTest {
         await().atMost(Duration.ofMinutes(2)).until(() -> ssh(dave, "cat /root/mine").out().equals("hello\n"));
         assertThat(vms.get(erins.id()).status()).isEqualTo(VmStatus.SUSPENDED);
         assertThat(box.gateway.boxes().pool().instances().inAll()).isEqualTo(1);
+
+        // two volumes are the total here: a third user gets no box, and nothing is made for him
+        Result full = ssh(frank, "true");
+        assertThat(full.exit()).isEqualTo(255);
+        assertThat(full.err()).contains("POOL_VOLUMES_TOTAL");
+        assertThat(vms.get(daves.id()).status()).as("no instance was freed for a box that cannot be made")
+                .isEqualTo(VmStatus.RUNNING);
+        assertThat(vms.list()).extracting(Vm::name).filteredOn(n -> !n.startsWith("golden-"))
+                .containsExactlyInAnyOrder(daves.name(), erins.name());
     }
 
     private static Vm boxOf(String name) {

@@ -27,6 +27,7 @@ public final class TestGateway implements AutoCloseable {
     private final int warmInstances;
     private final Duration checkInterval;
     private final int instancesTotal;
+    private final int volumesTotal;
 
     /** A gateway whose pool keeps no ready boxes: each new user's box is made from the golden state. */
     public TestGateway(String name, int portMin, Duration idleSuspend) {
@@ -39,13 +40,14 @@ public final class TestGateway implements AutoCloseable {
      */
     public TestGateway(String name, int portMin, Duration idleSuspend, int readyBoxes, int warmInstances,
                        Duration checkInterval) {
-        this(name, portMin, idleSuspend, readyBoxes, warmInstances, checkInterval, 50);
+        this(name, portMin, idleSuspend, readyBoxes, warmInstances, checkInterval, 50, 50);
     }
 
-    /** As above, with at most {@code instancesTotal} box QEMUs running at once. */
+    /** As above, with at most {@code instancesTotal} box QEMUs running at once and {@code volumesTotal} box volumes. */
     public TestGateway(String name, int portMin, Duration idleSuspend, int readyBoxes, int warmInstances,
-                       Duration checkInterval, int instancesTotal) {
+                       Duration checkInterval, int instancesTotal, int volumesTotal) {
         this.instancesTotal = instancesTotal;
+        this.volumesTotal = volumesTotal;
         env = new TestVms(name, portMin);
         users = new Users(env.userStore());
         this.idleSuspend = idleSuspend;
@@ -59,7 +61,7 @@ public final class TestGateway implements AutoCloseable {
         vms = env.service();
         vms.recover();
         gateway = Gateway.start(new Gateway.Options("127.0.0.1", port, false, env.layout.root().resolve("gateway"),
-                idleSuspend, "debian-base", 2, 512, readyBoxes, readyBoxes, warmInstances, warmInstances, instancesTotal, 50,
+                idleSuspend, "debian-base", 2, 512, readyBoxes, readyBoxes, volumesTotal, warmInstances, warmInstances, instancesTotal, 50,
                 checkInterval, Duration.ofMinutes(2)), users, vms, env.templates);
     }
 
