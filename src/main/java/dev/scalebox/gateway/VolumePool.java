@@ -27,11 +27,10 @@ import java.util.concurrent.TimeUnit;
  * <p>The pool refills in the background, one box at a time: up to {@code maxFree} ready boxes
  * while new users keep coming, down to {@code minFree} once none came for the cooldown, and
  * never past {@code volumesTotal} volumes in all (users' boxes, ready ones and ones being made).
- * Beside them it keeps warm
- * instances, between {@code instancesMinFree} and {@code instancesMaxFree} by the same rule:
- * blank QEMUs of the boxes' shape, in which the next box to resume (a new user's ready box or a
- * returning user's suspended one) is joined with its volume and memory, without waiting for
- * QEMU's start.
+ * Beside them it keeps warm instances, between {@code instancesMinFree} and
+ * {@code instancesMaxFree} by the same rule: blank QEMUs of the boxes' shape, in which the next
+ * box to resume (a new user's ready box or a returning user's suspended one) is joined with its
+ * volume and memory, without waiting for QEMU's start.
  */
 final class VolumePool implements AutoCloseable {
 

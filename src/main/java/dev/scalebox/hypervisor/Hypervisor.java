@@ -273,7 +273,7 @@ public final class Hypervisor {
 
     /**
      * The process name of a QEMU that was started blank and then given the VM of {@code runDir},
-     * as {@link #join} recorded it there.
+     * as {@link #resumeIn} recorded it there.
      */
     public static Optional<String> processNameIn(Path runDir) {
         try {
