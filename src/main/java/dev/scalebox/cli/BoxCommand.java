@@ -69,8 +69,8 @@ final class BoxCommand {
                         instances.get("min_free").asString(), instances.get("max_free").asString())));
         System.out.println("boxes in use " + volumes.get("in_use").asString() + " of at most "
                 + pool.get("max_boxes").asString() + ", being made " + volumes.get("making").asString()
-                + ", volumes at most " + volumes.get("total").asString() + " in all; box instances running " + instances.get("in_all").asString() + " of at most "
-                + instances.get("total").asString() + "; golden state " + pool.get("golden").asString());
+                + ", volumes at most " + volumes.get("total").asString() + " in all; box instances running "
+                + instances.get("in_all").asString() + " of at most " + instances.get("total").asString() + "; golden state " + pool.get("golden").asString());
         return 0;
     }
 

@@ -52,9 +52,9 @@ final class ServeCommand implements Callable<Integer> {
         Gateway gateway = Gateway.start(new Gateway.Options(settings.gatewayBind(), settings.gatewayPort(),
                 settings.gatewayOpenSignup(), services.layout().root().resolve("gateway"), settings.boxIdleSuspend(),
                 settings.boxTemplate(), settings.boxVcpus(), settings.boxMemMib(), settings.poolMinFree(),
-                settings.poolMaxFree(), settings.poolVolumesTotal(), settings.poolInstancesMinFree(), settings.poolInstancesMaxFree(),
-                settings.poolInstancesTotal(),
-                settings.maxBoxes(), settings.poolCheckInterval(), settings.poolCooldown()),
+                settings.poolMaxFree(), settings.poolVolumesTotal(), settings.poolInstancesMinFree(),
+                settings.poolInstancesMaxFree(), settings.poolInstancesTotal(), settings.maxBoxes(),
+                settings.poolCheckInterval(), settings.poolCooldown()),
                 services.users(), services.vms(), services.templates());
         ApiServer server;
         try {

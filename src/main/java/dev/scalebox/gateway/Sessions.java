@@ -4,6 +4,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.Executors;
@@ -22,10 +23,13 @@ final class Sessions implements AutoCloseable {
     private final Boxes boxes;
     private final Duration idle;
     private final Map<String, Integer> open = new HashMap<>();
-    private final Map<String, ScheduledFuture<?>> pending = new HashMap<>();
-    private final Map<String, User> idleUsers = new HashMap<>();
+    /** Users whose last session closed, by id, with the suspend waiting for the end of their idle time. */
+    private final Map<String, Idle> pending = new HashMap<>();
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().name("box-idle").daemon(true).factory());
+
+    private record Idle(User user, ScheduledFuture<?> suspend) {
+    }
 
     Sessions(Boxes boxes, Duration idle) {
         this.boxes = boxes;
@@ -34,10 +38,9 @@ final class Sessions implements AutoCloseable {
 
     synchronized void opened(User user) {
         open.merge(user.id(), 1, Integer::sum);
-        ScheduledFuture<?> suspend = pending.remove(user.id());
-        idleUsers.remove(user.id());
-        if (suspend != null) {
-            suspend.cancel(false);
+        Idle waiting = pending.remove(user.id());
+        if (waiting != null) {
+            waiting.suspend().cancel(false);
         }
     }
 
@@ -54,11 +57,10 @@ final class Sessions implements AutoCloseable {
         if (open.containsKey(user.id()) || timer.isShutdown()) {
             return;
         }
-        ScheduledFuture<?> earlier = pending.put(user.id(),
-                timer.schedule(() -> suspendIfIdle(user), idle.toMillis(), TimeUnit.MILLISECONDS));
-        idleUsers.put(user.id(), user);
+        Idle earlier = pending.put(user.id(), new Idle(user,
+                timer.schedule(() -> suspendIfIdle(user), idle.toMillis(), TimeUnit.MILLISECONDS)));
         if (earlier != null) {
-            earlier.cancel(false);
+            earlier.suspend().cancel(false);
         }
     }
 
@@ -73,14 +75,13 @@ final class Sessions implements AutoCloseable {
     boolean suspendLongestIdle(String exceptUserId) {
         User longest;
         synchronized (this) {
-            longest = pending.entrySet().stream().filter(e -> !e.getKey().equals(exceptUserId))
-                    .min(java.util.Comparator.comparingLong(e -> e.getValue().getDelay(TimeUnit.NANOSECONDS)))
-                    .map(e -> idleUsers.get(e.getKey())).orElse(null);
+            longest = pending.values().stream().filter(i -> !i.user().id().equals(exceptUserId))
+                    .min(Comparator.comparingLong(i -> i.suspend().getDelay(TimeUnit.NANOSECONDS)))
+                    .map(Idle::user).orElse(null);
             if (longest == null) {
                 return false;
             }
-            pending.remove(longest.id()).cancel(false);
-            idleUsers.remove(longest.id());
+            pending.remove(longest.id()).suspend().cancel(false);
         }
         log.info("Suspending the idle box of user {} now, to make room for another", longest.id());
         return boxes.suspend(longest, () -> isIdle(longest));
@@ -89,7 +90,6 @@ final class Sessions implements AutoCloseable {
     private void suspendIfIdle(User user) {
         synchronized (this) {
             pending.remove(user.id());
-            idleUsers.remove(user.id());
         }
         try {
             boxes.suspend(user, () -> isIdle(user));

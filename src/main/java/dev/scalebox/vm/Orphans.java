@@ -60,7 +60,7 @@ final class Orphans {
                 found.add("removed run directory " + dir + ", which has no record");
             }
         }
-        for (Path disk : java.util.stream.Stream.concat(list(layout.vms()).stream(), list(layout.volumes()).stream()).toList()) {
+        for (Path disk : Stream.concat(list(layout.vms()).stream(), list(layout.volumes()).stream()).toList()) {
             String id = disk.getFileName().toString().replaceFirst("\\.(ext4|state)$", "");
             if (VM_ID.matcher(id).matches() && !knownIds.contains(id)) {
                 found.add((disk.toString().endsWith(".state") ? "saved memory " : "disk ") + disk

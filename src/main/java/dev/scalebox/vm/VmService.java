@@ -383,9 +383,7 @@ public final class VmService {
 
     private void removeFiles(VmStore.Row row) {
         storage.deleteRootfs(disk(row));
-        if (row.box()) {
-            storage.deleteRootfs(storage.layout().memoryState(row.id(), true));  // a VM's is in its run directory
-        }
+        runtime.discardState(row);
         Orphans.deleteRunDir(storage.layout().runDir(row.id()));
     }
 
