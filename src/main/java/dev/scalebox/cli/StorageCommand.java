@@ -157,9 +157,9 @@ final class StorageCommand {
         try (StorageLock lock = StorageLock.take()) {
             StorageJournal journal = journal();
             StoragePlanner planner = planner(new StorageHost(runner, StorageCommand::askToWipe), files);
-            StoragePlanner.Plan planned = planner.plan(plan, prune);
+            StoragePlanner.Plan planned;
             try {
-                planner.execute(planned.changes(), chosen);
+                planned = planner.apply(plan, chosen, prune);
             } catch (StoragePlanner.Stopped e) {
                 record(journal, file.toAbsolutePath().toString(), mode, "stopped: " + e.getMessage(), e.done);
                 throw e;

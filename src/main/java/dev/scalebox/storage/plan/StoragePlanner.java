@@ -26,13 +26,20 @@ public final class StoragePlanner {
     /** An apply that stopped: what was done, the step that failed, and what was left. */
     public static final class Stopped extends ScaleboxException.HostFailure {
         public final List<Change> done;
-        public final Change failed;
+        private final Change failed;
+        private final List<Change> left;
 
         Stopped(List<Change> done, Change failed, List<Change> left, RuntimeException cause) {
             super("stopped at '" + failed.describe() + "': " + cause.getMessage() + "; done: " + done.size()
                     + ", not done: " + left.size() + ". Run apply again to finish.", cause);
             this.done = done;
             this.failed = failed;
+            this.left = left;
+        }
+
+        /** The same stop, with {@code earlier} done before what this one counts. */
+        Stopped after(List<Change> earlier) {
+            return new Stopped(concat(earlier, done), failed, left, (RuntimeException) getCause());
         }
     }
 
@@ -77,9 +84,14 @@ public final class StoragePlanner {
         List<Change> changes = new ArrayList<>();
         List<String> notes = new ArrayList<>();
         for (PlanFile.Pool pool : file.pools()) {
-            boolean mounted = planPool(pool, changes, notes);
+            PoolState state = planPool(pool, changes, notes);
+            if (state == PoolState.UNMOUNTED) {
+                notes.add("pool " + pool.name() + " is not mounted: its datasets are compared once it is (apply mounts it"
+                        + " first)");
+                continue;
+            }
             List<PlanFile.Dataset> datasets = file.datasets().stream().filter(d -> d.pool().equals(pool.name())).toList();
-            PoolFacts facts = mounted ? PoolFacts.read(host, pool, datasets) : PoolFacts.NONE;
+            PoolFacts facts = state == PoolState.MOUNTED ? PoolFacts.read(host, pool, datasets) : PoolFacts.NONE;
             if (datasets.stream().anyMatch(d -> d.quotaBytes().isPresent()) && facts.quotas().isEmpty()) {
                 changes.add(new Change.EnableQuotas(pool));
             }
@@ -229,8 +241,14 @@ public final class StoragePlanner {
         return Optional.of(new Secret(value));
     }
 
-    /** Plans the pool's own changes; true when it is mounted now, so its datasets can be read. */
-    private boolean planPool(PlanFile.Pool pool, List<Change> changes, List<String> notes) {
+    /**
+     * A pool as a plan finds it: mounted (its datasets can be read), to be made (it has none yet),
+     * or made but not mounted (after a reboot), whose datasets only a mount shows.
+     */
+    private enum PoolState { MOUNTED, NEW, UNMOUNTED }
+
+    /** Plans the pool's own changes, and says in which state they find it. */
+    private PoolState planPool(PlanFile.Pool pool, List<Change> changes, List<String> notes) {
         Optional<String> type = host.mountedType(pool.mount());
         if (type.isPresent()) {
             if (!type.get().equals("btrfs")) {
@@ -240,7 +258,7 @@ public final class StoragePlanner {
             host.dataProfile(pool.mount()).filter(p -> !p.equals(pool.profile().name())).ifPresent(p ->
                     notes.add("pool " + pool.name() + " has data profile " + p + ", the file says " + pool.profile()
                             + "; convert it with 'btrfs balance start -dconvert=" + pool.profile() + " " + pool.mount() + "'"));
-            return true;
+            return PoolState.MOUNTED;
         }
         boolean exists = true;
         for (PlanFile.Device device : pool.devices()) {
@@ -261,7 +279,7 @@ public final class StoragePlanner {
             changes.add(new Change.CreatePool(pool));
         }
         changes.add(new Change.MountPool(pool));
-        return false;
+        return exists ? PoolState.UNMOUNTED : PoolState.NEW;
     }
 
     /** What a mounted pool's datasets are now, read with a few commands for the whole pool. */
@@ -306,10 +324,29 @@ public final class StoragePlanner {
         return apply(file, mode, false);
     }
 
+    /**
+     * As above; a pool that the first plan found made but not mounted is mounted by it, and its
+     * datasets are then planned and made in a second round.
+     */
     public Plan apply(PlanFile file, Change.Mode mode, boolean prune) {
-        Plan plan = plan(file, prune);
-        execute(plan.changes(), mode);
-        return plan;
+        Plan first = plan(file, prune);
+        execute(first.changes(), mode);
+        if (first.changes().stream().noneMatch(c -> c instanceof Change.MountPool)) {
+            return first;
+        }
+        Plan rest = plan(file, prune);
+        try {
+            execute(rest.changes(), mode);
+        } catch (Stopped e) {
+            throw e.after(first.changes());
+        }
+        return new Plan(concat(first.changes(), rest.changes()), rest.notes());
+    }
+
+    private static List<Change> concat(List<Change> a, List<Change> b) {
+        List<Change> all = new ArrayList<>(a);
+        all.addAll(b);
+        return List.copyOf(all);
     }
 
     /** Makes {@code changes} in order; the first that fails stops the rest ({@link Stopped}). */

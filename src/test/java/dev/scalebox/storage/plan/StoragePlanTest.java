@@ -423,6 +423,38 @@ class StoragePlanTest {
                 .containsExactly("set the Samba password of root from $SB_TEST_SMB_PW");
     }
 
+    @Test
+    @Order(11)
+    void afterARebootAnApplyMountsThePoolAndFindsItsDatasetsAsTheyWere() throws Exception {
+        Path yaml = dir.resolve("reboot.yaml");
+        Files.writeString(yaml, """
+                pools:
+                  - name: three
+                    devices:
+                      - {image: %1$s/three.img, size: 1G}
+                    mount: %1$s/three
+                datasets:
+                  - {name: kept, pool: three, compression: zstd, quota: 64M}
+                """.formatted(dir));
+        PlanFile plan = PlanFile.read(yaml);
+        planner.apply(plan, Change.Mode.safe);
+        Files.writeString(dir.resolve("three/kept/file"), "still here");
+        Sh.run("sync");
+        // as a reboot leaves it: not mounted, its image not attached
+        Sh.run("umount", dir.resolve("three").toString());
+        String loop = Sh.run("losetup", "-j", dir.resolve("three.img").toString());
+        Sh.run("losetup", "-d", loop.substring(0, loop.indexOf(':')));
+
+        StoragePlanner.Plan before = planner.plan(plan);
+        assertThat(before.changes()).extracting(Change::describe).noneMatch(d -> d.contains("kept"));
+        assertThat(before.notes()).anyMatch(n -> n.contains("pool three is not mounted"));
+        assertThat(planner.apply(plan, Change.Mode.safe).changes()).extracting(Change::describe)
+                .containsExactly("attach " + dir.resolve("three.img") + " to a loop device",
+                        "mount pool three on " + dir.resolve("three"));
+        assertThat(Files.readString(dir.resolve("three/kept/file"))).isEqualTo("still here");
+        assertThat(planner.plan(plan).changes()).isEmpty();
+    }
+
     /** smbclient's answer once smbd, just started, takes connections. */
     private static String awaitSmb(List<String> argv) throws InterruptedException {
         for (int i = 0; ; i++) {
