@@ -201,11 +201,9 @@ final class StorageCommand {
                     .findFirst().orElseThrow(() -> new CliException("No storage apply with changes left to roll back"));
             StorageHost host = new StorageHost(runner);
             ChangeLog.Undo undo = ChangeLog.undo(last.changes(), host);
-            // the journal names the files each change wrote, so the undo needs no targets of its own
-            StoragePlanner planner = new StoragePlanner(host, StoragePlanner.Targets.of(common.settings().dataDir()));
             String mode = "rollback of " + last.id();
             try {
-                planner.execute(undo.changes(), Change.Mode.safe);
+                StoragePlanner.execute(host, undo.changes(), Change.Mode.safe);
             } catch (StoragePlanner.Stopped e) {
                 record(journal, last.file(), mode, "stopped: " + e.getMessage(), e.done);
                 throw e;
@@ -253,7 +251,7 @@ final class StorageCommand {
     }
 
     private static final List<String> PLAN_PROGRAMS = List.of("btrfs", "mkfs.btrfs", "losetup", "blkid", "wipefs",
-            "findmnt", "mount", "lsattr", "chattr");
+            "mount", "lsattr", "chattr");
 
     private static void print(StoragePlanner.Plan plan, boolean json, String verb) {
         if (json) {

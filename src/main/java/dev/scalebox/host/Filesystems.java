@@ -80,8 +80,9 @@ public final class Filesystems {
             }
             // btrfs gives each subvolume a device number of its own, so compare the superblocks
             // that hold the two paths, after links (a role's dataset) are followed.
-            Optional<Mount> ma = mountOf(a.toRealPath());
-            Optional<Mount> mb = mountOf(b.toRealPath());
+            List<Mount> mounts = mounts();
+            Optional<Mount> ma = mountOf(a.toRealPath(), mounts);
+            Optional<Mount> mb = mountOf(b.toRealPath(), mounts);
             return ma.isPresent() && mb.isPresent() && ma.get().device().equals(mb.get().device());
         } catch (IOException e) {
             return false;
@@ -96,9 +97,13 @@ public final class Filesystems {
 
     /** The mount that holds {@code path}: the one with the longest target that is its ancestor. */
     public Optional<Mount> mountOf(Path path) {
+        return mountOf(path, mounts());
+    }
+
+    private static Optional<Mount> mountOf(Path path, List<Mount> mounts) {
         Path p = existingAncestor(path.toAbsolutePath().normalize());
         Mount best = null;
-        for (Mount m : mounts()) {
+        for (Mount m : mounts) {
             Path target = Path.of(m.target());
             if (p.startsWith(target) && (best == null || target.getNameCount() >= Path.of(best.target()).getNameCount())) {
                 best = m;

@@ -166,13 +166,11 @@ public final class StorageService {
     }
 
     private Path newDisk(Path target) {
-        if (!layout.contains(layout.vms(), target) && !layout.contains(layout.volumes(), target)) {
-            throw new IllegalArgumentException("not a disk of this data directory: " + target);
+        Path p = requireInside(target);
+        if (Files.exists(p)) {
+            throw new ScaleboxException.Conflict("A disk " + p.getFileName() + " already exists");
         }
-        if (Files.exists(target)) {
-            throw new ScaleboxException.Conflict("A disk " + target.getFileName() + " already exists");
-        }
-        return target;
+        return p;
     }
 
     private boolean holdsStates(Path state) {

@@ -4,7 +4,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.util.List;
-import java.util.Optional;
 
 /** Every storage apply: its file, mode, outcome and the changes it made (JSON, in order). */
 public final class StorageJournal {
@@ -26,11 +25,6 @@ public final class StorageJournal {
 
     public List<Entry> list() {
         return db.query("read the storage journal", "SELECT * FROM storage_applies ORDER BY id", StorageJournal::row);
-    }
-
-    public Optional<Entry> last() {
-        return db.query("read the storage journal", "SELECT * FROM storage_applies ORDER BY id DESC LIMIT 1",
-                StorageJournal::row).stream().findFirst();
     }
 
     private static Entry row(ResultSet rs) throws SQLException {

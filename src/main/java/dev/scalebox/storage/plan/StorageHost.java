@@ -1,6 +1,7 @@
 package dev.scalebox.storage.plan;
 
 import dev.scalebox.ScaleboxException;
+import dev.scalebox.host.Filesystems;
 import dev.scalebox.host.ProgramResult;
 import dev.scalebox.host.ProgramRunner;
 
@@ -29,8 +30,9 @@ public class StorageHost {
     }
 
     private final ProgramRunner runner;
+    private final Filesystems filesystems;
     private final WipeQuestion question;
-    private int calls;
+    private final java.util.Map<String, long[]> times = new java.util.TreeMap<>();
 
     public StorageHost(ProgramRunner runner) {
         this(runner, (device, signatures) -> false);
@@ -38,11 +40,13 @@ public class StorageHost {
 
     public StorageHost(ProgramRunner runner, WipeQuestion question) {
         this.runner = runner;
+        this.filesystems = new Filesystems(runner);
         this.question = question;
     }
 
+    /** How many host commands have run so far. */
     public int calls() {
-        return calls;
+        return times.values().stream().mapToInt(t -> (int) t[0]).sum();
     }
 
     /** Per program: how many runs so far and their wall time in nanoseconds, for the plan's benchmark. */
@@ -50,14 +54,11 @@ public class StorageHost {
         return java.util.Collections.unmodifiableMap(times);
     }
 
-    private final java.util.Map<String, long[]> times = new java.util.TreeMap<>();
-
     private ProgramResult run(String... argv) {
         return timed(List.of(argv), null);
     }
 
     private ProgramResult timed(List<String> argv, byte[] stdin) {
-        calls++;
         long start = System.nanoTime();
         try {
             return stdin == null ? runner.run(argv, TIMEOUT) : runner.run(argv, TIMEOUT, stdin, null);
@@ -78,8 +79,11 @@ public class StorageHost {
 
     /** The filesystem type mounted exactly on {@code mount}, if any. */
     Optional<String> mountedType(Path mount) {
-        ProgramResult r = run("findmnt", "-n", "-o", "FSTYPE", "--mountpoint", mount.toString());
-        return r.succeeded() ? Optional.of(r.stdout().strip()) : Optional.empty();
+        try {
+            return filesystems.mountAt(mount.toRealPath()).map(Filesystems.Mount::type);
+        } catch (IOException e) {
+            return Optional.empty();  // no mount point, nothing mounted on it
+        }
     }
 
     /** The loop device an image is attached to, if it is. */
@@ -316,15 +320,19 @@ public class StorageHost {
     }
 
     boolean includes(Path smbConf, Path include) {
+        return includes(read(smbConf), include);
+    }
+
+    private static boolean includes(String smbConfText, Path include) {
         String line = "include = " + include;
-        return read(smbConf).lines().map(l -> l.strip().replaceAll("\\s*=\\s*", " = ")).anyMatch(line::equals);
+        return smbConfText.lines().map(l -> l.strip().replaceAll("\\s*=\\s*", " = ")).anyMatch(line::equals);
     }
 
     void includeInSmbConf(Path smbConf, Path include) {
-        if (includes(smbConf, include)) {
+        String text = read(smbConf);
+        if (includes(text, include)) {
             return;
         }
-        String text = read(smbConf);
         String added = (text.isEmpty() || text.endsWith("\n") ? "" : "\n")
                 + "\n# The shares of 'scalebox storage apply'\ninclude = " + include + "\n";
         try {
@@ -399,11 +407,9 @@ public class StorageHost {
         if (!Files.isDirectory(link)) {
             throw new ScaleboxException.Conflict(link + " is a file; Scalebox expected its own directory or a link");
         }
-        try (var entries = Files.list(link)) {
-            if (entries.findAny().isPresent()) {
-                throw new ScaleboxException.Conflict(link + " holds files; they stay where they are. Stop Scalebox, move"
-                        + " them into the dataset (cp --reflink=always keeps them cheap on one filesystem), then apply again");
-            }
+        if (!isEmpty(link)) {
+            throw new ScaleboxException.Conflict(link + " holds files; they stay where they are. Stop Scalebox, move"
+                    + " them into the dataset (cp --reflink=always keeps them cheap on one filesystem), then apply again");
         }
         Files.delete(link);
     }

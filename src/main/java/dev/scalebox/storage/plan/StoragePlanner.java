@@ -49,10 +49,6 @@ public final class StoragePlanner {
      * include that holds the shares.
      */
     public record Targets(Path dataDir, Path exportsFile, Path smbConf, Path sharesInclude) {
-        public static Targets of(Path dataDir) {
-            return new Targets(dataDir, Path.of("/etc/exports.d/scalebox.exports"), Path.of("/etc/samba/smb.conf"),
-                    Path.of("/etc/samba/scalebox-shares.conf"));
-        }
     }
 
     /** Export options when the file gives none: exportfs would warn without a subtree choice. */
@@ -330,13 +326,13 @@ public final class StoragePlanner {
      */
     public Plan apply(PlanFile file, Change.Mode mode, boolean prune) {
         Plan first = plan(file, prune);
-        execute(first.changes(), mode);
+        execute(host, first.changes(), mode);
         if (first.changes().stream().noneMatch(c -> c instanceof Change.MountPool)) {
             return first;
         }
         Plan rest = plan(file, prune);
         try {
-            execute(rest.changes(), mode);
+            execute(host, rest.changes(), mode);
         } catch (Stopped e) {
             throw e.after(first.changes());
         }
@@ -349,8 +345,11 @@ public final class StoragePlanner {
         return List.copyOf(all);
     }
 
-    /** Makes {@code changes} in order; the first that fails stops the rest ({@link Stopped}). */
-    public void execute(List<Change> changes, Change.Mode mode) {
+    /**
+     * Makes {@code changes} on {@code host} in order; the first that fails stops the rest
+     * ({@link Stopped}). The changes name every file they write, so no targets are needed.
+     */
+    public static void execute(StorageHost host, List<Change> changes, Change.Mode mode) {
         List<Change> done = new ArrayList<>();
         for (Change change : changes) {
             try {

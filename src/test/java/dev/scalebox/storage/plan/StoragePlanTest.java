@@ -202,7 +202,7 @@ class StoragePlanTest {
         // the rollback of the stopped apply, as the journal keeps it: the quota back, the empty dataset gone
         ChangeLog.Undo undo = ChangeLog.undo(ChangeLog.toJson(stopped.done), failing);
         assertThat(undo.cannot()).isEmpty();
-        planner.execute(undo.changes(), Change.Mode.safe);
+        StoragePlanner.execute(failing, undo.changes(), Change.Mode.safe);
         assertThat(Sh.run("btrfs", "qgroup", "show", "-re", "--raw", "-f", dir.resolve("one/templates").toString()))
                 .contains(Long.toString(64L << 20));
         assertThat(Files.exists(dir.resolve("one/scratch"))).isFalse();
@@ -390,7 +390,7 @@ class StoragePlanTest {
             ChangeLog.Undo undo = ChangeLog.undo(ChangeLog.toJson(planned.changes()), new StorageHost(new ProgramRunner()));
             assertThat(undo.cannot()).anyMatch(c -> c.startsWith("set the Samba password of " + user))
                     .anyMatch(c -> c.startsWith("keep Scalebox's shared in " + path) && c.contains("kept"));
-            planner.execute(undo.changes(), Change.Mode.safe);
+            StoragePlanner.execute(new StorageHost(new ProgramRunner()), undo.changes(), Change.Mode.safe);
             assertThat(Files.readString(targets.exportsFile())).doesNotContain(path.toString());
             assertThat(Sh.run("exportfs", "-v")).doesNotContain(path.toString());
             assertThat(Files.readString(targets.sharesInclude())).doesNotContain("[projects]");
