@@ -55,6 +55,7 @@ public final class ApiServer implements AutoCloseable {
                 .host(host)
                 .port(port)
                 .maxPayloadSize(MAX_BODY_BYTES)
+                .addConnectionSelector(new Http10Health())
                 .routing(routing -> routes(routing, token, services))
                 .build();
         server.start();

@@ -2,6 +2,7 @@ package dev.scalebox.api;
 
 import dev.scalebox.host.Filesystems;
 import dev.scalebox.host.HostFacts;
+import dev.scalebox.vm.Admission;
 import dev.scalebox.vm.Vm;
 
 import java.util.List;
@@ -10,7 +11,7 @@ import java.util.TreeMap;
 
 /** {@code GET /info}: what this Scalebox is and what it runs on. */
 record InfoView(String version, String accelerator, Storage storage, Memory memory, Cpu cpu, Counts counts,
-                List<String> orphans) {
+                Starts starts, List<String> orphans) {
 
     private static final double GB = 1e9;
 
@@ -26,6 +27,13 @@ record InfoView(String version, String accelerator, Storage storage, Memory memo
     record Counts(int vms, Map<String, Integer> vmsByStatus, int templates) {
     }
 
+    /**
+     * The host's line of starts: MAX_CONCURRENT_STARTS, the cost (cores) let run now, the starts let
+     * run now, those waiting.
+     */
+    record Starts(int maxConcurrent, int costInFlight, int inFlight, int queued) {
+    }
+
     static InfoView of(ApiServer.Services services) {
         Filesystems.Space space = services.storage().space();
         HostFacts host = HostFacts.read();
@@ -37,7 +45,12 @@ record InfoView(String version, String accelerator, Storage storage, Memory memo
                 new Memory(host.memTotalMib(), host.memAvailableMib()),
                 new Cpu(host.cpuCores(), host.cpuModel()),
                 new Counts(vms.size(), byStatus, services.templates().list().size()),
+                services.vms() == null ? null : starts(services.vms().admission()),
                 services.vms() == null ? List.of() : services.vms().orphans());
+    }
+
+    private static Starts starts(Admission.Status line) {
+        return new Starts(line.limit(), line.cost(), line.inFlight(), line.queued());
     }
 
     static String currentVersion() {

@@ -4,6 +4,7 @@ import dev.scalebox.storage.StorageService;
 import dev.scalebox.vm.VmService;
 import dev.scalebox.vm.VmStatus;
 import dev.scalebox.gateway.Boxes;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
@@ -12,6 +13,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 
 /**
  * What {@code GET /metrics} shows, in Prometheus text: VMs by state, the create latency as the
@@ -32,9 +34,30 @@ final class Metrics {
                 .description("POST /vms latency, from the request to the answer")
                 .serviceLevelObjectives(ms(5), ms(10), ms(20), ms(50), ms(100), ms(250), ms(500), ms(1000), ms(5000))
                 .register(registry);
-        DistributionSummary boot = seconds("scalebox_vm_boot_seconds", "Time from QEMU's start to the guest's SSH banner",
-                2, 5, 10, 15, 20, 30, 60, 120, 300);
-        vms.onBoot((id, seconds) -> boot.record(seconds));
+        Counter suspendFailures = Counter.builder("scalebox_vm_suspend_failures_total")
+                .description("Suspends whose memory could not be saved (the VM ran on)").register(registry);
+        vms.onEvents(new VmService.Events() {
+            @Override
+            public void booted(String vmId, Map<String, Double> phases) {
+                phases.forEach((phase, seconds) -> bootPhase(phase).record(seconds));
+            }
+
+            @Override
+            public void suspendFailed(String vmId, String reason) {
+                suspendFailures.increment();
+            }
+        });
+        DistributionSummary waits = seconds("scalebox_admission_wait_seconds",
+                "Time a start waited in line before it was let run", 0.1, 1, 5, 10, 30, 60, 120, 300, 600);
+        vms.onAdmitted((what, waited) -> waits.record(waited));
+        Gauge.builder("scalebox_admission_queue_length", vms, v -> v.admission().queued())
+                .description("Starts waiting in line for a slot").register(registry);
+        Gauge.builder("scalebox_admission_in_flight", vms, v -> v.admission().inFlight())
+                .description("Starts let run now (MAX_CONCURRENT_STARTS at most, but for adopted ones)").register(registry);
+        Gauge.builder("scalebox_admission_cost_in_flight", vms, v -> v.admission().cost())
+                .description("Cores the starts let run now keep busy (one per vCPU under TCG)").register(registry);
+        Gauge.builder("scalebox_admission_limit", vms, v -> v.admission().limit())
+                .description("MAX_CONCURRENT_STARTS, in cores").register(registry);
         Gauge.builder("scalebox_storage_total_bytes", storage, s -> s.space().totalBytes())
                 .description("Size of the filesystem that holds the VM disks").register(registry);
         Gauge.builder("scalebox_storage_available_bytes", storage, s -> s.space().availableBytes())
@@ -77,6 +100,16 @@ final class Metrics {
                 .description("Warm instances: blank QEMUs waiting for a box to resume in them").register(registry);
         Gauge.builder("scalebox_box_instances", boxes, b -> b.pool().instances().inAll())
                 .description("QEMUs of boxes running: in use, warm and being made (POOL_INSTANCES_TOTAL at most)")
+                .register(registry);
+    }
+
+    /**
+     * The phases of starts: queued, qemu (QEMU's start), kernel (to the first read of the root
+     * disk), userspace (from there to SSH), boot (admission to SSH), resume (admission to SSH).
+     */
+    private DistributionSummary bootPhase(String phase) {
+        return DistributionSummary.builder("scalebox_vm_boot_seconds").description("Seconds of each phase of a VM's start")
+                .baseUnit("seconds").tag("phase", phase).serviceLevelObjectives(0.5, 1, 2, 5, 10, 15, 20, 30, 60, 120, 300)
                 .register(registry);
     }
 

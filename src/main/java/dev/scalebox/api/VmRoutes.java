@@ -12,6 +12,7 @@ import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.exc.MismatchedInputException;
 import tools.jackson.databind.exc.UnrecognizedPropertyException;
 
@@ -90,6 +91,19 @@ final class VmRoutes {
         return req.path().pathParameters().get("id");
     }
 
+    private static String expected(Class<?> type) {
+        if (type == Integer.class || type == int.class || type == Long.class || type == long.class) {
+            return ": a whole number is expected";
+        }
+        if (type == String.class) {
+            return ": a string is expected";
+        }
+        if (type == Boolean.class || type == boolean.class) {
+            return ": true or false is expected";
+        }
+        return "";
+    }
+
     /** Reads a JSON body strictly: malformed JSON, unknown fields and wrong types are a 400 that names the field. */
     static <T> T body(ServerRequest req, Class<T> type) {
         byte[] raw = req.content().hasEntity() ? req.content().as(byte[].class) : new byte[0];
@@ -97,14 +111,18 @@ final class VmRoutes {
             throw new ScaleboxException.BadRequest("A JSON body is required");
         }
         try {
-            return Json.MAPPER.readValue(raw, type);
+            JsonNode tree = Json.MAPPER.readTree(raw);
+            if (tree == null || !tree.isObject()) {
+                throw new ScaleboxException.BadRequest("The body must be a JSON object");
+            }
+            return Json.MAPPER.treeToValue(tree, type);
         } catch (UnrecognizedPropertyException e) {
             throw new ScaleboxException.BadRequest("Unknown field '" + e.getPropertyName() + "'");
         } catch (MismatchedInputException e) {
             String field = e.getPath().stream().map(r -> r.getPropertyName() == null ? "" : r.getPropertyName())
                     .collect(Collectors.joining("."));
             throw new ScaleboxException.BadRequest(field.isEmpty() ? "The body must be a JSON object"
-                    : "Wrong type for field '" + field + "'");
+                    : "Wrong type for field '" + field + "'" + expected(e.getTargetType()));
         } catch (JacksonException e) {
             throw new ScaleboxException.BadRequest("Malformed JSON: " + e.getOriginalMessage());
         }

@@ -6,6 +6,8 @@ import dev.scalebox.config.Setting;
 import dev.scalebox.config.Settings;
 import dev.scalebox.gateway.Gateway;
 import dev.scalebox.host.HostPrograms;
+import dev.scalebox.storage.DataDirLock;
+import dev.scalebox.storage.DataLayout;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -39,15 +41,22 @@ final class ServeCommand implements Callable<Integer> {
     public Integer call() throws InterruptedException {
         Settings settings = common.settings(listen.flags());
         HostPrograms.requireAll(PROGRAMS);
-        serve(Services.open(settings));
+        try (DataDirLock owner = DataDirLock.owner(new DataLayout(settings.dataDir()), "scalebox serve")) {
+            serve(Services.open(settings));
+        }
         return 0;
     }
 
-    /** Reconciles, starts the API and blocks until the process is asked to stop. */
+    /**
+     * Reconciles, starts the API and blocks until the process is asked to stop; the caller holds
+     * the data directory ({@link DataDirLock#owner}).
+     */
     static void serve(Services services) throws InterruptedException {
         Settings settings = services.settings();
-        services.templates().reconcile();
-        services.vms().recover();
+        try (DataDirLock sweep = DataDirLock.sweep(services.layout())) {
+            services.templates().reconcile();
+            services.vms().recover();
+        }
         ApiToken token = ApiToken.resolve(settings.apiToken(), services.layout().apiToken());
         Gateway gateway = Gateway.start(new Gateway.Options(settings.gatewayBind(), settings.gatewayPort(),
                 settings.gatewayOpenSignup(), services.layout().root().resolve("gateway"), settings.boxIdleSuspend(),

@@ -10,6 +10,7 @@ import dev.scalebox.store.Database;
 import dev.scalebox.template.TemplateService;
 import dev.scalebox.hypervisor.Accelerator;
 import dev.scalebox.hypervisor.Hypervisor;
+import dev.scalebox.vm.Admission;
 import dev.scalebox.vm.VmLimits;
 import dev.scalebox.vm.VmService;
 
@@ -29,11 +30,14 @@ record Services(Settings settings, DataLayout layout, ProgramRunner runner, File
         Database db = Database.openSqlite(layout.database());
         StorageService storage = new StorageService(layout, runner, filesystems);
         TemplateService templates = new TemplateService(storage, db.templates(), runner, filesystems);
-        Hypervisor hypervisor = new Hypervisor(runner, Accelerator.choose(settings.accel()), settings.tcgCacheMib());
+        Accelerator accelerator = Accelerator.choose(settings.accel());
+        Hypervisor hypervisor = new Hypervisor(runner, accelerator, settings.tcgCacheMib());
+        Admission admission = new Admission(settings.maxConcurrentStarts()
+                .orElse(Admission.defaultLimit(Runtime.getRuntime().availableProcessors())));
         VmLimits limits = new VmLimits(settings.defaultVcpuCount(), settings.defaultMemSizeMib(),
                 settings.defaultDiskSizeGib(), settings.maxDiskSizeGib(), settings.sshHost(), settings.bindAddress(),
                 settings.portMin(), settings.portMax());
-        VmService vms = new VmService(storage, hypervisor, db.vms(), limits, templates);
+        VmService vms = new VmService(storage, hypervisor, db.vms(), limits, templates, admission);
         return new Services(settings, layout, runner, filesystems, storage, templates, hypervisor, vms,
                 new Users(db.users()));
     }

@@ -6,6 +6,7 @@ import dev.scalebox.config.Settings;
 import dev.scalebox.host.Filesystems;
 import dev.scalebox.host.HostPrograms;
 import dev.scalebox.host.ProgramRunner;
+import dev.scalebox.storage.DataDirLock;
 import dev.scalebox.storage.StoragePool;
 import dev.scalebox.storage.DataLayout;
 import dev.scalebox.storage.plan.Change;
@@ -64,6 +65,11 @@ final class StorageCommand {
     int init(@Mixin PoolOptions pool) {
         HostPrograms.requireAll(List.of("mkfs.btrfs", "mount"));
         Settings settings = common.settings(pool.flags());
+        StoragePool.Location location = pool.location(settings);
+        if (java.nio.file.Files.isDirectory(location.mount())) {
+            // A pool mounted over a data directory in use would hide every disk from the server using it.
+            DataDirLock.owner(new DataLayout(location.mount()), "scalebox storage init").close();
+        }
         StoragePool.InitResult result = new StoragePool(runner, filesystems).init(pool.location(settings),
                 settings.storageSize());
         System.out.println(result.message());
@@ -154,7 +160,7 @@ final class StorageCommand {
         };
         HostPrograms.requireAll(PLAN_PROGRAMS);
         PlanFile plan = PlanFile.read(file);
-        try (StorageLock lock = StorageLock.take()) {
+        try (StorageLock lock = StorageLock.take(); DataDirLock owner = roleOwner(plan)) {
             StorageJournal journal = journal();
             StoragePlanner planner = planner(new StorageHost(runner, StorageCommand::askToWipe), files);
             StoragePlanner.Plan planned;
@@ -202,7 +208,9 @@ final class StorageCommand {
             StorageHost host = new StorageHost(runner);
             ChangeLog.Undo undo = ChangeLog.undo(last.changes(), host);
             String mode = "rollback of " + last.id();
-            try {
+            boolean relinks = undo.changes().stream().anyMatch(c -> c instanceof Change.UnlinkRole || c instanceof Change.LinkRole);
+            try (DataDirLock owner = relinks
+                    ? DataDirLock.owner(new DataLayout(common.settings().dataDir()), "scalebox storage rollback") : null) {
                 StoragePlanner.execute(host, undo.changes(), Change.Mode.safe);
             } catch (StoragePlanner.Stopped e) {
                 record(journal, last.file(), mode, "stopped: " + e.getMessage(), e.done);
@@ -213,6 +221,17 @@ final class StorageCommand {
             print(new StoragePlanner.Plan(undo.changes(), undo.cannot()), false, "reverted");
         }
         return 0;
+    }
+
+    /**
+     * The data directory to this apply alone when the file gives datasets roles: relinking where
+     * Scalebox keeps its disks under a running server would hide them from it. Null otherwise.
+     */
+    private DataDirLock roleOwner(PlanFile plan) {
+        if (plan.datasets().stream().noneMatch(d -> d.role().isPresent())) {
+            return null;
+        }
+        return DataDirLock.owner(new DataLayout(common.settings().dataDir()), "scalebox storage apply");
     }
 
     private StoragePlanner planner(StorageHost host, ShareFileOptions files) {

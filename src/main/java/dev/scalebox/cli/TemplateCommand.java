@@ -3,6 +3,8 @@ package dev.scalebox.cli;
 import dev.scalebox.config.ByteSize;
 import dev.scalebox.config.Settings;
 import dev.scalebox.host.HostPrograms;
+import dev.scalebox.storage.DataDirLock;
+import dev.scalebox.storage.DataLayout;
 import dev.scalebox.template.BuildOptions;
 import dev.scalebox.template.Template;
 import picocli.CommandLine.Command;
@@ -39,7 +41,8 @@ final class TemplateCommand {
                 mirror != null ? java.util.Optional.of(mirror) : settings.templateMirror(), replace);
         long started = System.nanoTime();
         Template t;
-        try (ProgressReporter progress = ProgressReporter.forConsole("Building " + name)) {
+        try (DataDirLock building = DataDirLock.builder(new DataLayout(settings.dataDir()));
+             ProgressReporter progress = ProgressReporter.forConsole("Building " + name)) {
             t = Services.open(settings).templates().build(name, options, progress);
         }
         System.out.printf("Built template %s (%s) in %.0f s%n", t.name(), Table.gib(t.sizeBytes()),
@@ -67,7 +70,11 @@ final class TemplateCommand {
     @Command(name = "import", mixinStandardHelpOptions = true, description = "Import an ext4 image file as a template.")
     int importImage(@Parameters(paramLabel = "FILE") Path file, @Parameters(paramLabel = "NAME") String name) {
         HostPrograms.requireAll(List.of("cp", "e2fsck", "debugfs"));
-        Template t = Services.open(common.settings()).templates().importImage(file.toAbsolutePath(), name);
+        Settings settings = common.settings();
+        Template t;
+        try (DataDirLock importing = DataDirLock.builder(new DataLayout(settings.dataDir()))) {
+            t = Services.open(settings).templates().importImage(file.toAbsolutePath(), name);
+        }
         System.out.println("Imported template " + t.name() + " (" + Table.gib(t.sizeBytes()) + ")");
         return 0;
     }

@@ -4,6 +4,8 @@ import dev.scalebox.config.Settings;
 import dev.scalebox.host.Filesystems;
 import dev.scalebox.host.HostPrograms;
 import dev.scalebox.host.ProgramRunner;
+import dev.scalebox.storage.DataDirLock;
+import dev.scalebox.storage.DataLayout;
 import dev.scalebox.storage.StoragePool;
 import dev.scalebox.template.BuildOptions;
 import dev.scalebox.template.TemplateService;
@@ -45,17 +47,19 @@ final class UpCommand implements Callable<Integer> {
                     settings.storageSize());
             System.out.println(result.message());
         }
-        Services services = Services.open(settings);
-        services.templates().reconcile();
-        if (!services.templates().exists(TemplateService.BASE)) {
-            System.out.println("Building the base template " + TemplateService.BASE + " (about a minute)");
-            BuildOptions defaults = BuildOptions.defaults();
-            BuildOptions options = new BuildOptions(defaults.suite(), defaults.sizeGib(), settings.templateMirror(), false);
-            try (ProgressReporter progress = ProgressReporter.forConsole("Building " + TemplateService.BASE)) {
-                services.templates().build(TemplateService.BASE, options, progress);
+        try (DataDirLock owner = DataDirLock.owner(new DataLayout(dataDir), "scalebox up")) {
+            Services services = Services.open(settings);
+            services.templates().reconcile();
+            if (!services.templates().exists(TemplateService.BASE)) {
+                System.out.println("Building the base template " + TemplateService.BASE + " (about a minute)");
+                BuildOptions defaults = BuildOptions.defaults();
+                BuildOptions options = new BuildOptions(defaults.suite(), defaults.sizeGib(), settings.templateMirror(), false);
+                try (ProgressReporter progress = ProgressReporter.forConsole("Building " + TemplateService.BASE)) {
+                    services.templates().build(TemplateService.BASE, options, progress);
+                }
             }
+            ServeCommand.serve(services);
         }
-        ServeCommand.serve(services);
         return 0;
     }
 }

@@ -68,6 +68,12 @@ public final class Settings {
     public String bindAddress() { return values.get(Setting.BIND_ADDRESS); }
     public String accel() { return values.get(Setting.ACCEL); }
     public int tcgCacheMib() { return integer(Setting.TCG_CACHE_MIB); }
+
+    /** MAX_CONCURRENT_STARTS, or empty for {@code auto} (derived from the cores and the accelerator). */
+    public java.util.OptionalInt maxConcurrentStarts() {
+        String v = values.get(Setting.MAX_CONCURRENT_STARTS).strip();
+        return v.equals("auto") ? java.util.OptionalInt.empty() : java.util.OptionalInt.of(Integer.parseInt(v));
+    }
     public int defaultVcpuCount() { return integer(Setting.DEFAULT_VCPU_COUNT); }
     public int defaultMemSizeMib() { return integer(Setting.DEFAULT_MEM_SIZE_MIB); }
 
@@ -134,6 +140,9 @@ public final class Settings {
             throw bad(Setting.GATEWAY_BIND, "must be an address");
         }
         requireRange(Setting.TCG_CACHE_MIB, 8, 4096);
+        if (!values.get(Setting.MAX_CONCURRENT_STARTS).strip().equals("auto")) {
+            requireRange(Setting.MAX_CONCURRENT_STARTS, 1, 1000);
+        }
         if (!accel().matches("auto|kvm|tcg")) {
             throw bad(Setting.ACCEL, "must be auto, kvm or tcg");
         }

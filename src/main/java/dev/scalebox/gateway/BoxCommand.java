@@ -91,7 +91,7 @@ final class BoxCommand implements Command {
         try {
             ClientSession opened;
             try {
-                opened = boxes.open(user).session();
+                opened = boxes.open(user, this::tell).session();
             } catch (IOException | RuntimeException e) {
                 boxes.events().connected("failed");
                 throw e;
@@ -122,6 +122,16 @@ final class BoxCommand implements Command {
             exit.onExit(255, String.valueOf(e.getMessage()));
         } finally {
             sessions.closed(user);
+        }
+    }
+
+    /** A line for the user on stderr, from the gateway (their place in the line of starts). */
+    private void tell(String line) {
+        try {
+            err.write(("scalebox: " + line + "\r\n").getBytes(StandardCharsets.UTF_8));
+            err.flush();
+        } catch (IOException e) {
+            log.debug("could not tell the user: {}", e.getMessage());
         }
     }
 

@@ -32,7 +32,7 @@ final class BoxConnections {
             User user = session.getAttribute(Gateway.USER);
             sessions.opened(user);
             try {
-                box = boxes.open(user).session();
+                box = boxes.open(user, line -> { }).session();
             } catch (IOException | RuntimeException e) {
                 sessions.closed(user);
                 throw e;

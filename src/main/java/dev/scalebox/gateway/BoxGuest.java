@@ -4,16 +4,16 @@ import dev.scalebox.ScaleboxException;
 import dev.scalebox.host.ProgramRunner;
 import dev.scalebox.vm.Vm;
 import dev.scalebox.vm.VmService;
-import dev.scalebox.vm.VmStatus;
 import org.apache.sshd.client.SshClient;
 import org.apache.sshd.client.channel.ClientChannel;
 import org.apache.sshd.client.channel.ClientChannelEvent;
 import org.apache.sshd.client.session.ClientSession;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
+import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -27,6 +27,8 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.function.Consumer;
 
 /**
  * The gateway's way into a box: SSH as root with its internal key, and the work done in a box
@@ -35,8 +37,8 @@ import java.util.Map;
  */
 final class BoxGuest {
 
-    static final Duration TIMEOUT = Duration.ofSeconds(30);
-    private static final Duration BOOT_TIMEOUT = Duration.ofMinutes(5);
+    /** For one step inside a box that runs: a login, a command. Not for a start, which waits its turn. */
+    static final Duration TIMEOUT = Duration.ofSeconds(60);
     private static final String SCRIPT = HexFormat.of().formatHex(resource("after-resume.pl"));
 
     private final SshClient client;
@@ -66,7 +68,11 @@ final class BoxGuest {
         }
     }
 
-    /** Sets the clock and hostname of a box just resumed; with {@code renew}, gives it its own secrets. */
+    /**
+     * Sets the hostname and clock of a box just resumed or booted; with {@code renew}, gives it its
+     * own secrets. The clock is sent last, when the guest asks for it, so it is the host's time at
+     * the moment it is set, not at the moment the work began.
+     */
     void afterResume(ClientSession session, String hostname, boolean renew) throws IOException {
         Map<String, byte[]> values = new LinkedHashMap<>();
         values.put("hostname", hostname.getBytes(StandardCharsets.UTF_8));
@@ -77,24 +83,58 @@ final class BoxGuest {
             values.put("host_key", hostKey.privateKey());
             values.put("host_key_pub", hostKey.publicKey());
         }
-        long now = System.currentTimeMillis();
-        values.put("time", String.format("%d.%06d", now / 1000, (now % 1000) * 1000).getBytes(StandardCharsets.US_ASCII));
         StringBuilder input = new StringBuilder();
         values.forEach((k, v) -> input.append(k).append(' ').append(HexFormat.of().formatHex(v)).append('\n'));
+        input.append("clock\n");
         String command = "perl -e 'eval pack(q(H*), q(" + SCRIPT + ")); die $@ if $@'";
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
         try (ClientChannel channel = session.createExecChannel(command)) {
-            channel.setIn(new ByteArrayInputStream(input.toString().getBytes(StandardCharsets.US_ASCII)));
-            channel.setOut(out);
-            channel.setErr(err);
             channel.open().verify(TIMEOUT);
+            // The exchange below reads the guest's answers; a guest that stops answering is cut off.
+            var watchdog = java.util.concurrent.CompletableFuture.runAsync(() -> channel.close(true),
+                    java.util.concurrent.CompletableFuture.delayedExecutor(TIMEOUT.toMillis(),
+                            java.util.concurrent.TimeUnit.MILLISECONDS));
+            try {
+                exchange(channel, input.toString());
+            } finally {
+                watchdog.cancel(false);
+            }
             channel.waitFor(EnumSet.of(ClientChannelEvent.CLOSED), TIMEOUT.toMillis());
             Integer status = channel.getExitStatus();
-            if (status == null || status != 0 || !out.toString(StandardCharsets.UTF_8).contains("ok")) {
-                throw new ScaleboxException.HostFailure("setting up the box after its resume failed (exit " + status + "): "
-                        + err.toString(StandardCharsets.UTF_8).strip());
+            if (status == null || status != 0) {
+                throw new ScaleboxException.HostFailure("setting up the box failed (exit " + status + "): "
+                        + errors(channel));
             }
+        }
+    }
+
+    /** Sends the values, answers the guest's "time?" with the time now, and waits for its "ok". */
+    private static void exchange(ClientChannel channel, String input) throws IOException {
+        OutputStream in = channel.getInvertedIn();
+        BufferedReader out = new BufferedReader(new InputStreamReader(channel.getInvertedOut(), StandardCharsets.US_ASCII));
+        in.write(input.getBytes(StandardCharsets.US_ASCII));
+        in.flush();
+        expect(out, "time?", channel);
+        long now = System.currentTimeMillis();
+        in.write(String.format("%d.%06d\n", now / 1000, (now % 1000) * 1000).getBytes(StandardCharsets.US_ASCII));
+        in.flush();
+        expect(out, "ok", channel);
+        in.close();
+    }
+
+    private static void expect(BufferedReader out, String line, ClientChannel channel) throws IOException {
+        String got = out.readLine();
+        if (!line.equals(got)) {
+            throw new ScaleboxException.HostFailure("setting up the box failed (it said " + got + " where " + line
+                    + " was due): " + errors(channel));
+        }
+    }
+
+    private static String errors(ClientChannel channel) {
+        try {
+            InputStream err = channel.getInvertedErr();
+            return new String(err.readNBytes(Math.min(err.available(), 4096)), StandardCharsets.UTF_8).strip();
+        } catch (IOException | RuntimeException e) {
+            return "";
         }
     }
 
@@ -118,25 +158,21 @@ final class BoxGuest {
         }
     }
 
-    /** Waits until the VM's SSH answers; fails when it stops or errs on the way. */
-    static Vm awaitRunning(VmService vms, String id) {
-        long deadline = System.nanoTime() + BOOT_TIMEOUT.toNanos();
-        while (System.nanoTime() < deadline) {
-            Vm vm = vms.get(id);
-            if (vm.status() == VmStatus.RUNNING) {
-                return vm;
-            }
-            if (vm.status() == VmStatus.ERROR || vm.status() == VmStatus.STOPPED) {
-                throw new ScaleboxException.HostFailure("the box did not start: " + vm.statusReason());
-            }
-            try {
-                Thread.sleep(50);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new ScaleboxException.HostFailure("interrupted while the box started");
-            }
+    /**
+     * Waits until the VM's SSH answers, however long its turn in the host's line of starts takes;
+     * fails when its start ends any other way. While it waits in line, {@code progress} is told
+     * once how many starts go first.
+     */
+    static Vm awaitRunning(VmService vms, String id, Consumer<String> progress) {
+        vms.ahead(id).ifPresent(ahead -> progress.accept("waiting for a free slot: " + ahead + " ahead"));
+        try {
+            return vms.untilRunning(id).get();
+        } catch (ExecutionException e) {
+            throw new ScaleboxException.HostFailure("the box did not start: " + e.getCause().getMessage(), e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ScaleboxException.HostFailure("interrupted while the box started");
         }
-        throw new ScaleboxException.HostFailure("the box did not answer within " + BOOT_TIMEOUT.toMinutes() + " minutes");
     }
 
     private byte[] randomBytes(int count) {

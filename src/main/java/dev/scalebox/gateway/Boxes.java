@@ -1,6 +1,7 @@
 package dev.scalebox.gateway;
 
 import dev.scalebox.ScaleboxException;
+import dev.scalebox.vm.Admission;
 import dev.scalebox.vm.CreateVm;
 import dev.scalebox.vm.Vm;
 import dev.scalebox.vm.VmService;
@@ -14,9 +15,10 @@ import java.io.IOException;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Semaphore;
 import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
 
 /**
  * Each user's box: a VM named {@code box-USERID} made from the box template with the gateway's
@@ -48,7 +50,8 @@ public final class Boxes {
     private final BoxGuest guest;
     private final VolumePool pool;
     private final Map<String, Object> locks = new ConcurrentHashMap<>();
-    private final Semaphore preparations = new Semaphore(Math.max(2, Runtime.getRuntime().availableProcessors()), true);
+    /** The QEMU (its pid) each box was last set up in: a box in another one is set up again. */
+    private final Map<String, Long> setUp = new ConcurrentHashMap<>();
     private volatile Events events = new Events() {
     };
     private volatile IdleBoxes idle = exceptUserId -> false;
@@ -118,6 +121,7 @@ public final class Boxes {
         }
         synchronized (locks.computeIfAbsent(id, k -> new Object())) {
             vms.delete(vm.id());
+            setUp.remove(vm.id());
         }
     }
 
@@ -142,14 +146,16 @@ public final class Boxes {
     }
 
     /**
-     * The user's box running, with an SSH session into it: their own box made (from a ready one
-     * of the pool, else from the golden state), started or resumed when needed.
+     * The user's box running and set up, with an SSH session into it: their own box made (from a
+     * ready one of the pool, else from the golden state, else booted from the template), started
+     * or resumed when needed, each start in its turn in the host's line; {@code progress} is told
+     * once when the connection waits in that line.
      */
-    Ready open(User user) throws IOException {
+    Ready open(User user, Consumer<String> progress) throws IOException {
         makeRoom(user);
         Ready ready;
         synchronized (locks.computeIfAbsent(user.id(), k -> new Object())) {
-            ready = ensureRunning(user);
+            ready = ensureReady(user, progress);
         }
         return ready.session() != null ? ready : new Ready(ready.vm(), guest.connect(ready.vm()));
     }
@@ -176,23 +182,63 @@ public final class Boxes {
                 + pool.status().instances().total() + ") is in use by a connected user; try again later");
     }
 
-    private Ready ensureRunning(User user) throws IOException {
+    private Ready ensureReady(User user, Consumer<String> progress) throws IOException {
         String name = boxName(user);
         Optional<Vm> existing = find(name);
         if (existing.isEmpty()) {
-            return newBox(name);
+            return newBox(name, progress);
         }
         Vm box = existing.get();
-        return switch (box.status()) {
-            case RUNNING -> new Ready(box, null);
-            case SUSPENDED -> resume(box);
-            default -> {
-                if (box.status() != VmStatus.STARTING) {
-                    vms.start(box.id());
-                }
-                yield new Ready(BoxGuest.awaitRunning(vms, box.id()), null);
-            }
-        };
+        if (box.status() == VmStatus.RUNNING && isSetUp(box)) {
+            return new Ready(box, null);
+        }
+        return start(box, name, progress);
+    }
+
+    /**
+     * Starts (resumes, boots) the box when it does not run, and sets it up: a box is handed out
+     * only with its hostname and clock set since its QEMU started, on every path.
+     */
+    private Ready start(Vm box, String hostname, Consumer<String> progress) throws IOException {
+        long started = System.nanoTime();
+        boolean resuming = box.status() == VmStatus.SUSPENDED;
+        if (box.status() != VmStatus.RUNNING && box.status() != VmStatus.STARTING) {
+            vms.start(box.id(), Admission.Priority.PERSON);
+            pool.refillSoon();
+        }
+        Vm running = box.status() == VmStatus.RUNNING ? box : BoxGuest.awaitRunning(vms, box.id(), progress);
+        long answered = System.nanoTime();
+        Ready ready = setUp(running, hostname, false);
+        if (resuming) {
+            long done = System.nanoTime();
+            log.info("Resumed box {} in {} s ({} s to its SSH banner, {} s to log in and set it up)", hostname,
+                    seconds(done - started), seconds(answered - started), seconds(done - answered));
+            events.resumed((done - started) / 1e9);
+        }
+        return ready;
+    }
+
+    /** Logs into the running box and sets its hostname and clock; with {@code renew}, its own secrets too. */
+    private Ready setUp(Vm running, String hostname, boolean renew) throws IOException {
+        ClientSession session = guest.connect(running);
+        try {
+            guest.afterResume(session, hostname, renew);
+        } catch (IOException | RuntimeException e) {
+            session.close(true);
+            throw e;
+        }
+        markSetUp(running);
+        return new Ready(running, session);
+    }
+
+    /** Whether the box's QEMU now is the one that was last set up. */
+    private boolean isSetUp(Vm box) {
+        OptionalLong pid = vms.processId(box.id());
+        return pid.isPresent() && setUp.getOrDefault(box.id(), -1L) == pid.getAsLong();
+    }
+
+    private void markSetUp(Vm box) {
+        vms.processId(box.id()).ifPresent(pid -> setUp.put(box.id(), pid));
     }
 
     /** Refuses a new user's box past MAX_BOXES, or past POOL_VOLUMES_TOTAL when no ready box waits. */
@@ -205,66 +251,29 @@ public final class Boxes {
         }
     }
 
-    private Ready newBox(String name) throws IOException {
+    private Ready newBox(String name, Consumer<String> progress) throws IOException {
         requireRoomForNewBox();
         Optional<Vm> claimed = pool.claim(name);
         if (claimed.isPresent()) {
-            return resume(claimed.get());
+            return start(claimed.get(), name, progress);  // a ready box is unique already
         }
         requireRoomForNewBox();  // the ready box seen a moment ago may have gone to another user
-        try {
-            VolumePool.Unique made = preparing(() -> pool.makeUnique(name));
-            return new Ready(vms.rename(made.vm().id(), name), made.session());
-        } catch (ScaleboxException.HostFailure e) {
-            // Without a golden state a box can still boot from the template; it makes its own
-            // secrets on that first boot.
-            log.warn("Booting box {} from its template instead: {}", name, e.getMessage());
-            Vm box = vms.create(new CreateVm(spec.template(), internalKey, name, spec.vcpus(), spec.memMib(), null), true);
-            return new Ready(BoxGuest.awaitRunning(vms, box.id()), null);
+        Optional<Vm> golden = pool.golden(Admission.Priority.PERSON, progress);
+        if (golden.isPresent()) {
+            VolumePool.Unique made = pool.makeUnique(golden.get(), name, Admission.Priority.PERSON, progress);
+            Vm box = vms.rename(made.vm().id(), name);
+            markSetUp(box);
+            return new Ready(box, made.session());
         }
-    }
-
-    private Ready resume(Vm box) throws IOException {
-        return preparing(() -> {
-            long started = System.nanoTime();
-            vms.start(box.id());
-            pool.refillSoon();
-            Vm running = BoxGuest.awaitRunning(vms, box.id());
-            long answered = System.nanoTime();
-            ClientSession session = guest.connect(running);
-            try {
-                guest.afterResume(session, box.name(), false);
-            } catch (IOException | RuntimeException e) {
-                session.close(true);
-                throw e;
-            }
-            long done = System.nanoTime();
-            log.info("Resumed box {} in {} s ({} s to its SSH banner, {} s to log in and set it up)", box.name(),
-                    seconds(done - started), seconds(answered - started), seconds(done - answered));
-            events.resumed((done - started) / 1e9);
-            return new Ready(running, session);
-        });
-    }
-
-    private interface Preparation<T> {
-        T run() throws IOException;
-    }
-
-    /**
-     * Runs a resume or the making of a box, a few at a time: under TCG each takes a core for about
-     * a second, and twenty at once only make every one of them slower.
-     */
-    private <T> T preparing(Preparation<T> preparation) throws IOException {
+        // Without a golden state (its making failed) the box boots from its template, which makes
+        // its own host key and machine id on that first boot; it is set up before it is handed out.
+        Vm box = vms.create(new CreateVm(spec.template(), internalKey, name, spec.vcpus(), spec.memMib(), null), true,
+                Admission.Priority.PERSON);
         try {
-            preparations.acquire();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new ScaleboxException.HostFailure("interrupted while waiting to prepare a box");
-        }
-        try {
-            return preparation.run();
-        } finally {
-            preparations.release();
+            return setUp(BoxGuest.awaitRunning(vms, box.id(), progress), name, true);
+        } catch (IOException | RuntimeException e) {
+            vms.delete(box.id());
+            throw new ScaleboxException.HostFailure("your box could not be made ready: " + e.getMessage(), e);
         }
     }
 

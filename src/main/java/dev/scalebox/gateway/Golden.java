@@ -1,7 +1,9 @@
 package dev.scalebox.gateway;
 
 import dev.scalebox.ScaleboxException;
+import dev.scalebox.host.CrashPoint;
 import dev.scalebox.template.TemplateCatalog;
+import dev.scalebox.vm.Admission;
 import dev.scalebox.vm.CreateVm;
 import dev.scalebox.vm.Vm;
 import dev.scalebox.vm.VmService;
@@ -15,6 +17,7 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.util.EnumSet;
 import java.util.Optional;
+import java.util.function.Consumer;
 
 /**
  * The golden state: the box template booted once, left to finish its boot, and suspended, memory
@@ -50,8 +53,11 @@ final class Golden {
         return vms.find(name());
     }
 
-    /** The current golden VM, made (once, whoever asks meanwhile) when there is none. */
-    synchronized Vm ensure() {
+    /**
+     * The current golden VM, made (once, whoever asks meanwhile) when there is none; its boot
+     * waits its turn at {@code priority}, and {@code progress} hears of the wait.
+     */
+    synchronized Vm ensure(Admission.Priority priority, Consumer<String> progress) {
         Optional<Vm> existing = find();
         if (existing.isPresent() && isCurrent(existing.get())) {
             return existing.get();
@@ -60,7 +66,7 @@ final class Golden {
             log.info("The golden state {} is out of date ({}); making it again", v.name(), v.status().label());
             vms.delete(v.id());
         });
-        return make();
+        return make(priority, progress);
     }
 
     boolean isCurrent(Vm vm) {
@@ -73,11 +79,13 @@ final class Golden {
         return templates.builtAt(spec.template()).map(built -> !built.isBefore(vm.createdAt())).orElse(true);
     }
 
-    private Vm make() {
+    private Vm make(Admission.Priority priority, Consumer<String> progress) {
         long started = System.nanoTime();
-        Vm vm = vms.create(new CreateVm(spec.template(), internalKey, name(), spec.vcpus(), spec.memMib(), null), true);
+        Vm vm = vms.create(new CreateVm(spec.template(), internalKey, name(), spec.vcpus(), spec.memMib(), null), true,
+                priority);
         try {
-            settle(BoxGuest.awaitRunning(vms, vm.id()));
+            settle(BoxGuest.awaitRunning(vms, vm.id(), progress));
+            CrashPoint.reach("golden.settled");
             Vm golden = vms.suspend(vm.id());
             log.info("Made the golden state of box template {} in {} s", spec.template(),
                     String.format("%.1f", (System.nanoTime() - started) / 1e9));

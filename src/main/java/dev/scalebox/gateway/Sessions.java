@@ -92,10 +92,14 @@ final class Sessions implements AutoCloseable {
             pending.remove(user.id());
         }
         try {
-            boxes.suspend(user, () -> isIdle(user));
-            log.info("Suspended the box of user {} after {} s without a session", user.id(), idle.toSeconds());
+            if (boxes.suspend(user, () -> isIdle(user))) {
+                log.info("Suspended the box of user {} after {} s without a session", user.id(), idle.toSeconds());
+            }
         } catch (RuntimeException e) {
-            log.warn("Could not suspend the box of user {}: {}", user.id(), e.getMessage());
+            // The box runs on as it was (a full pool, say): it is tried again after another idle time.
+            log.warn("Could not suspend the box of user {}: {}; trying again in {} s", user.id(), e.getMessage(),
+                    idle.toSeconds());
+            idleFromNow(user);
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.scalebox.gateway;
 
 import dev.scalebox.ScaleboxException;
+import dev.scalebox.vm.Admission;
 import dev.scalebox.vm.Vm;
 import dev.scalebox.vm.VmService;
 import dev.scalebox.vm.VmStatus;
@@ -17,6 +18,7 @@ import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * Boxes made ahead for new users. A ready box ({@code ready-…}) is a copy of the golden state
@@ -123,15 +125,26 @@ final class VolumePool implements AutoCloseable {
         return vms.list().stream().filter(v -> v.name().startsWith(Boxes.BOX_PREFIX)).count() < settings.maxBoxes();
     }
 
-    /**
-     * A new box copied from the golden state, resumed and made unique, with hostname
-     * {@code hostname}; it is still named {@code pool-…}, for the caller to rename.
-     */
-    Unique makeUnique(String hostname) {
-        Vm copy = vms.fork(golden.ensure().id(), MAKING + HexFormat.of().formatHex(randomBytes()));
+    /** The current golden state, made first when needed; empty, with the reason logged, when it cannot be. */
+    Optional<Vm> golden(Admission.Priority priority, Consumer<String> progress) {
         try {
-            vms.start(copy.id());
-            Vm running = BoxGuest.awaitRunning(vms, copy.id());
+            return Optional.of(golden.ensure(priority, progress));
+        } catch (ScaleboxException.HostFailure e) {
+            log.warn("No golden state: {}", e.getMessage());
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * A new box copied from golden state {@code from}, resumed in its turn at {@code priority} and
+     * made unique, with hostname {@code hostname}; it is still named {@code pool-…}, for the
+     * caller to rename. A copy that cannot be made unique is deleted, never handed out.
+     */
+    Unique makeUnique(Vm from, String hostname, Admission.Priority priority, Consumer<String> progress) {
+        Vm copy = vms.fork(from.id(), MAKING + HexFormat.of().formatHex(randomBytes()));
+        try {
+            vms.start(copy.id(), priority);
+            Vm running = BoxGuest.awaitRunning(vms, copy.id(), progress);
             ClientSession session = guest.connect(running);
             try {
                 guest.afterResume(session, hostname, true);
@@ -207,7 +220,9 @@ final class VolumePool implements AutoCloseable {
 
     private void makeReady() {
         String name = READY + HexFormat.of().formatHex(randomBytes());
-        Unique made = makeUnique(name);
+        Vm from = golden(Admission.Priority.BACKGROUND, line -> { }).orElseThrow(() ->
+                new ScaleboxException.HostFailure("no golden state to copy ready boxes from"));
+        Unique made = makeUnique(from, name, Admission.Priority.BACKGROUND, line -> { });
         made.session().close(true);
         try {
             vms.suspend(made.vm().id());

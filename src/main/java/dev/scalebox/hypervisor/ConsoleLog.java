@@ -58,6 +58,24 @@ public final class ConsoleLog {
         return new String(all, StandardCharsets.UTF_8);
     }
 
+    /** What the console got since it was {@code offset} bytes long (all of it after a cut), at most 64 KiB. */
+    public static String since(Path runDir, long offset) {
+        Path log = runDir.resolve(FILE);
+        try (FileChannel ch = FileChannel.open(log, StandardOpenOption.READ)) {
+            long size = ch.size();
+            long from = size < offset ? 0 : Math.max(offset, size - 64 * 1024);
+            ByteBuffer buffer = ByteBuffer.allocate((int) (size - from));
+            while (buffer.hasRemaining() && ch.read(buffer, from + buffer.position()) > 0) {
+                // read until full
+            }
+            return new String(buffer.array(), 0, buffer.position(), StandardCharsets.UTF_8);
+        } catch (java.nio.file.NoSuchFileException e) {
+            return "";
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     private static byte[] lastBytes(Path file, int maxBytes) {
         if (maxBytes <= 0 || !Files.exists(file)) {
             return new byte[0];

@@ -1,6 +1,7 @@
 package dev.scalebox.hypervisor;
 
 import dev.scalebox.ScaleboxException;
+import dev.scalebox.host.CrashPoint;
 import dev.scalebox.host.ProgramResult;
 import dev.scalebox.host.ProgramRunner;
 import org.slf4j.Logger;
@@ -79,11 +80,10 @@ public final class Hypervisor {
         Instance instance = start(spec, true);
         try {
             MemoryState.load(instance, spec.runDir(), state);
-            resume(instance);
+            instance.cont();
             return instance;
         } catch (RuntimeException e) {
-            kill(instance);
-            instance.qmp().close();
+            instance.end();
             throw e;
         }
     }
@@ -120,12 +120,12 @@ public final class Hypervisor {
             qmp.execute("chardev-change", Map.of("id", "serial0", "backend", Map.of("type", "file",
                     "data", Map.of("out", spec.serialLog().toString(), "append", true))), QMP_TIMEOUT);
             Instance joined = blank.servingVm(spec.vmId());
+            CrashPoint.reach("join.plugged");
             MemoryState.load(joined, spec.runDir(), state);
-            resume(joined);
+            joined.cont();
             return joined;
         } catch (RuntimeException e) {
-            kill(blank);
-            blank.qmp().close();
+            blank.end();
             throw e;
         }
     }
@@ -176,7 +176,7 @@ public final class Hypervisor {
         try {
             return Instance.watch(spec.vmId(), processName(spec.vmId()), pid, QmpClient.connect(spec.qmpSocket(), QMP_TIMEOUT));
         } catch (RuntimeException e) {
-            kill(pid, processName(spec.vmId()));
+            Instance.kill(pid, processName(spec.vmId()));
             throw e;
         }
     }
@@ -213,50 +213,13 @@ public final class Hypervisor {
             instance.onExit().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException | ExecutionException e) {
             log.info("{} did not exit within {} s; killing QEMU {}", instance.vmId(), timeout.toSeconds(), instance.pid());
-            kill(instance);
+            instance.end();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            kill(instance);
+            instance.end();
         } finally {
-            instance.qmp().close();
+            instance.release();
         }
-    }
-
-    /**
-     * Pauses the guest's vCPUs. QEMU drains the disk's in-flight requests before {@code stop}
-     * answers, so the image file then holds a crash-consistent state until {@link #resume}.
-     */
-    public void pause(Instance instance) {
-        instance.qmp().execute("stop", Map.of(), QMP_TIMEOUT);
-    }
-
-    public void resume(Instance instance) {
-        instance.qmp().execute("cont", Map.of(), QMP_TIMEOUT);
-    }
-
-    /** Kills the instance's QEMU if it is still ours, and waits for it to be gone. */
-    public void kill(Instance instance) {
-        kill(instance.pid(), instance.processName());
-    }
-
-    private void kill(long pid, String processName) {
-        ProcessHandle.of(pid).filter(h -> isOurs(pid, processName)).ifPresent(h -> {
-            long startTime = ProcessStatus.startTime(pid).orElse(-1);
-            h.destroyForcibly();
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (ProcessStatus.isAlive(pid, startTime)) {
-                if (System.nanoTime() > deadline) {
-                    log.error("QEMU {} ({}) did not die after SIGKILL", pid, processName);
-                    return;
-                }
-                try {
-                    Thread.sleep(20);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return;
-                }
-            }
-        });
     }
 
     /** Whether process {@code pid} is a QEMU started with {@code -name processName}. */

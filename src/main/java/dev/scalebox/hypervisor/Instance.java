@@ -1,18 +1,42 @@
 package dev.scalebox.hypervisor;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A running QEMU process of ours: the VM it serves, its {@code -name} (which tells it is ours),
  * its pid, its start time (which tells it from a later process given the same pid) and its QMP
- * connection. QEMU is not our child, so its exit is polled.
+ * connection, which stays inside this package. QEMU is not our child, so its exit is polled.
  */
-public record Instance(String vmId, String processName, long pid, long startTime, QmpClient qmp,
-                       CompletableFuture<Void> exit) {
+public final class Instance {
 
     private static final long POLL_MILLIS = 250;
+    private static final Duration QMP_TIMEOUT = Duration.ofSeconds(10);
+    private static final Logger log = LoggerFactory.getLogger(Instance.class);
 
-    /** Watches the process from now on; empty exit future already complete when it is gone. */
+    private final String vmId;
+    private final String processName;
+    private final long pid;
+    private final long startTime;
+    private final QmpClient qmp;
+    private final CompletableFuture<Void> exit;
+
+    private Instance(String vmId, String processName, long pid, long startTime, QmpClient qmp,
+                     CompletableFuture<Void> exit) {
+        this.vmId = vmId;
+        this.processName = processName;
+        this.pid = pid;
+        this.startTime = startTime;
+        this.qmp = qmp;
+        this.exit = exit;
+    }
+
+    /** Watches the process from now on; the exit future is already complete when it is gone. */
     static Instance watch(String vmId, String processName, long pid, QmpClient qmp) {
         long startTime = ProcessStatus.startTime(pid).orElse(-1);
         CompletableFuture<Void> exit = new CompletableFuture<>();
@@ -34,6 +58,22 @@ public record Instance(String vmId, String processName, long pid, long startTime
         return new Instance(id, processName, pid, startTime, qmp, exit);
     }
 
+    public String vmId() {
+        return vmId;
+    }
+
+    public String processName() {
+        return processName;
+    }
+
+    public long pid() {
+        return pid;
+    }
+
+    QmpClient qmp() {
+        return qmp;
+    }
+
     public boolean isAlive() {
         return ProcessStatus.isAlive(pid, startTime);
     }
@@ -41,5 +81,79 @@ public record Instance(String vmId, String processName, long pid, long startTime
     /** Completes when the process has exited or is a zombie. */
     public CompletableFuture<Void> onExit() {
         return exit;
+    }
+
+    /** The CPU time the process has used, all its threads, in seconds; -1 once it is gone. */
+    public double cpuSeconds() {
+        return isAlive() ? ProcessStatus.cpuSeconds(pid) : -1;
+    }
+
+    /**
+     * What QMP says of the guest: {@code running}, {@code paused}, {@code inmigrate},
+     * {@code postmigrate}, {@code guest-panicked}, {@code internal-error}, ... (QEMU's RunState).
+     */
+    public String runState() {
+        return qmp.execute("query-status", Map.of(), QMP_TIMEOUT).path("status").asString("");
+    }
+
+    /** How many reads the guest has made of its disks: none until its kernel has found them. */
+    public long diskReads() {
+        long reads = 0;
+        for (var device : qmp.execute("query-blockstats", Map.of(), QMP_TIMEOUT)) {
+            reads += device.path("stats").path("rd_operations").asLong(0);
+        }
+        return reads;
+    }
+
+    /** Lets a paused guest run on. */
+    public void cont() {
+        qmp.execute("cont", Map.of(), QMP_TIMEOUT);
+    }
+
+    /**
+     * Pauses the guest's vCPUs. QEMU drains the disk's in-flight requests before {@code stop}
+     * answers, so the image file then holds a crash-consistent state until {@link #cont}.
+     */
+    public void pause() {
+        qmp.execute("stop", Map.of(), QMP_TIMEOUT);
+    }
+
+    /** Lets go of the QMP connection; the process runs on. */
+    public void release() {
+        qmp.close();
+    }
+
+    /** Kills the process if it is still ours, waits for it to be gone, and closes its QMP connection. */
+    public void end() {
+        try {
+            kill(pid, processName);
+        } finally {
+            qmp.close();
+        }
+    }
+
+    static void kill(long pid, String processName) {
+        ProcessHandle.of(pid).filter(h -> Hypervisor.isOurs(pid, processName)).ifPresent(h -> {
+            long started = ProcessStatus.startTime(pid).orElse(-1);
+            h.destroyForcibly();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (ProcessStatus.isAlive(pid, started)) {
+                if (System.nanoTime() > deadline) {
+                    log.error("QEMU {} ({}) did not die after SIGKILL", pid, processName);
+                    return;
+                }
+                try {
+                    Thread.sleep(20);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        });
+    }
+
+    @Override
+    public String toString() {
+        return processName + " (pid " + pid + ")";
     }
 }

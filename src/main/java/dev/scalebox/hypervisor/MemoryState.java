@@ -1,6 +1,7 @@
 package dev.scalebox.hypervisor;
 
 import dev.scalebox.ScaleboxException;
+import dev.scalebox.host.CrashPoint;
 import tools.jackson.databind.JsonNode;
 
 import java.io.IOException;
@@ -40,12 +41,18 @@ final class MemoryState {
     static Path save(Instance instance, Path runDir, Path target) {
         Path socket = runDir.resolve(SOCKET);
         Path partial = target.resolveSibling("." + target.getFileName() + ".partial");
+        CompletableFuture<Long> copied = new CompletableFuture<>();
         try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
             Files.deleteIfExists(socket);
             server.bind(UnixDomainSocketAddress.of(socket));
-            instance.qmp().execute("stop", Map.of(), Duration.ofSeconds(10));
-            CompletableFuture<Long> copied = CompletableFuture.supplyAsync(() -> receive(server, partial),
-                    r -> Thread.ofVirtual().start(r));
+            instance.pause();
+            Thread.ofVirtual().start(() -> {
+                try {
+                    copied.complete(receive(server, partial));
+                } catch (RuntimeException e) {
+                    copied.completeExceptionally(e);
+                }
+            });
             instance.qmp().execute("migrate", Map.of("uri", "unix:" + socket), Duration.ofSeconds(10));
             awaitMigration(instance);
             copied.get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
@@ -53,11 +60,20 @@ final class MemoryState {
                 f.force(true);
             }
             Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE);
+            try (FileChannel dir = FileChannel.open(target.getParent(), StandardOpenOption.READ)) {
+                dir.force(true);  // the rename itself is on disk: after a power loss the state is whole or absent
+            }
             return target;
         } catch (Exception e) {
             deleteQuietly(partial);
+            // When the writing failed, QEMU only saw its peer go away: the writer's error is the one that says why.
+            Throwable cause = writerFailure(copied).orElse(e);
+            if (String.valueOf(cause.getMessage()).contains("No space left on device")) {
+                throw new ScaleboxException.InsufficientStorage("Insufficient storage: the memory of " + instance.vmId()
+                        + " does not fit in " + target.getParent() + " (no space left on the device)");
+            }
             throw new ScaleboxException.HostFailure("saving the memory of " + instance.vmId() + " failed: "
-                    + e.getMessage(), e);
+                    + cause.getMessage(), cause);
         } finally {
             deleteQuietly(socket);
         }
@@ -84,6 +100,18 @@ final class MemoryState {
         }
     }
 
+    private static java.util.Optional<Throwable> writerFailure(CompletableFuture<Long> copied) {
+        try {
+            copied.get(5, TimeUnit.SECONDS);
+            return java.util.Optional.empty();
+        } catch (java.util.concurrent.ExecutionException e) {
+            Throwable cause = e.getCause() instanceof java.io.UncheckedIOException u ? u.getCause() : e.getCause();
+            return java.util.Optional.of(cause);
+        } catch (Exception e) {
+            return java.util.Optional.empty();
+        }
+    }
+
     private static long receive(ServerSocketChannel server, Path partial) {
         try (SocketChannel in = server.accept();
              FileChannel out = FileChannel.open(partial, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
@@ -91,6 +119,7 @@ final class MemoryState {
             long total = 0;
             for (long n; (n = out.transferFrom(in, total, 1 << 24)) > 0; ) {
                 total += n;
+                CrashPoint.reach("suspend.saving");
             }
             return total;
         } catch (IOException e) {

@@ -46,6 +46,20 @@ final class ProcessStatus {
         }
     }
 
+    /**
+     * The user and system time the process has used, all its threads, in seconds (the kernel's
+     * clock ticks, USER_HZ, are 100 a second on every Linux architecture Scalebox runs on).
+     */
+    static double cpuSeconds(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return (Long.parseLong(fields[11]) + Long.parseLong(fields[12])) / 100.0;
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
     static boolean isAlive(long pid, long startTime) {
         OptionalLong now = startTime(pid);
         return now.isPresent() && now.getAsLong() == startTime;

@@ -19,111 +19,178 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * The QEMU processes of the VMs and what watches them. Each VM with a process has two watchers:
- * one polls for the guest's SSH banner and moves {@code starting} to {@code running}; the other
- * waits for the process to exit and, unless the exit was asked for (the instance was taken out of
- * {@link #instances} first), records the VM as {@code stopped} with the reason. A watcher changes
- * a record only under the VM's lock and only while its instance is still the VM's current one.
+ * The QEMU processes of the VMs, from the admission of their start to their end. A start takes a
+ * place in the host's {@link Admission} line (the VM is {@code starting}, "queued: N ahead"); once
+ * let in, QEMU boots the VM or resumes it from its saved memory, and a watcher follows the guest
+ * until its SSH answers. The place is held until then, so at most the admission limit of guests
+ * start at once. A guest is given up on only when it stops making progress ({@link BootProgress}),
+ * never for taking long; a stuck guest is booted once more, and a second time it is killed and the
+ * VM is {@code error}: no QEMU runs behind a status that says otherwise.
+ *
+ * <p>Each process also has an exit watcher: unless the exit was asked for (the instance was taken
+ * out of {@link #instances} first), it records the VM as {@code stopped} with the reason. Watchers
+ * change a record only through {@link VmStates}, under the VM's lock, and only while their
+ * instance is still the VM's current one.
  */
 final class VmRuntime {
 
     static final Duration STOP_TIMEOUT = Duration.ofSeconds(30);
-    private static final Duration BOOT_TIMEOUT = Duration.ofMinutes(5);
-    private static final Duration BOOT_RETRY_AFTER = Duration.ofSeconds(100);
+    private static final long LOOK_EVERY_NANOS = Duration.ofSeconds(5).toNanos();
     private static final Logger log = LoggerFactory.getLogger(VmRuntime.class);
 
     private final DataLayout layout;
     private final Hypervisor hypervisor;
-    private final VmStore store;
+    private final VmStates states;
     private final VmLimits limits;
-    private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
+    private final Admission admission;
+    private final BootLimits bootLimits;
     private final Map<String, Instance> instances = new ConcurrentHashMap<>();
+    /** The places in line of VMs waiting to start. */
+    private final Map<String, Admission.Ticket> queued = new ConcurrentHashMap<>();
     private final WarmInstances warm;
-    private volatile VmService.BootListener bootListener = (vm, seconds) -> { };
+    private volatile VmService.Events events = new VmService.Events() {
+    };
 
-    VmRuntime(DataLayout layout, Hypervisor hypervisor, VmStore store, VmLimits limits) {
+    VmRuntime(DataLayout layout, Hypervisor hypervisor, VmStates states, VmLimits limits, Admission admission,
+              BootLimits bootLimits) {
         this.layout = layout;
         this.hypervisor = hypervisor;
-        this.store = store;
+        this.states = states;
         this.limits = limits;
-        this.warm = new WarmInstances(layout, hypervisor, (name, shape) -> VmSpec.blank(name, shape.vcpus(),
+        this.admission = admission;
+        this.bootLimits = bootLimits;
+        this.warm = new WarmInstances(layout, hypervisor, admission, (name, shape) -> VmSpec.blank(name, shape.vcpus(),
                 shape.memMib(), layout.runDir(name), kernelFile("vmlinuz"), initrd(), cmdline()));
+        admission.onMove(this::tellPlaces);
     }
 
-    Hypervisor hypervisor() {
-        return hypervisor;
+    void onEvents(VmService.Events listener) {
+        this.events = listener;
     }
 
-    void onBoot(VmService.BootListener listener) {
-        this.bootListener = listener;
+    VmService.Events events() {
+        return events;
     }
 
-    ReentrantLock lockOf(String id) {
-        return locks.computeIfAbsent(id, k -> new ReentrantLock());
-    }
-
-    void forget(String id) {
-        locks.remove(id);
+    Admission admission() {
+        return admission;
     }
 
     Optional<Instance> instance(String id) {
         return Optional.ofNullable(instances.get(id));
     }
 
-    /** Starts QEMU for the VM and records it as starting; the caller holds the VM's lock. */
-    void launch(VmStore.Row row) {
-        launch(row, true);
+    /**
+     * Puts the VM in line to start: it is {@code starting}, queued, and boots (or resumes from its
+     * saved memory) once admitted. The caller holds the VM's lock; returns the record as it is now.
+     */
+    VmStore.Row start(VmStore.Row row, Admission.Priority priority) {
+        Admission.Ticket ticket = admission.request(priority, row.id(), cost(row));
+        queued.put(row.id(), ticket);
+        VmStore.Row waiting = states.move(row, VmStatus.STARTING, place(ticket));
+        ticket.admitted().thenAcceptAsync(t -> launch(row.id(), t), r -> Thread.ofVirtual().name("start-" + row.id()).start(r));
+        return waiting;
     }
 
-    private void launch(VmStore.Row row, boolean mayRetry) {
-        discardState(row);  // a boot writes to the disk: an older memory state no longer fits it
-        VmStore.Row starting = row.withStatus(VmStatus.STARTING.label(), null);
-        store.update(starting);
-        long started = System.nanoTime();
+    /** Where a VM waiting to start stands in line; empty when it does not wait. */
+    OptionalInt ahead(String id) {
+        Admission.Ticket ticket = queued.get(id);
+        return ticket == null || ticket.admitted().isDone() ? OptionalInt.empty() : OptionalInt.of(ticket.ahead());
+    }
+
+    /** Gives up the VM's place in line, if it has one; the caller holds the VM's lock. */
+    void leaveLine(String id) {
+        Admission.Ticket ticket = queued.remove(id);
+        if (ticket != null) {
+            ticket.close();
+        }
+    }
+
+    private static String place(Admission.Ticket ticket) {
+        int ahead = ticket.ahead();
+        return ticket.admitted().isDone() ? "starting QEMU" : "queued: " + ahead + " ahead";
+    }
+
+    /** Rewrites the reasons of the VMs in line when the line moves. */
+    private void tellPlaces() {
+        queued.forEach((id, ticket) -> {
+            if (!ticket.admitted().isDone()) {
+                String reason = place(ticket);
+                states.moveIf(id, VmStatus.STARTING, VmStatus.STARTING, reason,
+                        r -> queued.get(id) == ticket && !reason.equals(r.statusReason()));
+            }
+        });
+    }
+
+    /** Starts QEMU for a VM let in by admission; the place is held until the guest answers or fails. */
+    private void launch(String id, Admission.Ticket ticket) {
+        boolean watched = false;
+        try {
+            watched = states.locked(id, () -> {
+                if (!queued.remove(id, ticket)) {
+                    return false;  // it left the line meanwhile: stopped or deleted
+                }
+                Optional<VmStore.Row> row = states.current(id)
+                        .filter(r -> VmStatus.of(r.status()) == VmStatus.STARTING && !instances.containsKey(id));
+                if (row.isEmpty()) {
+                    return false;
+                }
+                Boot boot = new Boot(ticket.requestedAt(), System.nanoTime());
+                Optional<Path> state = savedState(row.get());
+                if (state.isPresent()) {
+                    Optional<Instance> resumed = resume(row.get(), state.get());
+                    if (resumed.isPresent()) {
+                        watch(states.move(row.get(), VmStatus.STARTING, "resuming"), resumed.get(), ticket, boot.withResumed(), true);
+                        return true;
+                    }
+                }
+                boot(row.get(), ticket, boot, true, "booting");
+                return true;
+            });
+        } catch (RuntimeException e) {
+            log.error("QEMU of {} did not start: {}", id, e.getMessage());
+            states.moveIf(id, VmStatus.STARTING, VmStatus.ERROR, "QEMU did not start: " + e.getMessage(), r -> true);
+        } finally {
+            if (!watched) {
+                ticket.close();
+            }
+        }
+    }
+
+    /** Boots the VM from its disk: any saved memory is forgotten, since a boot writes to the disk. */
+    private void boot(VmStore.Row row, Admission.Ticket ticket, Boot boot, boolean mayRetry, String reason) {
+        discardState(row);
         Instance instance = hypervisor.start(spec(row));
-        watch(starting, instance, started, false, mayRetry);
+        watch(states.move(row, VmStatus.STARTING, reason), instance, ticket, boot.withQemuUp(), mayRetry);
     }
 
     /**
-     * Starts the VM from its saved memory when it has one, else boots it; the caller holds the VM's
-     * lock. A state that cannot be loaded is set aside and the VM boots from its disk instead.
+     * The VM resumed from {@code state}, in a warm instance of its shape when one waits, else in a
+     * QEMU started for it; empty, with the state set aside, when the state cannot be loaded.
      */
-    void launchOrResume(VmStore.Row row) {
-        Optional<Path> state = savedState(row);
-        if (state.isEmpty()) {
-            launch(row);
-            return;
-        }
-        VmStore.Row starting = row.withStatus(VmStatus.STARTING.label(), "resuming");
-        store.update(starting);
-        long started = System.nanoTime();
+    private Optional<Instance> resume(VmStore.Row row, Path state) {
+        Optional<Instance> blank = warm.take(shape(row));
         try {
-            Instance instance = resumed(row, state.get());
-            discardState(row);
-            watch(starting, instance, started, false);
+            if (blank.isPresent()) {
+                try {
+                    return Optional.of(hypervisor.resumeIn(blank.get(), spec(row), state));
+                } catch (RuntimeException e) {
+                    log.warn("VM {} could not be resumed in warm instance {} ({}); starting a QEMU for it", row.id(),
+                            blank.get().vmId(), e.getMessage());
+                }
+            }
+            return Optional.of(hypervisor.resume(spec(row), state));
         } catch (RuntimeException e) {
             log.warn("VM {} could not be resumed ({}); booting it from its disk", row.id(), e.getMessage());
+            return Optional.empty();
+        } finally {
+            // Resumed, the guest runs on from its memory and writes to its disk: the state no longer fits it.
             discardState(row);
-            launch(row);
         }
-    }
-
-    /** Resumes the VM in a warm instance of its shape when one waits, else in a QEMU started for it. */
-    private Instance resumed(VmStore.Row row, Path state) {
-        Optional<Instance> blank = warm.take(shape(row));
-        if (blank.isPresent()) {
-            try {
-                return hypervisor.resumeIn(blank.get(), spec(row), state);
-            } catch (RuntimeException e) {
-                log.warn("VM {} could not be resumed in warm instance {} ({}); starting a QEMU for it", row.id(),
-                        blank.get().vmId(), e.getMessage());
-            }
-        }
-        return hypervisor.resume(spec(row), state);
     }
 
     /** Starts one more warm instance of that shape. */
@@ -140,26 +207,37 @@ final class VmRuntime {
         return warm.count(new WarmInstances.Shape(vcpus, memMib));
     }
 
+    private int cost(VmStore.Row row) {
+        return Admission.startCost(hypervisor.accelerator(), row.vcpuCount());
+    }
+
     private static WarmInstances.Shape shape(VmStore.Row row) {
         return new WarmInstances.Shape(row.vcpuCount(), row.memSizeMib());
     }
 
-    /** Saves the VM's memory and ends its QEMU; the caller holds the VM's lock. */
+    /**
+     * Saves the VM's memory and ends its QEMU; the caller holds the VM's lock. When the saving
+     * fails (the pool is full, say) the partial state is gone, the guest runs on as it was, and
+     * the failure is counted and thrown.
+     */
     void suspend(VmStore.Row row) {
         String id = row.id();
         Instance instance = instances.remove(id);
-        if (instance != null) {
+        if (instance == null) {
+            return;
+        }
+        try {
+            hypervisor.suspend(instance, layout.runDir(id), statePath(row));
+        } catch (RuntimeException e) {
+            instances.put(id, instance);
             try {
-                hypervisor.suspend(instance, layout.runDir(id), statePath(row));
-            } catch (RuntimeException e) {
-                instances.put(id, instance);
-                try {
-                    instance.qmp().execute("cont", Map.of(), Duration.ofSeconds(10));
-                } catch (RuntimeException ignored) {
-                    // the exit watcher records a QEMU that died meanwhile
-                }
-                throw e;
+                instance.cont();
+            } catch (RuntimeException ignored) {
+                // the exit watcher records a QEMU that died meanwhile
             }
+            log.error("Suspending VM {} failed; it runs on: {}", id, e.getMessage());
+            events.suspendFailed(id, e.getMessage());
+            throw e;
         }
     }
 
@@ -186,27 +264,66 @@ final class VmRuntime {
 
     /** Forgets a saved memory state: the next start boots from the disk. */
     void discardState(VmStore.Row row) {
-        savedState(row).ifPresent(p -> {
-            try {
-                Files.deleteIfExists(p);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        });
+        try {
+            Files.deleteIfExists(statePath(row));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
-    /** Takes over a QEMU left running by an earlier Scalebox, if there is one. */
+    /**
+     * After a start of the service: takes over the QEMU left running for the VM, if there is one,
+     * and sets right what a crash interrupted (see {@link Recovery}); true when a QEMU was adopted.
+     */
     boolean adopt(VmStore.Row row) {
-        Optional<Instance> adopted = hypervisor.adopt(row.id(), layout.runDir(row.id()));
-        adopted.ifPresent(i -> {
-            log.info("Adopted running VM {} (QEMU pid {})", row.id(), i.pid());
-            watch(row, i, System.nanoTime(), VmStatus.of(row.status()) == VmStatus.RUNNING);
-        });
-        return adopted.isPresent();
+        Optional<Instance> found = hypervisor.adopt(row.id(), layout.runDir(row.id()));
+        if (found.isEmpty()) {
+            return false;
+        }
+        Instance instance = found.get();
+        VmStatus status = VmStatus.of(row.status());
+        String runState;
+        try {
+            runState = instance.runState();
+        } catch (RuntimeException e) {
+            log.warn("QEMU {} of {} does not say how it runs ({}); ending it", instance.pid(), row.id(), e.getMessage());
+            instance.end();
+            return false;
+        }
+        switch (Recovery.of(status, runState, savedState(row).isPresent())) {
+            case END_KEEP_STATE -> {
+                log.info("Ending QEMU {} of {}: it had not resumed ({}); its saved memory stays", instance.pid(), row.id(),
+                        runState);
+                instance.end();
+                if (status != VmStatus.SUSPENDED && VmStates.allowed(status, VmStatus.SUSPENDED)) {
+                    states.move(row, VmStatus.SUSPENDED, "its resume was cut short by a restart of Scalebox");
+                }
+                return true;
+            }
+            case CONTINUE -> {
+                log.info("VM {} was left paused ({}) by an interrupted operation; letting it run on", row.id(), runState);
+                instance.cont();
+                discardState(row);
+            }
+            case ADOPT -> {
+                if (savedState(row).isPresent()) {
+                    discardState(row);  // it ran on from that state: the state no longer fits its disk
+                }
+            }
+        }
+        log.info("Adopted running VM {} (QEMU pid {})", row.id(), instance.pid());
+        if (status == VmStatus.RUNNING) {
+            watch(row, instance, null, null, false);
+        } else {
+            VmStore.Row starting = status == VmStatus.STARTING ? row : states.move(row, VmStatus.STARTING, "adopted");
+            watch(starting, instance, admission.admitNow(row.id(), cost(row)), Boot.adopted(), false);
+        }
+        return true;
     }
 
     /** ACPI power-off, then a kill after the timeout; the caller holds the VM's lock. */
     void stop(String id) {
+        leaveLine(id);
         Instance instance = instances.remove(id);
         if (instance != null) {
             hypervisor.stop(instance, STOP_TIMEOUT);
@@ -215,27 +332,20 @@ final class VmRuntime {
 
     /** Kills the VM's QEMU at once; the caller holds the VM's lock. */
     void kill(String id) {
+        leaveLine(id);
         Instance instance = instances.remove(id);
         if (instance != null) {
-            hypervisor.kill(instance);
-            instance.qmp().close();
+            instance.end();
         }
     }
 
     /** Releases the QMP connections; the VMs keep running. Warm instances end: they hold nothing. */
     void detach() {
         warm.endAll();
-        instances.values().forEach(i -> i.qmp().close());
+        queued.values().forEach(Admission.Ticket::close);
+        queued.clear();
+        instances.values().forEach(Instance::release);
         instances.clear();
-    }
-
-    /** Kills a QEMU left for a VM that is suspended (one an earlier Scalebox loaded ahead); its saved memory stays. */
-    void killStray(VmStore.Row row) {
-        hypervisor.adopt(row.id(), layout.runDir(row.id())).ifPresent(i -> {
-            log.info("Ending the paused QEMU {} of suspended VM {}", i.pid(), row.id());
-            hypervisor.kill(i);
-            i.qmp().close();
-        });
     }
 
     /** Keeps every running VM's serial log under its bound. */
@@ -245,70 +355,110 @@ final class VmRuntime {
         }
     }
 
-    private void watch(VmStore.Row row, Instance instance, long startedNanos, boolean alreadyRunning) {
-        watch(row, instance, startedNanos, alreadyRunning, false);
-    }
-
-    private void watch(VmStore.Row row, Instance instance, long startedNanos, boolean alreadyRunning, boolean mayRetry) {
+    /**
+     * Follows the instance: its exit, and unless it runs already ({@code ticket} null), the guest
+     * until its SSH answers, holding {@code ticket} until then.
+     */
+    private void watch(VmStore.Row row, Instance instance, Admission.Ticket ticket, Boot boot, boolean mayRetry) {
         instances.put(row.id(), instance);
         instance.onExit().thenRun(() -> exited(row.id(), instance));
-        if (!alreadyRunning) {
-            Thread.ofVirtual().name("boot-" + row.id()).start(() -> awaitSsh(row, instance, startedNanos, mayRetry));
+        if (ticket != null) {
+            Thread.ofVirtual().name("boot-" + row.id()).start(() -> awaitAnswer(row, instance, ticket, boot, mayRetry));
         }
     }
 
-    private void awaitSsh(VmStore.Row row, Instance instance, long startedNanos, boolean mayRetry) {
-        long deadline = startedNanos + BOOT_TIMEOUT.toNanos();
-        while (isCurrent(row.id(), instance) && System.nanoTime() < deadline) {
-            if (SshProbe.answers(probeHost(), row.sshPort(), 1000)) {
-                double seconds = (System.nanoTime() - startedNanos) / 1e9;
-                if (transition(row.id(), instance, VmStatus.STARTING, VmStatus.RUNNING, null)) {
-                    bootListener.booted(row.id(), seconds);
-                }
-                return;
-            }
-            if (mayRetry && System.nanoTime() - startedNanos > BOOT_RETRY_AFTER.toNanos()) {
-                mayRetry = false;
-                if (bootAgain(row.id(), instance)) {
+    private void awaitAnswer(VmStore.Row row, Instance instance, Admission.Ticket ticket, Boot boot, boolean mayRetry) {
+        String id = row.id();
+        boolean handedOn = false;
+        try {
+            BootProgress progress = new BootProgress(bootLimits);
+            Path console = layout.runDir(id).resolve("serial.log");
+            long consoleStart = size(console);
+            long nextLook = System.nanoTime();
+            while (isCurrent(id, instance)) {
+                if (SshProbe.answers(probeHost(), row.sshPort(), 1000)) {
+                    Boot done = boot.withAnswer();
+                    if (states.moveIf(id, VmStatus.STARTING, VmStatus.RUNNING, null, r -> instances.get(id) == instance)
+                            .isPresent()) {
+                        log.info("VM {} runs: {}", id, done.describe());
+                        events.booted(id, done.phases());
+                    }
                     return;
                 }
+                if (!boot.kernelSeen() && boot.isBoot() && readsItsDisk(instance)) {
+                    boot = boot.withKernelUp();
+                }
+                long now = System.nanoTime();
+                if (now >= nextLook) {
+                    nextLook = now + LOOK_EVERY_NANOS;
+                    Optional<String> stuck = progress.judge(look(instance, console, consoleStart, now));
+                    if (stuck.isPresent()) {
+                        handedOn = stuck(row, instance, ticket, stuck.get(), mayRetry);
+                        return;
+                    }
+                }
+                sleep(250);
             }
-            sleep(200);
+        } catch (RuntimeException e) {
+            if (isCurrent(id, instance)) {
+                log.warn("Watching the start of VM {} failed: {}", id, e.getMessage());
+            }
+        } finally {
+            if (!handedOn) {
+                ticket.close();
+            }
         }
-        if (isCurrent(row.id(), instance)) {
-            transition(row.id(), instance, VmStatus.STARTING, VmStatus.ERROR, "SSH did not answer within "
-                    + BOOT_TIMEOUT.toMinutes() + " minutes of the start; see the console");
+    }
+
+    private BootProgress.Sample look(Instance instance, Path console, long consoleStart, long now) {
+        String runState;
+        try {
+            runState = instance.runState();
+        } catch (RuntimeException e) {
+            runState = "unknown";  // QMP busy or the process going: the exit watcher sees the latter
+        }
+        long consoleNow = size(console);
+        boolean panic = consoleNow > consoleStart
+                && ConsoleLog.since(layout.runDir(instance.vmId()), consoleStart).contains("Kernel panic - not syncing");
+        return new BootProgress.Sample(now, instance.cpuSeconds(), consoleNow, runState, panic);
+    }
+
+    private static boolean readsItsDisk(Instance instance) {
+        try {
+            return instance.diskReads() > 0;
+        } catch (RuntimeException e) {
+            return false;
         }
     }
 
     /**
-     * Kills a boot that has not shown SSH long after a boot normally does, and boots once more.
-     * Under TCG on a loaded host a guest was seen to spin at its start with an empty console for
-     * minutes, where the next boot of the same disk came up at once.
+     * A guest that makes no progress: booted once more when it may be, keeping the place in line
+     * (true), else killed and the VM in {@code error} (false).
      */
-    private boolean bootAgain(String id, Instance stuck) {
-        ReentrantLock lock = lockOf(id);
-        lock.lock();
-        try {
-            Optional<VmStore.Row> row = store.find(id)
-                    .filter(r -> r.status().equals(VmStatus.STARTING.label()) && instances.get(id) == stuck);
-            if (row.isEmpty()) {
+    private boolean stuck(VmStore.Row row, Instance instance, Admission.Ticket ticket, String why, boolean mayRetry) {
+        String id = row.id();
+        return states.locked(id, () -> {
+            Optional<VmStore.Row> current = states.current(id)
+                    .filter(r -> VmStatus.of(r.status()) == VmStatus.STARTING && instances.get(id) == instance);
+            if (current.isEmpty()) {
                 return false;
             }
-            log.warn("VM {} showed no SSH {} s after its boot started; booting it once more", id,
-                    BOOT_RETRY_AFTER.toSeconds());
-            instances.remove(id, stuck);
-            hypervisor.kill(stuck);
-            stuck.qmp().close();
-            launch(row.get(), false);
-            return true;
-        } catch (RuntimeException e) {
-            log.error("VM {} could not be booted again: {}", id, e.getMessage());
-            store.find(id).ifPresent(r -> store.update(r.withStatus(VmStatus.ERROR.label(), e.getMessage())));
-            return true;
-        } finally {
-            lock.unlock();
-        }
+            instances.remove(id, instance);
+            instance.end();
+            String reason = why;
+            if (mayRetry) {
+                log.warn("VM {} is stuck: {}; booting it once more", id, why);
+                try {
+                    boot(current.get(), ticket, Boot.admittedNow(), false, "booting again: " + why);
+                    return true;
+                } catch (RuntimeException e) {
+                    reason = why + "; booting it again failed: " + e.getMessage();
+                }
+            }
+            log.error("VM {} is stuck: {}; giving up, its QEMU is ended", id, reason);
+            states.move(current.get(), VmStatus.ERROR, "the guest made no progress: " + reason + "; see the console");
+            return false;
+        });
     }
 
     private boolean isCurrent(String id, Instance instance) {
@@ -317,27 +467,15 @@ final class VmRuntime {
 
     private void exited(String id, Instance instance) {
         if (instances.remove(id, instance)) {
-            instance.qmp().close();
-            store.find(id).ifPresent(r -> {
+            instance.release();
+            states.locked(id, () -> states.current(id).map(r -> {
                 VmStatus s = VmStatus.of(r.status());
                 if (s == VmStatus.STARTING || s == VmStatus.RUNNING) {
                     log.warn("QEMU of {} exited unexpectedly", id);
-                    store.update(r.withStatus(VmStatus.STOPPED.label(), "QEMU exited unexpectedly"));
+                    return states.move(r, VmStatus.STOPPED, "QEMU exited unexpectedly");
                 }
-            });
-        }
-    }
-
-    private boolean transition(String id, Instance instance, VmStatus from, VmStatus to, String reason) {
-        ReentrantLock lock = lockOf(id);
-        lock.lock();
-        try {
-            Optional<VmStore.Row> row = store.find(id)
-                    .filter(r -> r.status().equals(from.label()) && instances.get(id) == instance);
-            row.ifPresent(r -> store.update(r.withStatus(to.label(), reason)));
-            return row.isPresent();
-        } finally {
-            lock.unlock();
+                return r;
+            }));
         }
     }
 
@@ -366,6 +504,14 @@ final class VmRuntime {
     String probeHost() {
         String bind = limits.bindAddress();
         return bind.equals("0.0.0.0") || bind.equals("::") ? "127.0.0.1" : bind;
+    }
+
+    private static long size(Path file) {
+        try {
+            return Files.size(file);
+        } catch (IOException e) {
+            return 0;
+        }
     }
 
     private static void sleep(long millis) {

@@ -1,6 +1,7 @@
 package dev.scalebox.vm;
 
 import dev.scalebox.ScaleboxException;
+import dev.scalebox.host.CrashPoint;
 import dev.scalebox.hypervisor.ConsoleLog;
 import dev.scalebox.hypervisor.Hypervisor;
 import dev.scalebox.hypervisor.Instance;
@@ -18,17 +19,19 @@ import java.time.Instant;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 
 /**
  * The VM lifecycle. Operations on one VM (start, stop, restart, snapshot, delete) hold that VM's
- * lock; reads never wait; creates of different VMs run in parallel, with only the choice of name
- * and port made under a short shared lock. A create that fails before its answer undoes every
- * step before it; QEMU itself is started just after the answer, and a failure there leaves the VM
- * in {@code error} with the reason, its disk kept. A disk is deleted only by {@link #delete}.
+ * lock, which {@link VmStates} keeps with the VM's state; reads never wait; creates of different
+ * VMs run in parallel, with only the choice of name and port made under a short shared lock. A
+ * create that fails before its answer undoes every step before it. Starts (of a create too) are
+ * answered at once and wait their turn in the host's {@link Admission} line as {@code starting};
+ * a failure of QEMU then leaves the VM in {@code error} with the reason, its disk kept. A disk is
+ * deleted only by {@link #delete}.
  */
 public final class VmService {
 
@@ -38,6 +41,7 @@ public final class VmService {
     private final VmStore store;
     private final VmLimits limits;
     private final TemplateCatalog templates;
+    private final VmStates states;
     private final VmRuntime runtime;
     private final PortAllocator ports;
     private final Object allocation = new Object();
@@ -45,22 +49,44 @@ public final class VmService {
     private volatile List<String> orphans = List.of();
 
     public VmService(StorageService storage, Hypervisor hypervisor, VmStore store, VmLimits limits,
-                     TemplateCatalog templates) {
+                     TemplateCatalog templates, Admission admission) {
+        this(storage, hypervisor, store, limits, templates, admission, BootLimits.DEFAULT);
+    }
+
+    public VmService(StorageService storage, Hypervisor hypervisor, VmStore store, VmLimits limits,
+                     TemplateCatalog templates, Admission admission, BootLimits bootLimits) {
         this.storage = storage;
         this.store = store;
         this.limits = limits;
         this.templates = templates;
-        this.runtime = new VmRuntime(storage.layout(), hypervisor, store, limits);
+        this.states = new VmStates(store);
+        this.runtime = new VmRuntime(storage.layout(), hypervisor, states, limits, admission, bootLimits);
         this.ports = new PortAllocator(limits.portMin(), limits.portMax(), limits.bindAddress());
     }
 
-    /** Told how long each boot took from QEMU's start to the SSH banner. */
-    public interface BootListener {
-        void booted(String vmId, double seconds);
+    /** Told of what happens to VMs, for the metrics. */
+    public interface Events {
+        /** A VM answered; {@code phases} are the seconds of each phase of its start (see {@link Boot#phases}). */
+        default void booted(String vmId, java.util.Map<String, Double> phases) {
+        }
+
+        /** Saving a VM's memory failed; it runs on. */
+        default void suspendFailed(String vmId, String reason) {
+        }
     }
 
-    public void onBoot(BootListener listener) {
-        runtime.onBoot(listener);
+    public void onEvents(Events listener) {
+        runtime.onEvents(listener);
+    }
+
+    /** The host's line of starts, as it stands. */
+    public Admission.Status admission() {
+        return runtime.admission().status();
+    }
+
+    /** Told how long each start waited in line. */
+    public void onAdmitted(Admission.Listener listener) {
+        runtime.admission().onAdmitted(listener);
     }
 
     public List<Vm> list() {
@@ -87,11 +113,14 @@ public final class VmService {
     }
 
     public Vm create(CreateVm request) {
-        return create(request, false);
+        return create(request, false, Admission.Priority.PERSON);
     }
 
-    /** A VM of the API, or with {@code box} a box of the gateway, whose disk is a volume in {@code volumes/}. */
-    public Vm create(CreateVm request, boolean box) {
+    /**
+     * A VM of the API, or with {@code box} a box of the gateway, whose disk is a volume in
+     * {@code volumes/}; it is answered {@code starting} and boots in its turn, at {@code priority}.
+     */
+    public Vm create(CreateVm request, boolean box, Admission.Priority priority) {
         if (request.template() == null) {
             throw new ScaleboxException.BadRequest("template is required");
         }
@@ -106,62 +135,74 @@ public final class VmService {
         VmStore.Row row = reserve(request.template(), name, vcpus, mem, disk, box);
         return build(row, () -> {
             storage.createRootfs(request.template(), disk(row), disk, request.sshPublicKey());
-            store.update(row.withStatus(VmStatus.STARTING.label(), null));
-            // QEMU's start (daemonize and the QMP handshake, ~0.4 s under TCG) happens after the
-            // answer; it takes this VM's lock, so a stop or delete sent meanwhile waits for it.
-            Thread.ofVirtual().name("launch-" + row.id()).start(() -> launchAfterCreate(row.id()));
+            CrashPoint.reach("create.disk-made");
+            runtime.start(row, priority);
         });
     }
 
     /** Makes a reserved VM's files under its lock; a failure undoes every step and the record. */
     private Vm build(VmStore.Row row, Runnable make) {
-        ReentrantLock lock = runtime.lockOf(row.id());
-        lock.lock();
-        try {
-            make.run();
-            return get(row.id());
-        } catch (RuntimeException e) {
-            undoCreate(row);
-            throw e;
-        } finally {
-            lock.unlock();
-        }
+        return states.locked(row.id(), () -> {
+            try {
+                make.run();
+                return get(row.id());
+            } catch (RuntimeException e) {
+                undoCreate(row);
+                throw e;
+            }
+        });
     }
 
-    private void launchAfterCreate(String id) {
-        ReentrantLock lock = runtime.lockOf(id);
-        lock.lock();
-        try {
-            store.find(id).filter(r -> r.status().equals(VmStatus.STARTING.label()) && runtime.instance(id).isEmpty())
-                    .ifPresent(runtime::launch);
-        } catch (RuntimeException e) {
-            log.error("QEMU of {} did not start: {}", id, e.getMessage());
-            store.find(id).ifPresent(r -> store.update(r.withStatus(VmStatus.ERROR.label(), e.getMessage())));
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /** Starts a stopped VM, or resumes a suspended one where it was. */
+    /** Starts a stopped VM, or resumes a suspended one where it was, in its turn; for a person. */
     public Vm start(String idOrName) {
+        return start(idOrName, Admission.Priority.PERSON);
+    }
+
+    /**
+     * Puts the VM in line to start (to boot, or to resume from its saved memory) at
+     * {@code priority}, and answers at once: the VM is {@code starting} until it runs. A VM that
+     * is starting or running already is left as it is.
+     */
+    public Vm start(String idOrName, Admission.Priority priority) {
         return locked(idOrName, row -> {
-            if (runtime.instance(row.id()).isEmpty()) {
-                runtime.launchOrResume(row);
+            VmStatus status = VmStatus.of(row.status());
+            if (runtime.instance(row.id()).isEmpty() && status != VmStatus.STARTING) {
+                runtime.start(row, priority);
             }
             return get(row.id());
         });
     }
 
-    /** Powers the VM off; a suspended VM forgets its saved memory and is stopped. */
+    /**
+     * Completes with the VM once it runs (its SSH answered); fails, saying why, when its start
+     * ends any other way. No clock: a start that makes progress is waited for.
+     */
+    public java.util.concurrent.CompletableFuture<Vm> untilRunning(String idOrName) {
+        return states.untilRunning(row(idOrName).id()).thenApply(this::toVm);
+    }
+
+    /** The pid of the VM's QEMU, when it has one: a new one each time it starts or resumes. */
+    public java.util.OptionalLong processId(String idOrName) {
+        return runtime.instance(row(idOrName).id()).map(i -> java.util.OptionalLong.of(i.pid()))
+                .orElse(java.util.OptionalLong.empty());
+    }
+
+    /** How many starts go before this VM's; empty when it does not wait in line. */
+    public OptionalInt ahead(String idOrName) {
+        return runtime.ahead(row(idOrName).id());
+    }
+
+    /** Powers the VM off; a suspended VM forgets its saved memory, a queued one leaves the line. */
     public Vm stop(String idOrName) {
         return locked(idOrName, row -> {
             if (runtime.instance(row.id()).isPresent()) {
-                store.update(row.withStatus(VmStatus.STOPPING.label(), null));
+                VmStore.Row stopping = states.move(row, VmStatus.STOPPING, null);
                 runtime.stop(row.id());
-                store.update(row.withStatus(VmStatus.STOPPED.label(), "stopped on request"));
-            } else if (VmStatus.of(row.status()) == VmStatus.SUSPENDED) {
+                states.move(stopping, VmStatus.STOPPED, "stopped on request");
+            } else if (VmStatus.of(row.status()) != VmStatus.STOPPED) {
+                runtime.leaveLine(row.id());
                 runtime.discardState(row);
-                store.update(row.withStatus(VmStatus.STOPPED.label(), "stopped on request"));
+                states.move(row, VmStatus.STOPPED, "stopped on request");
             }
             return get(row.id());
         });
@@ -181,7 +222,7 @@ public final class VmService {
                         + " can be suspended");
             }
             runtime.suspend(row);
-            store.update(row.withStatus(VmStatus.SUSPENDED.label(), null));
+            states.move(row, VmStatus.SUSPENDED, null);
             return get(row.id());
         });
     }
@@ -204,7 +245,7 @@ public final class VmService {
             return build(row, () -> {
                 storage.cloneRootfs(disk(src), disk(row));
                 runtime.cloneState(src, row, storage);
-                store.update(row.withStatus(VmStatus.SUSPENDED.label(), "forked from " + src.name()));
+                states.move(row, VmStatus.SUSPENDED, "forked from " + src.name());
             });
         });
     }
@@ -247,7 +288,7 @@ public final class VmService {
      */
     public Vm restart(String idOrName, Resize change) {
         return locked(idOrName, row -> {
-            boolean running = runtime.instance(row.id()).isPresent();
+            boolean running = runtime.instance(row.id()).isPresent() || VmStatus.of(row.status()) == VmStatus.STARTING;
             int vcpus = change.vcpuCount() == null ? row.vcpuCount() : Validation.vcpus(change.vcpuCount(), limits);
             int mem = change.memSizeMib() == null ? row.memSizeMib()
                     : Validation.memMib(change.memSizeMib(), limits, running ? row.memSizeMib() : 0);
@@ -256,8 +297,9 @@ public final class VmService {
             if (disk > row.diskSizeGib()) {
                 storage.checkAvailableSpace(disk - row.diskSizeGib());
             }
+            VmStore.Row current = row;
             if (running) {
-                store.update(row.withStatus(VmStatus.STOPPING.label(), "restarting"));
+                current = states.move(row, VmStatus.STOPPING, "restarting");
                 runtime.stop(row.id());
             }
             runtime.discardState(row);
@@ -265,13 +307,13 @@ public final class VmService {
                 storage.resizeRootfs(disk(row), disk);
             } catch (RuntimeException e) {
                 if (running) {
-                    runtime.launch(row);
+                    runtime.start(current, Admission.Priority.PERSON);
                 }
                 throw e;
             }
-            VmStore.Row resized = row.withSizes(vcpus, mem, disk);
+            VmStore.Row resized = current.withSizes(vcpus, mem, disk);
             store.update(resized);
-            runtime.launch(resized);
+            runtime.start(resized, Admission.Priority.PERSON);
             return get(row.id());
         });
     }
@@ -292,11 +334,14 @@ public final class VmService {
             }
             storage.checkAvailableSpace(0);
             Optional<Instance> running = runtime.instance(row.id());
-            running.ifPresent(runtime.hypervisor()::pause);
-            Path image = storage.copyRootfsToTemplate(disk(row), templateName,
-                    () -> running.ifPresent(runtime.hypervisor()::resume));
-            var template = templates.register(templateName, image, "snapshot");
-            return new Snapshot(templateName, row.id(), template.sizeBytes(), template.createdAt());
+            // The copy's repair (e2fsck) takes a core for a while: it waits its turn among the starts.
+            try (Admission.Ticket ticket = runtime.admission().request(Admission.Priority.PERSON, "snapshot " + row.id())) {
+                ticket.admitted().join();
+                running.ifPresent(Instance::pause);
+                Path image = storage.copyRootfsToTemplate(disk(row), templateName, () -> running.ifPresent(Instance::cont));
+                var template = templates.register(templateName, image, "snapshot");
+                return new Snapshot(templateName, row.id(), template.sizeBytes(), template.createdAt());
+            }
         });
     }
 
@@ -305,14 +350,13 @@ public final class VmService {
         String id = row(idOrName).id();
         locked(id, row -> {
             if (runtime.instance(id).isPresent()) {
-                store.update(row.withStatus(VmStatus.STOPPING.label(), "being deleted"));
+                states.move(row, VmStatus.STOPPING, "being deleted");
             }
             runtime.kill(id);
             removeFiles(row);
-            store.delete(id);
+            states.remove(id);
             return null;
         });
-        runtime.forget(id);
     }
 
     /** The last {@code maxBytes} of the VM's serial console. */
@@ -326,24 +370,36 @@ public final class VmService {
     }
 
     /**
-     * After a start of the service: adopts live QEMU processes, marks VMs whose process is gone as
-     * stopped, undoes creates that a crash interrupted, and sweeps what no record owns. Disks are
-     * never deleted here, except the disk of an interrupted create, which no client was ever told
-     * about.
+     * After a start of the service: adopts live QEMU processes (and sets right those a crash left
+     * mid-operation, see {@link Recovery}), puts VMs that were waiting to start back in line,
+     * marks running VMs whose process is gone as stopped, undoes creates that a crash interrupted,
+     * and sweeps what no record owns. Disks are never deleted here, except the disk of an
+     * interrupted create, which no client was ever told about.
      */
     public void recover() {
         for (VmStore.Row row : store.list()) {
-            VmStatus status = VmStatus.of(row.status());
-            if (status == VmStatus.CREATING) {
-                log.warn("VM {} was being created when Scalebox stopped; undoing the create", row.id());
-                undoCreate(row);
-            } else if (status == VmStatus.SUSPENDED) {
-                runtime.killStray(row);
-            } else if (!runtime.adopt(row) && status != VmStatus.STOPPED && status != VmStatus.ERROR) {
-                store.update(row.withStatus(VmStatus.STOPPED.label(), "QEMU was not running when Scalebox started"));
-            }
+            states.locked(row.id(), () -> {
+                recover(row);
+                return null;
+            });
         }
         orphans = Orphans.sweep(storage.layout(), store.list().stream().map(VmStore.Row::id).collect(Collectors.toSet()));
+    }
+
+    private void recover(VmStore.Row row) {
+        VmStatus status = VmStatus.of(row.status());
+        Orphans.deletePartialState(storage.layout().runDir(row.id()));
+        if (status == VmStatus.CREATING) {
+            log.warn("VM {} was being created when Scalebox stopped; undoing the create", row.id());
+            undoCreate(row);
+        } else if (runtime.adopt(row)) {
+            return;
+        } else if (status == VmStatus.STARTING) {
+            log.info("VM {} was starting when Scalebox stopped; it goes back in line", row.id());
+            runtime.start(row, Admission.Priority.PERSON);
+        } else if (status == VmStatus.RUNNING || status == VmStatus.STOPPING) {
+            states.move(row, VmStatus.STOPPED, "QEMU was not running when Scalebox started");
+        }
     }
 
     /** Releases the QMP connections; the VMs keep running, warm instances end. */
@@ -367,7 +423,7 @@ public final class VmService {
             String chosen = name != null ? name : NameGenerator.unique(names, random);
             VmStore.Row row = new VmStore.Row(id, chosen, template, VmStatus.CREATING.label(), null, vcpus, mem, disk,
                     port, Instant.now(), box);
-            if (!store.insert(row)) {
+            if (!states.insert(row)) {
                 throw new ScaleboxException.Conflict("A VM named '" + chosen + "' already exists");
             }
             return row;
@@ -377,8 +433,7 @@ public final class VmService {
     private void undoCreate(VmStore.Row row) {
         runtime.kill(row.id());
         removeFiles(row);
-        store.delete(row.id());
-        runtime.forget(row.id());
+        states.remove(row.id());
     }
 
     private void removeFiles(VmStore.Row row) {
@@ -393,18 +448,14 @@ public final class VmService {
 
     private <T> T locked(String idOrName, Function<VmStore.Row, T> operation) {
         String id = row(idOrName).id();
-        ReentrantLock lock = runtime.lockOf(id);
-        lock.lock();
-        try {
+        return states.locked(id, () -> {
             VmStore.Row row = row(id);
             VmStatus status = VmStatus.of(row.status());
             if (status == VmStatus.CREATING) {
                 throw new ScaleboxException.Conflict("VM " + id + " is being created; wait for it to settle");
             }
             return operation.apply(row);
-        } finally {
-            lock.unlock();
-        }
+        });
     }
 
     private VmStore.Row row(String idOrName) {

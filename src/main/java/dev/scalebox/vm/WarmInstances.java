@@ -26,24 +26,28 @@ final class WarmInstances {
 
     private final DataLayout layout;
     private final Hypervisor hypervisor;
+    private final Admission admission;
     private final BiFunction<String, Shape, VmSpec> specs;
     private final Map<Shape, ConcurrentLinkedDeque<Instance>> idle = new ConcurrentHashMap<>();
     private final SecureRandom random = new SecureRandom();
 
     /** {@code specs} gives the blank spec of an instance name and shape. */
-    WarmInstances(DataLayout layout, Hypervisor hypervisor, BiFunction<String, Shape, VmSpec> specs) {
+    WarmInstances(DataLayout layout, Hypervisor hypervisor, Admission admission,
+                  BiFunction<String, Shape, VmSpec> specs) {
         this.layout = layout;
         this.hypervisor = hypervisor;
+        this.admission = admission;
         this.specs = specs;
     }
 
-    /** Starts one more blank instance of {@code shape}. */
+    /** Starts one more blank instance of {@code shape}, in its turn among the host's starts. */
     void add(Shape shape) {
         byte[] bytes = new byte[6];
         random.nextBytes(bytes);
         String name = "instance-" + HexFormat.of().formatHex(bytes);
         Instance instance;
-        try {
+        try (Admission.Ticket ticket = admission.request(Admission.Priority.BACKGROUND, name)) {
+            ticket.admitted().join();
             instance = hypervisor.startBlank(specs.apply(name, shape));
         } catch (RuntimeException e) {
             Orphans.deleteRunDir(layout.runDir(name));
@@ -89,8 +93,7 @@ final class WarmInstances {
     }
 
     private void discard(Instance instance) {
-        hypervisor.kill(instance);
-        instance.qmp().close();
+        instance.end();
         Orphans.deleteRunDir(layout.runDir(instance.vmId()));
     }
 

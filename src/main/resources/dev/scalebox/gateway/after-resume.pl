@@ -1,14 +1,18 @@
 # Run by the Scalebox gateway as root in a box it has just resumed. Reads "KEY HEX" lines on
-# stdin. Sets the clock (it stands where the box was suspended) and the hostname; on the first
-# resume of a box made from the shared golden state, also renews what no two boxes may share:
-# the SSH host key, the machine id and the kernel's random pool. One process, because under TCG
-# each program started in the guest costs about 0.1 s.
+# stdin up to a "clock" line. Sets the hostname; on the first resume of a box made from the shared
+# golden state, also renews what no two boxes may share: the SSH host key, the machine id and the
+# kernel's random pool. Last it sets the clock (it stands where the box was suspended): it asks
+# for the time ("time?") only once everything else is done and sets it the moment it arrives, so
+# the clock is the host's within the time of one message, however slow the guest. One process,
+# because under TCG each program started in the guest costs about 0.1 s.
 use strict;
 use warnings;
 
+$| = 1;
 my %v;
 while (my $line = <STDIN>) {
     chomp $line;
+    last if $line eq 'clock';
     my ($key, $hex) = split / /, $line, 2;
     $v{$key} = pack('H*', $hex // '');
 }
@@ -20,12 +24,6 @@ sub put {
     print {$f} $data or die "$path.new: $!\n";
     close($f) or die "$path.new: $!\n";
     rename("$path.new", $path) or die "rename $path: $!\n";
-}
-
-if (defined $v{time}) {
-    my ($sec, $usec) = split /\./, $v{time};
-    # settimeofday(2) on x86_64: struct timeval is two 64-bit integers
-    syscall(164, pack('qq', $sec, $usec), 0) == 0 or die "settimeofday: $!\n";
 }
 
 if (defined $v{seed}) {
@@ -64,5 +62,12 @@ if (defined $v{hostname}) {
     print {$kernel} $name;
     close($kernel) or die "hostname: $!\n";
 }
+
+print "time?\n";
+my $time = <STDIN> // die "no time came\n";
+chomp $time;
+my ($sec, $usec) = split /\./, $time;
+# settimeofday(2) on x86_64: struct timeval is two 64-bit integers
+syscall(164, pack('qq', $sec, $usec), 0) == 0 or die "settimeofday: $!\n";
 
 print "ok\n";

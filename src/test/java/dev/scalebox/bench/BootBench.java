@@ -1,6 +1,7 @@
 package dev.scalebox.bench;
 
 import dev.scalebox.testing.TestVms;
+import dev.scalebox.testing.Waits;
 import dev.scalebox.vm.CreateVm;
 import dev.scalebox.vm.Vm;
 import dev.scalebox.vm.VmService;
@@ -9,7 +10,6 @@ import dev.scalebox.vm.VmStatus;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -63,13 +63,18 @@ public final class BootBench {
 
     private static List<Row> measure(TestVms env, VmService vms, int cacheMib, int runs) throws Exception {
         Map<String, Double> bootSeconds = new ConcurrentHashMap<>();
-        vms.onBoot(bootSeconds::put);
+        vms.onEvents(new VmService.Events() {
+            @Override
+            public void booted(String vmId, Map<String, Double> phases) {
+                bootSeconds.put(vmId, phases.get("boot"));
+            }
+        });
         List<Vm> booted = new ArrayList<>();
         List<Double> createToRunning = new ArrayList<>();
         for (int i = 0; i < runs; i++) {
             long start = System.nanoTime();
             Vm vm = vms.create(new CreateVm("debian-base", env.publicKey, null, 2, 2048, null));
-            booted.add(TestVms.awaitStatus(vms, vm.id(), VmStatus.RUNNING, Duration.ofMinutes(3)));
+            booted.add(Waits.status(vms, vm.id(), VmStatus.RUNNING, Waits.START));
             createToRunning.add((System.nanoTime() - start) / 1e9);
         }
         Thread.sleep(30_000);

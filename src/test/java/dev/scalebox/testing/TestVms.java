@@ -8,16 +8,16 @@ import dev.scalebox.template.TemplateService;
 import dev.scalebox.hypervisor.Hypervisor;
 import dev.scalebox.host.ProgramRunner;
 import dev.scalebox.store.Database;
+import dev.scalebox.vm.Admission;
+import dev.scalebox.vm.BootLimits;
 import dev.scalebox.vm.Vm;
 import dev.scalebox.vm.VmLimits;
 import dev.scalebox.vm.VmService;
-import dev.scalebox.vm.VmStatus;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 
 /**
@@ -27,6 +27,13 @@ import java.util.List;
  * VM started here is killed by {@link #close}.
  */
 public final class TestVms implements AutoCloseable {
+
+    private static final Accelerator ACCELERATOR = Accelerator.choose("auto");
+    /**
+     * The host's one line of starts, shared by every service of the test run as by the services of
+     * one host: test classes run side by side, but their guests start within the host's limit.
+     */
+    public static final Admission STARTS = new Admission(Admission.defaultLimit(Runtime.getRuntime().availableProcessors()));
 
     public final DataLayout layout;
     public final StorageService storage;
@@ -69,22 +76,17 @@ public final class TestVms implements AutoCloseable {
 
     /** A service whose VMs have a TCG translation cache of {@code tcgCacheMib}. */
     public VmService service(int tcgCacheMib) {
-        return new VmService(storage, new Hypervisor(new ProgramRunner(), Accelerator.choose("auto"), tcgCacheMib), db.vms(),
-                new VmLimits(2, 512, 2, 100, "127.0.0.1", "127.0.0.1", portMin, portMin + 99), templates);
+        return service(tcgCacheMib, BootLimits.DEFAULT);
     }
 
-    public static Vm awaitStatus(VmService vms, String id, VmStatus status, Duration timeout) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        Vm vm = vms.get(id);
-        while (vm.status() != status && System.nanoTime() < deadline) {
-            sleep(250);
-            vm = vms.get(id);
-        }
-        if (vm.status() != status) {
-            throw new AssertionError("VM " + id + " is " + vm.status() + " (" + vm.statusReason() + "), not " + status
-                    + " after " + timeout.toSeconds() + " s; console tail:\n" + vms.console(id, 3000));
-        }
-        return vm;
+    /** A service that gives up on a start as {@code limits} say. */
+    public VmService service(BootLimits limits) {
+        return service(64, limits);
+    }
+
+    private VmService service(int tcgCacheMib, BootLimits limits) {
+        return new VmService(storage, new Hypervisor(new ProgramRunner(), ACCELERATOR, tcgCacheMib), db.vms(),
+                new VmLimits(2, 512, 2, 100, "127.0.0.1", "127.0.0.1", portMin, portMin + 99), templates, STARTS, limits);
     }
 
     /** Runs {@code command} in the VM with the real OpenSSH client; returns stdout. */
@@ -131,15 +133,6 @@ public final class TestVms implements AutoCloseable {
                         .filter(name -> Files.exists(runDir(name.substring("scalebox-".length())).resolve("qemu.pid")))
                         .isPresent())
                 .map(ProcessHandle::pid).toList();
-    }
-
-    private static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError(e);
-        }
     }
 
     @Override

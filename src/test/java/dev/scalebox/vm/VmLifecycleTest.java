@@ -2,6 +2,7 @@ package dev.scalebox.vm;
 
 import dev.scalebox.storage.DataLayout;
 import dev.scalebox.testing.TestVms;
+import dev.scalebox.testing.Waits;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -9,7 +10,6 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
-import java.time.Duration;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -20,7 +20,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class VmLifecycleTest {
 
-    private static final Duration BOOT = Duration.ofMinutes(3);
     private static TestVms env;
     private static VmService vms;
     private static String id;
@@ -46,7 +45,7 @@ class VmLifecycleTest {
     @Test
     @Order(1)
     void bootsToSshAndHasTheDiskSizeAskedFor() {
-        Vm vm = TestVms.awaitStatus(vms, id, VmStatus.RUNNING, BOOT);
+        Vm vm = Waits.status(vms, id, VmStatus.RUNNING, Waits.START);
         assertThat(env.ssh(vm, "df -B1G --output=size / | tail -1").strip()).isEqualTo("4");
         env.ssh(vm, "echo kept > /root/marker && sync");
     }
@@ -55,7 +54,7 @@ class VmLifecycleTest {
     @Order(2)
     void aKilledQemuLeavesTheVmStoppedWithItsDisk() {
         ProcessHandle.of(env.qemuPid(id)).orElseThrow().destroyForcibly();
-        Vm vm = TestVms.awaitStatus(vms, id, VmStatus.STOPPED, Duration.ofSeconds(30));
+        Vm vm = Waits.status(vms, id, VmStatus.STOPPED, Waits.STEP);
         assertThat(vm.statusReason()).contains("unexpectedly");
         assertThat(env.layout.vmImage(id)).exists();
     }
@@ -64,7 +63,7 @@ class VmLifecycleTest {
     @Order(3)
     void startsAgainWithItsData() {
         vms.start(id);
-        Vm vm = TestVms.awaitStatus(vms, id, VmStatus.RUNNING, BOOT);
+        Vm vm = Waits.status(vms, id, VmStatus.RUNNING, Waits.START);
         assertThat(env.ssh(vm, "cat /root/marker").strip()).isEqualTo("kept");
     }
 

@@ -2,6 +2,7 @@ package dev.scalebox.vm;
 
 import dev.scalebox.template.Template;
 import dev.scalebox.testing.TestVms;
+import dev.scalebox.testing.Waits;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -9,7 +10,6 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
-import java.time.Duration;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -20,7 +20,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class VmSnapshotTest {
 
-    private static final Duration BOOT = Duration.ofMinutes(3);
     private static TestVms env;
     private static VmService vms;
     private static String source;
@@ -41,7 +40,7 @@ class VmSnapshotTest {
     @Test
     @Order(1)
     void aRunningVmIsSnapshottedAndGoesOn() {
-        Vm vm = TestVms.awaitStatus(vms, source, VmStatus.RUNNING, BOOT);
+        Vm vm = Waits.status(vms, source, VmStatus.RUNNING, Waits.START);
         env.ssh(vm, "echo before-snapshot > /root/marker && sync");
 
         long start = System.nanoTime();
@@ -62,7 +61,7 @@ class VmSnapshotTest {
         copy = vms.create(new CreateVm("snap-1", env.publicKey, "copy", 2, 512, 3)).id();
         vms.delete(source);
 
-        Vm vm = TestVms.awaitStatus(vms, copy, VmStatus.RUNNING, BOOT);
+        Vm vm = Waits.status(vms, copy, VmStatus.RUNNING, Waits.START);
         assertThat(env.ssh(vm, "cat /root/marker").strip()).isEqualTo("before-snapshot");
         assertThat(env.ssh(vm, "grep -c '^ssh-' /root/.ssh/authorized_keys").strip()).isEqualTo("1");
         assertThat(env.ssh(vm, "df -B1G --output=size / | tail -1").strip()).isEqualTo("3");
@@ -75,7 +74,7 @@ class VmSnapshotTest {
         assertThat(restarted.diskSizeGib()).isEqualTo(4);
         assertThat(restarted.vcpuCount()).isEqualTo(1);
 
-        Vm vm = TestVms.awaitStatus(vms, copy, VmStatus.RUNNING, BOOT);
+        Vm vm = Waits.status(vms, copy, VmStatus.RUNNING, Waits.START);
         assertThat(env.ssh(vm, "df -B1G --output=size / | tail -1").strip()).isEqualTo("4");
         assertThat(env.ssh(vm, "nproc").strip()).isEqualTo("1");
         long memMib = Long.parseLong(env.ssh(vm, "awk '/MemTotal/ {print $2}' /proc/meminfo").strip()) / 1024;
