@@ -43,6 +43,11 @@ final class Metrics {
             }
 
             @Override
+            public void stuck(String vmId, String reason, boolean again) {
+                registry.counter("scalebox_vm_stuck_total", "then", again ? "booted_again" : "error").increment();
+            }
+
+            @Override
             public void suspendFailed(String vmId, String reason) {
                 suspendFailures.increment();
             }

@@ -1,7 +1,7 @@
 package dev.scalebox.gateway;
 
 import dev.scalebox.ScaleboxException;
-import dev.scalebox.host.CrashPoint;
+import dev.scalebox.host.FaultPoint;
 import dev.scalebox.template.TemplateCatalog;
 import dev.scalebox.vm.Admission;
 import dev.scalebox.vm.CreateVm;
@@ -85,7 +85,7 @@ final class Golden {
                 priority);
         try {
             settle(BoxGuest.awaitRunning(vms, vm.id(), progress));
-            CrashPoint.reach("golden.settled");
+            FaultPoint.reach("golden.settled");
             Vm golden = vms.suspend(vm.id());
             log.info("Made the golden state of box template {} in {} s", spec.template(),
                     String.format("%.1f", (System.nanoTime() - started) / 1e9));

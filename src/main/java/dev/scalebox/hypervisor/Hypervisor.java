@@ -1,7 +1,7 @@
 package dev.scalebox.hypervisor;
 
 import dev.scalebox.ScaleboxException;
-import dev.scalebox.host.CrashPoint;
+import dev.scalebox.host.FaultPoint;
 import dev.scalebox.host.ProgramResult;
 import dev.scalebox.host.ProgramRunner;
 import org.slf4j.Logger;
@@ -120,7 +120,7 @@ public final class Hypervisor {
             qmp.execute("chardev-change", Map.of("id", "serial0", "backend", Map.of("type", "file",
                     "data", Map.of("out", spec.serialLog().toString(), "append", true))), QMP_TIMEOUT);
             Instance joined = blank.servingVm(spec.vmId());
-            CrashPoint.reach("join.plugged");
+            FaultPoint.reach("join.plugged");
             MemoryState.load(joined, spec.runDir(), state);
             joined.cont();
             return joined;

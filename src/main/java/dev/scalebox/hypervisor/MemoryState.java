@@ -1,7 +1,7 @@
 package dev.scalebox.hypervisor;
 
 import dev.scalebox.ScaleboxException;
-import dev.scalebox.host.CrashPoint;
+import dev.scalebox.host.FaultPoint;
 import tools.jackson.databind.JsonNode;
 
 import java.io.IOException;
@@ -119,7 +119,7 @@ final class MemoryState {
             long total = 0;
             for (long n; (n = out.transferFrom(in, total, 1 << 24)) > 0; ) {
                 total += n;
-                CrashPoint.reach("suspend.saving");
+                FaultPoint.reach("suspend.saving");
             }
             return total;
         } catch (IOException e) {

@@ -333,7 +333,8 @@ public final class StorageService {
     /** Reflink where the filesystem can, else a sparse copy and one warning that says what it costs. */
     private void cloneFile(Path source, Path target) {
         Path dir = target.getParent();
-        if (filesystems.supportsReflink(dir) && filesystems.sameFilesystem(source, dir)) {
+        boolean reflinks = filesystems.supportsReflink(dir);
+        if (reflinks && filesystems.sameFilesystem(source, dir)) {
             // On btrfs, Files.copy's copy_file_range shares the extents like cp --reflink, in a
             // fraction of a millisecond and with no process to start.
             try {
@@ -343,7 +344,9 @@ public final class StorageService {
             }
             return;
         }
-        if (warnedNoReflink.compareAndSet(false, true)) {
+        if (reflinks) {
+            log.info("{} is on another filesystem than {}: copied in full (sparse)", source, dir);
+        } else if (warnedNoReflink.compareAndSet(false, true)) {
             log.warn("{} is on {}, which cannot clone by reflink: disks are now copied in full (sparse), so creating"
                             + " a VM takes time in proportion to its template's size. Run 'scalebox storage init' to put"
                             + " the data directory on a btrfs pool.", dir, filesystems.space(dir).type());

@@ -52,7 +52,23 @@ final class VmRuntime {
     /** The places in line of VMs waiting to start. */
     private final Map<String, Admission.Ticket> queued = new ConcurrentHashMap<>();
     private final WarmInstances warm;
-    private volatile VmService.Events events = new VmService.Events() {
+    private final java.util.List<VmService.Events> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** Tells every listener. */
+    private final VmService.Events events = new VmService.Events() {
+        @Override
+        public void booted(String vmId, Map<String, Double> phases) {
+            listeners.forEach(l -> l.booted(vmId, phases));
+        }
+
+        @Override
+        public void stuck(String vmId, String reason, boolean again) {
+            listeners.forEach(l -> l.stuck(vmId, reason, again));
+        }
+
+        @Override
+        public void suspendFailed(String vmId, String reason) {
+            listeners.forEach(l -> l.suspendFailed(vmId, reason));
+        }
     };
 
     VmRuntime(DataLayout layout, Hypervisor hypervisor, VmStates states, VmLimits limits, Admission admission,
@@ -69,11 +85,7 @@ final class VmRuntime {
     }
 
     void onEvents(VmService.Events listener) {
-        this.events = listener;
-    }
-
-    VmService.Events events() {
-        return events;
+        listeners.add(listener);
     }
 
     Admission admission() {
@@ -445,6 +457,7 @@ final class VmRuntime {
             }
             instances.remove(id, instance);
             instance.end();
+            events.stuck(id, why, mayRetry);
             String reason = why;
             if (mayRetry) {
                 log.warn("VM {} is stuck: {}; booting it once more", id, why);

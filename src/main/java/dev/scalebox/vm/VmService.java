@@ -1,7 +1,7 @@
 package dev.scalebox.vm;
 
 import dev.scalebox.ScaleboxException;
-import dev.scalebox.host.CrashPoint;
+import dev.scalebox.host.FaultPoint;
 import dev.scalebox.hypervisor.ConsoleLog;
 import dev.scalebox.hypervisor.Hypervisor;
 import dev.scalebox.hypervisor.Instance;
@@ -70,6 +70,10 @@ public final class VmService {
         default void booted(String vmId, java.util.Map<String, Double> phases) {
         }
 
+        /** A starting guest made no progress; {@code again} when it is booted once more, else it is in error. */
+        default void stuck(String vmId, String reason, boolean again) {
+        }
+
         /** Saving a VM's memory failed; it runs on. */
         default void suspendFailed(String vmId, String reason) {
         }
@@ -135,7 +139,7 @@ public final class VmService {
         VmStore.Row row = reserve(request.template(), name, vcpus, mem, disk, box);
         return build(row, () -> {
             storage.createRootfs(request.template(), disk(row), disk, request.sshPublicKey());
-            CrashPoint.reach("create.disk-made");
+            FaultPoint.reach("create.disk-made");
             runtime.start(row, priority);
         });
     }
@@ -328,21 +332,26 @@ public final class VmService {
             throw new ScaleboxException.BadRequest("template_name is required");
         }
         Names.require("template_name", templateName);
-        return locked(idOrName, row -> {
-            if (templates.exists(templateName)) {
-                throw new ScaleboxException.Conflict("Template '" + templateName + "' already exists");
-            }
-            storage.checkAvailableSpace(0);
-            Optional<Instance> running = runtime.instance(row.id());
-            // The copy's repair (e2fsck) takes a core for a while: it waits its turn among the starts.
-            try (Admission.Ticket ticket = runtime.admission().request(Admission.Priority.PERSON, "snapshot " + row.id())) {
-                ticket.admitted().join();
+        String id = row(idOrName).id();
+        if (templates.exists(templateName)) {
+            throw new ScaleboxException.Conflict("Template '" + templateName + "' already exists");
+        }
+        // The copy's repair (e2fsck) takes a core for a while: it waits its turn among the starts,
+        // before it takes the VM's lock, which a start let in before it may need.
+        try (Admission.Ticket ticket = runtime.admission().request(Admission.Priority.PERSON, "snapshot " + id)) {
+            ticket.admitted().join();
+            return locked(id, row -> {
+                if (templates.exists(templateName)) {
+                    throw new ScaleboxException.Conflict("Template '" + templateName + "' already exists");
+                }
+                storage.checkAvailableSpace(0);
+                Optional<Instance> running = runtime.instance(row.id());
                 running.ifPresent(Instance::pause);
                 Path image = storage.copyRootfsToTemplate(disk(row), templateName, () -> running.ifPresent(Instance::cont));
                 var template = templates.register(templateName, image, "snapshot");
                 return new Snapshot(templateName, row.id(), template.sizeBytes(), template.createdAt());
-            }
-        });
+            });
+        }
     }
 
     /** Stops the VM and removes its disk, run directory and record; the port is free again. */

@@ -1,11 +1,17 @@
 package dev.scalebox.cli;
 
 import dev.scalebox.api.Json;
+import dev.scalebox.host.FaultPoint;
+import dev.scalebox.testing.TestGateway;
 import dev.scalebox.testing.TestVms;
+import dev.scalebox.testing.Waits;
 import dev.scalebox.vm.Vm;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import tools.jackson.databind.JsonNode;
 
 import java.io.IOException;
@@ -19,17 +25,23 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The real thing from outside: {@code scalebox serve} as its own process, VMs made with the real
- * CLI, and the service killed with SIGKILL while a VM runs. The VM goes on running, and the next
- * service adopts it with its record unchanged.
+ * CLI, users at the real gateway, and the service killed: by SIGKILL while a VM runs, and halted
+ * as a SIGKILL would ({@code SCALEBOX_CRASH_AT}) in the middle of a suspend, a create, a
+ * golden-state build and the join of a warm instance. Each time the next service reconciles every
+ * VM to a true state: nothing lost, nothing half-written resumed, no QEMU orphaned. A second
+ * service on the same data directory is refused.
  */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ServeRestartTest {
 
     private static final String TOKEN = "serve-restart-test-token-0123";
@@ -38,15 +50,17 @@ class ServeRestartTest {
     private static int apiPort;
     private static int gatewayPort;
     private static Process serve;
+    private static int serves;
+    private static String survivor;
+    private static Vm sshTarget;
+    private static String aliceId;
 
     @BeforeAll
     static void startService() throws Exception {
         env = new TestVms("serve", 27001);
-        try (ServerSocket a = new ServerSocket(0); ServerSocket g = new ServerSocket(0)) {
-            apiPort = a.getLocalPort();
-            gatewayPort = g.getLocalPort();
-        }
-        serve = startServe();
+        apiPort = freePort();
+        gatewayPort = freePort();
+        serve = startServe(Map.of());
     }
 
     @AfterAll
@@ -58,60 +72,220 @@ class ServeRestartTest {
     }
 
     @Test
+    @Order(1)
     void aVmOutlivesAKilledServiceAndIsAdoptedUnchanged() throws Exception {
         Path key = Path.of(env.privateKey + ".pub");
         CliResult created = cli("vm", "create", "--key", key.toString(), "--name", "survivor", "--mem", "512", "--wait", "--json");
         assertThat(created.exitCode()).as(created.stderr()).isZero();
         JsonNode vm = Json.MAPPER.readTree(created.stdout());
-        String id = vm.get("id").asString();
+        survivor = vm.get("id").asString();
         assertThat(vm.get("status").asString()).isEqualTo("running");
-        Vm sshTarget = new Vm(id, "survivor", "debian-base", null, null, 2, 512, 2, "127.0.0.1",
+        sshTarget = new Vm(survivor, "survivor", "debian-base", null, null, 2, 512, 2, "127.0.0.1",
                 vm.get("ssh_port").asInt(), "root", Instant.now());
         env.ssh(sshTarget, "echo alive > /root/marker && sync");
-        String recordBefore = api("/vms/" + id).body();
+        String recordBefore = api("/vms/" + survivor).body();
 
         serve.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
         assertThat(env.ssh(sshTarget, "cat /root/marker").strip()).isEqualTo("alive");
 
-        serve = startServe();
-        assertThat(api("/vms/" + id).body()).isEqualTo(recordBefore);
+        serve = startServe(Map.of());
+        assertThat(api("/vms/" + survivor).body()).isEqualTo(recordBefore);
         assertThat(env.ssh(sshTarget, "cat /root/marker").strip()).isEqualTo("alive");
         CliResult listed = cli("vm", "ls");
-        assertThat(listed.stdout()).contains(id).contains("survivor").contains("running");
+        assertThat(listed.stdout()).contains(survivor).contains("survivor").contains("running");
 
         CliResult added = cli("box", "user", "add", "alice", "--key", key.toString());
         assertThat(added.exitCode()).as(added.stderr()).isZero();
+        aliceId = Json.MAPPER.readTree(api("/users/alice").body()).get("id").asString();
         assertThat(cli("box", "user", "ls").stdout()).contains("alice").contains("SHA256:");
         assertThat(cli("box", "user", "add", "alice", "--key", key.toString()).stderr()).contains("(HTTP 409)");
 
-        CliResult removed = cli("vm", "rm", "survivor");
-        assertThat(removed.exitCode()).as(removed.stderr()).isZero();
-        assertThat(TestVms.qemuProcessesOf(id)).isEmpty();
-        assertThat(env.layout.vmImage(id)).doesNotExist();
-        CliResult missing = cli("vm", "show", "survivor");
+        CliResult missing = cli("vm", "show", "nobody");
         assertThat(missing.exitCode()).isNotZero();
         assertThat(missing.stderr()).contains("VM not found (HTTP 404)");
     }
 
-    private static Process startServe() throws Exception {
+    @Test
+    @Order(2)
+    void aSecondServiceOnTheSameDataDirectoryIsRefusedAndChangesNothing() throws Exception {
+        String recordBefore = api("/vms/" + survivor).body();
+        long qemu = env.qemuPid(survivor);
+        ProcessBuilder pb = java("serve", "--data-dir", env.layout.root().toString(), "--port", Integer.toString(freePort()));
+        pb.environment().putAll(Map.of("API_TOKEN", TOKEN, "PORT_MIN", "27001", "PORT_MAX", "27100",
+                "GATEWAY_PORT", Integer.toString(freePort())));
+        Process second = pb.start();
+        second.getOutputStream().close();
+        String err = new String(second.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(second.waitFor(2, TimeUnit.MINUTES)).isTrue();
+
+        assertThat(second.exitValue()).isEqualTo(1);
+        assertThat(err).contains("in use by scalebox serve (pid " + serve.pid() + ")");
+        assertThat(api("/vms/" + survivor).body()).isEqualTo(recordBefore);
+        assertThat(env.qemuPid(survivor)).isEqualTo(qemu);
+        assertThat(ProcessHandle.of(qemu)).isPresent();
+        assertThat(api("/health").statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    @Order(3)
+    void aSuspendCutShortByACrashLeavesTheVmRunningWithNoStateHalfWritten() throws Exception {
+        crash("suspend.saving", Map.of(), () -> post("/vms/" + survivor + "/suspend"));
+        Path runDir = env.runDir(survivor);
+        assertThat(Files.exists(runDir.resolve(".memory.state.partial"))).as("the half-written state is there").isTrue();
+
+        serve = startServe(Map.of());
+        assertThat(Json.MAPPER.readTree(api("/vms/" + survivor).body()).get("status").asString()).isEqualTo("running");
+        assertThat(env.ssh(sshTarget, "cat /root/marker").strip()).isEqualTo("alive");
+        assertThat(files(runDir)).noneMatch(f -> f.contains("memory.state"));
+    }
+
+    @Test
+    @Order(4)
+    void aCreateCutShortByACrashIsUndone() throws Exception {
+        String body = "{\"template\":\"debian-base\",\"ssh_public_key\":\"" + env.publicKey + "\",\"name\":\"cut-short\"}";
+        crash("create.disk-made", Map.of(), () -> post("/vms", body));
+        assertThat(files(env.layout.vms())).anyMatch(f -> !f.startsWith(survivor));
+
+        serve = startServe(Map.of());
+        assertThat(Json.MAPPER.readTree(api("/vms").body()).findValuesAsString("name")).containsExactly("survivor");
+        assertThat(files(env.layout.vms())).containsExactly(survivor + ".ext4");
+    }
+
+    @Test
+    @Order(5)
+    void aGoldenStateCutShortIsSetRightAndABoxWithoutOneIsStillMadeUnique() throws Exception {
+        crash("golden.settled", Map.of(), () -> gateway("true"));
+        List<Long> goldenQemu = qemus().stream().filter(pid -> pid != env.qemuPid(survivor)).toList();
+        assertThat(goldenQemu).as("the golden VM, booted, left by the crash").hasSize(1);
+
+        // The next service adopts the golden VM, finds it not suspended and makes it again; that fails
+        // too (SCALEBOX_FAIL_AT), so alice's box boots from the template, and is made hers all the same.
+        serve = startServe(Map.of("SCALEBOX_FAIL_AT", "golden.settled"));
+        Result box = gateway("hostname; cat /etc/machine-id; cut -d' ' -f2 /etc/ssh/ssh_host_ed25519_key.pub");
+        assertThat(box.exit()).as(box.err()).isZero();
+        List<String> lines = box.out().lines().toList();
+        assertThat(lines.getFirst()).isEqualTo("box-" + aliceId);
+        assertThat(lines.get(1)).matches("[0-9a-f]{32}");
+        assertThat(env.ssh(sshTarget, "cat /etc/machine-id").strip()).isNotEqualTo(lines.get(1));
+        assertThat(lines.get(2)).isNotEqualTo(env.ssh(sshTarget, "cut -d' ' -f2 /etc/ssh/ssh_host_ed25519_key.pub").strip());
+
+        assertThat(Json.MAPPER.readTree(api("/vms").body()).findValuesAsString("name"))
+                .containsExactlyInAnyOrder("survivor", "box-" + aliceId);
+        assertThat(ProcessHandle.of(goldenQemu.getFirst()).filter(ProcessHandle::isAlive)).isEmpty();
+        assertThat(qemus()).hasSize(2);
+    }
+
+    @Test
+    @Order(6)
+    void aJoinCutShortLeavesTheBoxSuspendedWithItsMemory() throws Exception {
+        assertThat(gateway("echo kept > /root/file; sync; setsid sleep 4321 </dev/null >/dev/null 2>&1 &").exit()).isZero();
+        String boxVm = Json.MAPPER.readTree(api("/boxes/" + aliceId).body()).get("vm_id").asString();
+        assertThat(post("/boxes/" + aliceId + "/suspend").statusCode()).isEqualTo(200);
+        serve.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+
+        Map<String, String> warm = Map.of("POOL_INSTANCES_MIN_FREE", "1", "POOL_INSTANCES_MAX_FREE", "1",
+                "SCALEBOX_CRASH_AT", "join.plugged");
+        serve = startServe(warm);
+        Waits.until("a warm instance", Waits.STEP, () -> Json.MAPPER.readTree(api("/pool").body())
+                .get("instances").get("warm").asInt() == 1, ServeRestartTest::serveLog);
+        gateway("true");
+        assertThat(serve.waitFor(Waits.STEP.toSeconds(), TimeUnit.SECONDS)).isTrue();
+        assertThat(serve.exitValue()).isEqualTo(FaultPoint.CRASH_STATUS);
+        assertThat(Files.readString(env.runDir(boxVm).resolve("qemu.name"))).as("the warm instance was handed the box")
+                .startsWith("scalebox-instance-");
+
+        serve = startServe(Map.of());
+        JsonNode box = Json.MAPPER.readTree(api("/boxes/" + aliceId).body());
+        assertThat(box.get("status").asString()).isEqualTo("suspended");
+        assertThat(env.layout.memoryState(boxVm, true)).exists();
+        assertThat(qemus()).as("only the survivor runs: the half-joined instance is gone").hasSize(1);
+
+        Result back = gateway("cat /root/file; pgrep -x sleep >/dev/null && echo still-running");
+        assertThat(back.exit()).as(back.err()).isZero();
+        assertThat(back.out()).isEqualTo("kept\nstill-running\n");
+    }
+
+    private interface Action {
+        void run() throws Exception;
+    }
+
+    /** Starts the service set to halt at {@code point}, does what reaches it, and waits for the halt. */
+    private static void crash(String point, Map<String, String> more, Action action) throws Exception {
+        serve.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        Map<String, String> extra = new HashMap<>(more);
+        extra.put("SCALEBOX_CRASH_AT", point);
+        serve = startServe(extra);
+        try {
+            action.run();
+        } catch (IOException cutOff) {
+            // the service died under the request
+        }
+        assertThat(serve.waitFor(Waits.STEP.toSeconds(), TimeUnit.SECONDS)).as(serveLog()).isTrue();
+        assertThat(serve.exitValue()).as(serveLog()).isEqualTo(FaultPoint.CRASH_STATUS);
+    }
+
+    private static Process startServe(Map<String, String> extra) throws Exception {
+        serves++;
         ProcessBuilder pb = java("serve", "--data-dir", env.layout.root().toString(), "--port", Integer.toString(apiPort));
         pb.environment().putAll(Map.of("API_TOKEN", TOKEN, "PORT_MIN", "27001", "PORT_MAX", "27100",
                 "GATEWAY_PORT", Integer.toString(gatewayPort), "POOL_VOLUMES_MIN_FREE", "0", "POOL_VOLUMES_MAX_FREE", "0",
-                "POOL_INSTANCES_MIN_FREE", "0", "POOL_INSTANCES_MAX_FREE", "0"));
-        pb.redirectErrorStream(true).redirectOutput(env.layout.root().resolve("serve.log").toFile());
+                "POOL_INSTANCES_MIN_FREE", "0", "POOL_INSTANCES_MAX_FREE", "0", "BOX_MEM_MIB", "512"));
+        pb.environment().putAll(extra);
+        pb.redirectErrorStream(true).redirectOutput(log().toFile());
         Process p = pb.start();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (System.nanoTime() < deadline && p.isAlive()) {
-            try {
-                if (api("/health").statusCode() == 200) {
-                    return p;
-                }
-            } catch (IOException notYet) {
-                Thread.sleep(200);
+        Waits.until("scalebox serve to answer", Waits.STEP, () -> {
+            if (!p.isAlive()) {
+                throw new AssertionError("scalebox serve exited with " + p.exitValue() + ":\n" + serveLog());
             }
+            try {
+                return api("/health").statusCode() == 200;
+            } catch (IOException notYet) {
+                return false;
+            }
+        }, ServeRestartTest::serveLog);
+        return p;
+    }
+
+    private static Path log() {
+        return env.layout.root().resolve("serve-" + serves + ".log");
+    }
+
+    private static String serveLog() {
+        try {
+            List<String> lines = Files.readAllLines(log());
+            return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
+        } catch (IOException e) {
+            return "(no log: " + e.getMessage() + ")";
         }
-        throw new AssertionError("scalebox serve did not come up:\n"
-                + Files.readString(env.layout.root().resolve("serve.log")));
+    }
+
+    /** The QEMU processes of this data directory. */
+    private static List<Long> qemus() {
+        String root = env.layout.root().toString();
+        return ProcessHandle.allProcesses().filter(p -> p.info().arguments().map(List::of)
+                        .map(a -> a.contains("-name") && a.stream().anyMatch(x -> x.contains(root))).orElse(false))
+                .map(ProcessHandle::pid).toList();
+    }
+
+    private static List<String> files(Path dir) throws IOException {
+        try (Stream<Path> list = Files.list(dir)) {
+            return list.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
+    private record Result(int exit, String out, String err) {
+    }
+
+    /** A command in alice's box through the real gateway, with the real OpenSSH client. */
+    private static Result gateway(String command) throws Exception {
+        List<String> argv = new ArrayList<>(List.of("ssh", "-p", Integer.toString(gatewayPort)));
+        argv.addAll(TestGateway.clientOptions(env.privateKey));
+        argv.addAll(List.of("box@127.0.0.1", command));
+        Process p = new ProcessBuilder(argv).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        p.waitFor(Waits.START.toSeconds(), TimeUnit.SECONDS);
+        return new Result(p.exitValue(), out, err);
     }
 
     private record CliResult(int exitCode, String stdout, String stderr) {
@@ -124,7 +298,7 @@ class ServeRestartTest {
         p.getOutputStream().close();
         var out = p.getInputStream().readAllBytes();
         var err = p.getErrorStream().readAllBytes();
-        p.waitFor(5, TimeUnit.MINUTES);
+        p.waitFor(Waits.START.toSeconds(), TimeUnit.SECONDS);
         return new CliResult(p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
     }
 
@@ -136,8 +310,24 @@ class ServeRestartTest {
         return new ProcessBuilder(argv);
     }
 
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
     private static HttpResponse<String> api(String path) throws IOException, InterruptedException {
         return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + apiPort + path))
                 .header("Authorization", "Bearer " + TOKEN).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static HttpResponse<String> post(String path) throws IOException, InterruptedException {
+        return post(path, "");
+    }
+
+    private static HttpResponse<String> post(String path, String body) throws IOException, InterruptedException {
+        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + apiPort + path))
+                .header("Authorization", "Bearer " + TOKEN).POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 }

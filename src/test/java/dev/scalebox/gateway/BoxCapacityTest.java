@@ -1,6 +1,7 @@
 package dev.scalebox.gateway;
 
 import dev.scalebox.testing.TestGateway;
+import dev.scalebox.testing.Waits;
 import dev.scalebox.vm.Vm;
 import dev.scalebox.vm.VmService;
 import dev.scalebox.vm.VmStatus;
@@ -18,7 +19,6 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 /**
  * POOL_INSTANCES_TOTAL of 1: a second user's box takes the instance of the box idle longest,
@@ -72,7 +72,7 @@ class BoxCapacityTest {
         }
 
         // erin's session is closed: her box is idle now, and gives way to dave's
-        await().atMost(Duration.ofMinutes(2)).until(() -> ssh(dave, "cat /root/mine").out().equals("hello\n"));
+        Waits.until("dave's box back", Waits.START, () -> ssh(dave, "cat /root/mine").out().equals("hello\n"));
         assertThat(vms.get(erins.id()).status()).isEqualTo(VmStatus.SUSPENDED);
         assertThat(box.gateway.boxes().pool().instances().inAll()).isEqualTo(1);
 
@@ -98,7 +98,7 @@ class BoxCapacityTest {
         Process p = start(key, command);
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-        p.waitFor(5, TimeUnit.MINUTES);
+        p.waitFor(Waits.START.toSeconds(), TimeUnit.SECONDS);
         return new Result(p.exitValue(), out, err);
     }
 

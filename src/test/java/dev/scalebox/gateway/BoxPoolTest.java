@@ -1,6 +1,7 @@
 package dev.scalebox.gateway;
 
 import dev.scalebox.testing.TestGateway;
+import dev.scalebox.testing.Waits;
 import dev.scalebox.testing.TestVms;
 import dev.scalebox.vm.Vm;
 import dev.scalebox.vm.VmStatus;
@@ -16,7 +17,6 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 /**
  * The pools (one ready box and one warm instance kept here) with real QEMU and the real OpenSSH
@@ -42,7 +42,7 @@ class BoxPoolTest {
 
     @Test
     void boxesResumeInWarmInstancesAndARestartDuringASessionLosesNothing() throws Exception {
-        await().atMost(Duration.ofMinutes(3)).until(() -> box.gateway.boxes().pool().instances().warm() == 1
+        Waits.until("a ready box and a warm instance", Waits.START, () -> box.gateway.boxes().pool().instances().warm() == 1
                 && box.gateway.boxes().pool().volumes().ready() == 1);
         Vm ready = box.vms.list().stream().filter(v -> v.name().startsWith("ready-")).findFirst().orElseThrow();
         assertThat(ready.status()).isEqualTo(VmStatus.SUSPENDED);
@@ -57,24 +57,24 @@ class BoxPoolTest {
         Vm daves = box.vms.get("box-" + box.users.get("dave").id());
         assertThat(daves.id()).isEqualTo(ready.id());
         assertThat(box.env.qemuPid(daves.id())).isEqualTo(warm.getFirst());
-        await().atMost(Duration.ofMinutes(3)).until(() -> box.gateway.boxes().pool().instances().warm() == 1
+        Waits.until("a ready box and a warm instance", Waits.START, () -> box.gateway.boxes().pool().instances().warm() == 1
                 && box.gateway.boxes().pool().volumes().ready() == 1);
 
         // A returning user: the suspended box resumes in the next warm instance, where it was.
         sshProcess("sleep 600");
-        await().atMost(Duration.ofMinutes(1)).until(() -> ssh("pgrep -x sleep >/dev/null && echo on || echo off").equals("on\n"));
+        Waits.until("the sleep to run", Waits.STEP, () -> ssh("pgrep -x sleep >/dev/null && echo on || echo off").equals("on\n"));
         box.vms.suspend(daves.id());
         List<Long> nextWarm = box.env.warmInstances();
         assertThat(nextWarm).hasSize(1);
         assertThat(ssh("cat /root/file; pgrep -x sleep >/dev/null && echo still-running")).isEqualTo("kept\nstill-running\n");
         long qemu = box.env.qemuPid(daves.id());
         assertThat(qemu).isEqualTo(nextWarm.getFirst());
-        await().atMost(Duration.ofMinutes(1)).until(() -> box.gateway.boxes().pool().instances().warm() == 1);
+        Waits.until("a warm instance", Waits.START, () -> box.gateway.boxes().pool().instances().warm() == 1);
         Vm next = box.vms.list().stream().filter(v -> v.name().startsWith("ready-")).findFirst().orElseThrow();
 
         // A session is open when Scalebox stops; the next Scalebox adopts the running box as it is.
         Process session = sshProcess("sleep 700");
-        await().atMost(Duration.ofMinutes(1)).until(() -> ssh("pgrep -x -f 'sleep 700' >/dev/null && echo on || echo off").equals("on\n"));
+        Waits.until("the sleep to run", Waits.STEP, () -> ssh("pgrep -x -f 'sleep 700' >/dev/null && echo on || echo off").equals("on\n"));
         List<Long> warmBefore = box.env.warmInstances();
         box.restart();
         assertThat(ssh("cat /root/file; pgrep -f 'sleep 700' >/dev/null && echo still-running")).isEqualTo("kept\nstill-running\n");
@@ -83,7 +83,7 @@ class BoxPoolTest {
         assertThat(box.vms.get(daves.id()).status()).isEqualTo(VmStatus.RUNNING);
         assertThat(box.vms.get(next.id()).status()).isEqualTo(VmStatus.SUSPENDED);
         // the warm instance of the last Scalebox ended with it; the new one starts its own
-        await().atMost(Duration.ofMinutes(1)).until(() -> box.env.warmInstances().size() == 1
+        Waits.until("a new warm instance", Waits.START, () -> box.env.warmInstances().size() == 1
                 && !box.env.warmInstances().equals(warmBefore));
         assertThat(box.vms.list()).extracting(Vm::name).filteredOn(n -> !n.startsWith("golden-"))
                 .containsExactlyInAnyOrder(daves.name(), next.name());
@@ -108,7 +108,7 @@ class BoxPoolTest {
         Process p = ssh(List.of(command)).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-        p.waitFor(5, TimeUnit.MINUTES);
+        p.waitFor(Waits.START.toSeconds(), TimeUnit.SECONDS);
         assertThat(p.exitValue()).as(err).isZero();
         return out;
     }

@@ -2,6 +2,7 @@ package dev.scalebox.testing;
 
 import dev.scalebox.gateway.Gateway;
 import dev.scalebox.gateway.Users;
+import dev.scalebox.vm.Admission;
 import dev.scalebox.vm.VmService;
 
 import java.io.IOException;
@@ -28,6 +29,7 @@ public final class TestGateway implements AutoCloseable {
     private final Duration checkInterval;
     private final int instancesTotal;
     private final int volumesTotal;
+    private final Admission line;
 
     /** A gateway whose pool keeps no ready boxes: each new user's box is made from the golden state. */
     public TestGateway(String name, int portMin, Duration idleSuspend) {
@@ -46,6 +48,14 @@ public final class TestGateway implements AutoCloseable {
     /** As above, with at most {@code instancesTotal} box QEMUs running at once and {@code volumesTotal} box volumes. */
     public TestGateway(String name, int portMin, Duration idleSuspend, int readyBoxes, int warmInstances,
                        Duration checkInterval, int instancesTotal, int volumesTotal) {
+        this(name, portMin, idleSuspend, readyBoxes, warmInstances, checkInterval, instancesTotal, volumesTotal,
+                TestVms.STARTS);
+    }
+
+    /** As above, its starts waiting in {@code line} instead of the host's shared one. */
+    public TestGateway(String name, int portMin, Duration idleSuspend, int readyBoxes, int warmInstances,
+                       Duration checkInterval, int instancesTotal, int volumesTotal, Admission line) {
+        this.line = line;
         this.instancesTotal = instancesTotal;
         this.volumesTotal = volumesTotal;
         env = new TestVms(name, portMin);
@@ -58,7 +68,7 @@ public final class TestGateway implements AutoCloseable {
     }
 
     private void start(int port) {
-        vms = env.service();
+        vms = env.service(line);
         vms.recover();
         gateway = Gateway.start(new Gateway.Options("127.0.0.1", port, false, env.layout.root().resolve("gateway"),
                 idleSuspend, "debian-base", 2, 512, readyBoxes, readyBoxes, volumesTotal, warmInstances, warmInstances, instancesTotal, 50,

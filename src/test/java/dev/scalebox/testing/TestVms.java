@@ -81,12 +81,21 @@ public final class TestVms implements AutoCloseable {
 
     /** A service that gives up on a start as {@code limits} say. */
     public VmService service(BootLimits limits) {
-        return service(64, limits);
+        return service(64, limits, STARTS);
+    }
+
+    /** A service whose starts wait in {@code line} instead of the host's shared one. */
+    public VmService service(Admission line) {
+        return service(64, BootLimits.DEFAULT, line);
     }
 
     private VmService service(int tcgCacheMib, BootLimits limits) {
+        return service(tcgCacheMib, limits, STARTS);
+    }
+
+    private VmService service(int tcgCacheMib, BootLimits limits, Admission line) {
         return new VmService(storage, new Hypervisor(new ProgramRunner(), ACCELERATOR, tcgCacheMib), db.vms(),
-                new VmLimits(2, 512, 2, 100, "127.0.0.1", "127.0.0.1", portMin, portMin + 99), templates, STARTS, limits);
+                new VmLimits(2, 512, 2, 100, "127.0.0.1", "127.0.0.1", portMin, portMin + 99), templates, line, limits);
     }
 
     /** Runs {@code command} in the VM with the real OpenSSH client; returns stdout. */

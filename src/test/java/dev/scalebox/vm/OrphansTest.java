@@ -1,6 +1,7 @@
 package dev.scalebox.vm;
 
 import dev.scalebox.testing.TestVms;
+import dev.scalebox.testing.Waits;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -8,11 +9,9 @@ import org.junit.jupiter.api.Test;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
-import java.time.Duration;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 /**
  * What no record owns after a crash: a real QEMU of this data directory is killed, its run
@@ -38,7 +37,7 @@ class OrphansTest {
         VmService vms = env.service();
         String id = vms.create(new CreateVm("debian-base", env.publicKey, "lost", 1, 256, null)).id();
         // Launched: QEMU's daemonizing parent has exited and its QMP socket is up.
-        await().atMost(Duration.ofSeconds(60)).until(() -> TestVms.qemuProcessesOf(id).size() == 1
+        Waits.until("QEMU of " + id + " to run", Waits.START, () -> TestVms.qemuProcessesOf(id).size() == 1
                 && Files.exists(env.layout.runDir(id).resolve("qmp.sock")));
         vms.detach();
         env.store().delete(id);  // as if the record were lost while the VM ran
@@ -49,7 +48,7 @@ class OrphansTest {
         assertThat(restarted.orphans()).anyMatch(l -> l.startsWith("killed QEMU") && l.contains(id))
                 .anyMatch(l -> l.startsWith("removed run directory") && l.contains(id))
                 .anyMatch(l -> l.startsWith("disk ") && l.contains(id) && l.contains("kept"));
-        await().atMost(Duration.ofSeconds(10)).until(() -> TestVms.qemuProcessesOf(id).isEmpty());
+        Waits.until("QEMU of " + id + " to be gone", Waits.STEP, () -> TestVms.qemuProcessesOf(id).isEmpty());
         assertThat(env.layout.runDir(id)).doesNotExist();
         assertThat(Files.exists(env.layout.vmImage(id))).isTrue();
     }

@@ -1,6 +1,8 @@
 package dev.scalebox.vm;
 
+import dev.scalebox.ScaleboxException;
 import dev.scalebox.storage.DataLayout;
+import dev.scalebox.testing.Sh;
 import dev.scalebox.testing.TestVms;
 import dev.scalebox.testing.Waits;
 import org.junit.jupiter.api.AfterAll;
@@ -10,12 +12,18 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
+import java.nio.file.Files;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
- * One real VM under real QEMU, taken through its whole life in order: booted, logged into,
- * killed, started again with its data, adopted by a restarted service, stopped, deleted.
+ * One real VM under real QEMU, taken through its whole life in order: booted, logged into, a
+ * suspend that finds no space for its memory (its run directory is a small tmpfs here), killed,
+ * started again with its data, adopted by a restarted service, stopped, deleted.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class VmLifecycleTest {
@@ -23,11 +31,19 @@ class VmLifecycleTest {
     private static TestVms env;
     private static VmService vms;
     private static String id;
+    private static final List<String> suspendFailures = new CopyOnWriteArrayList<>();
 
     @BeforeAll
     static void create() {
         env = new TestVms("lifecycle", 24001);
+        Sh.run("mount", "-t", "tmpfs", "-o", "size=48m", "scalebox-test-run", env.layout.run().toString());
         vms = env.service();
+        vms.onEvents(new VmService.Events() {
+            @Override
+            public void suspendFailed(String vmId, String reason) {
+                suspendFailures.add(vmId);
+            }
+        });
         long start = System.nanoTime();
         Vm vm = vms.create(new CreateVm("debian-base", env.publicKey, "life", null, 512, 4));
         System.err.printf("create answered in %.0f ms%n", (System.nanoTime() - start) / 1e6);
@@ -40,6 +56,7 @@ class VmLifecycleTest {
     @AfterAll
     static void cleanUp() {
         env.close();
+        Sh.tryRun("umount", env.layout.run().toString());
     }
 
     @Test
@@ -52,6 +69,21 @@ class VmLifecycleTest {
 
     @Test
     @Order(2)
+    void aSuspendWithNoSpaceForTheMemoryLeavesTheVmRunningAndNothingBehind() throws Exception {
+        assertThatThrownBy(() -> vms.suspend(id)).isInstanceOf(ScaleboxException.InsufficientStorage.class)
+                .hasMessageContaining("no space left");
+
+        Vm vm = vms.get(id);
+        assertThat(vm.status()).isEqualTo(VmStatus.RUNNING);
+        assertThat(env.ssh(vm, "cat /root/marker").strip()).isEqualTo("kept");
+        try (var files = Files.list(env.runDir(id))) {
+            assertThat(files.map(f -> f.getFileName().toString())).noneMatch(f -> f.contains("state") || f.contains("migrate"));
+        }
+        assertThat(suspendFailures).containsExactly(id);
+    }
+
+    @Test
+    @Order(3)
     void aKilledQemuLeavesTheVmStoppedWithItsDisk() {
         ProcessHandle.of(env.qemuPid(id)).orElseThrow().destroyForcibly();
         Vm vm = Waits.status(vms, id, VmStatus.STOPPED, Waits.STEP);
@@ -60,7 +92,7 @@ class VmLifecycleTest {
     }
 
     @Test
-    @Order(3)
+    @Order(4)
     void startsAgainWithItsData() {
         vms.start(id);
         Vm vm = Waits.status(vms, id, VmStatus.RUNNING, Waits.START);
@@ -68,7 +100,7 @@ class VmLifecycleTest {
     }
 
     @Test
-    @Order(4)
+    @Order(5)
     void aRestartedServiceAdoptsTheRunningVm() {
         Vm before = vms.get(id);
         long pid = env.qemuPid(id);
@@ -84,7 +116,7 @@ class VmLifecycleTest {
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     void stopPowersTheGuestOff() {
         long start = System.nanoTime();
         Vm vm = vms.stop(id);
@@ -94,7 +126,7 @@ class VmLifecycleTest {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void deleteLeavesNoDiskPortProcessOrRecord() {
         DataLayout layout = env.layout;
         vms.start(id);
