@@ -36,6 +36,11 @@ public final class TestGateway implements AutoCloseable {
         this(name, portMin, idleSuspend, 0, 0, Duration.ofSeconds(2));
     }
 
+    /** As above; without {@code seeded} it makes its own golden state on first need (see {@link GoldenSeed}). */
+    TestGateway(String name, int portMin, Duration idleSuspend, boolean seeded) {
+        this(name, portMin, idleSuspend, 0, 0, Duration.ofSeconds(2), 50, 50, TestVms.STARTS, seeded);
+    }
+
     /**
      * Boxes of 2 vCPUs and 512 MiB; the pool keeps {@code readyBoxes} ready boxes and {@code warmInstances}
      * warm instances (blank QEMUs), and checks its levels every {@code checkInterval} and after each resume.
@@ -55,10 +60,18 @@ public final class TestGateway implements AutoCloseable {
     /** As above, its starts waiting in {@code line} instead of the host's shared one. */
     public TestGateway(String name, int portMin, Duration idleSuspend, int readyBoxes, int warmInstances,
                        Duration checkInterval, int instancesTotal, int volumesTotal, Admission line) {
+        this(name, portMin, idleSuspend, readyBoxes, warmInstances, checkInterval, instancesTotal, volumesTotal, line, true);
+    }
+
+    private TestGateway(String name, int portMin, Duration idleSuspend, int readyBoxes, int warmInstances,
+                        Duration checkInterval, int instancesTotal, int volumesTotal, Admission line, boolean seeded) {
         this.line = line;
         this.instancesTotal = instancesTotal;
         this.volumesTotal = volumesTotal;
         env = new TestVms(name, portMin);
+        if (seeded) {
+            GoldenSeed.plant(env, env.layout.root().resolve("gateway"));
+        }
         users = new Users(env.userStore());
         this.idleSuspend = idleSuspend;
         this.readyBoxes = readyBoxes;

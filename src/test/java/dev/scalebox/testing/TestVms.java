@@ -114,6 +114,11 @@ public final class TestVms implements AutoCloseable {
         return db.users();
     }
 
+    /** The lowest of this directory's SSH ports; its VMs take them from here, a hundred in all. */
+    public int portMin() {
+        return portMin;
+    }
+
     public Path runDir(String id) {
         return layout.runDir(id);
     }
