@@ -33,7 +33,7 @@ import java.util.function.Consumer;
  * listeners. QEMU may send an event before the reply to the command that caused it, which is why
  * replies are matched by id rather than by order. Writes are serialized.
  */
-public final class QmpClient implements AutoCloseable {
+final class QmpClient implements AutoCloseable {
 
     private static final ObjectMapper JSON = JsonMapper.builder().build();
 
@@ -48,7 +48,7 @@ public final class QmpClient implements AutoCloseable {
     }
 
     /** Connects, reads the greeting and negotiates capabilities. */
-    public static QmpClient connect(Path socket, Duration timeout) {
+    static QmpClient connect(Path socket, Duration timeout) {
         SocketChannel channel;
         try {
             channel = SocketChannel.open(UnixDomainSocketAddress.of(socket));
@@ -69,17 +69,17 @@ public final class QmpClient implements AutoCloseable {
     }
 
     /** Adds a listener for QMP events (e.g. SHUTDOWN, STOP); called on the reader thread. */
-    public void onEvent(Consumer<JsonNode> listener) {
+    void onEvent(Consumer<JsonNode> listener) {
         listeners.add(listener);
     }
 
     /** Completes when the connection is closed, by either side. */
-    public CompletableFuture<Void> closedFuture() {
+    CompletableFuture<Void> closedFuture() {
         return closed;
     }
 
     /** Runs a command and returns its {@code return} value; a QMP error becomes a HostFailure. */
-    public JsonNode execute(String command, Map<String, ?> arguments, Duration timeout) {
+    JsonNode execute(String command, Map<String, ?> arguments, Duration timeout) {
         long id = ids.incrementAndGet();
         ObjectNode message = JSON.createObjectNode().put("execute", command).put("id", id);
         if (!arguments.isEmpty()) {

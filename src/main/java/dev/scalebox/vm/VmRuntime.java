@@ -4,8 +4,6 @@ import dev.scalebox.ScaleboxException;
 import dev.scalebox.hypervisor.ConsoleLog;
 import dev.scalebox.hypervisor.Hypervisor;
 import dev.scalebox.hypervisor.Instance;
-import dev.scalebox.hypervisor.SshProbe;
-import dev.scalebox.hypervisor.VmSpec;
 import dev.scalebox.storage.DataLayout;
 import dev.scalebox.storage.StorageService;
 import dev.scalebox.store.VmStore;
@@ -36,10 +34,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * change a record only through {@link VmStates}, under the VM's lock, and only while their
  * instance is still the VM's current one.
  */
-final class VmRuntime {
+final class VmRuntime implements StartWatch.Owner {
 
     static final Duration STOP_TIMEOUT = Duration.ofSeconds(30);
-    private static final long LOOK_EVERY_NANOS = Duration.ofSeconds(5).toNanos();
     private static final Logger log = LoggerFactory.getLogger(VmRuntime.class);
 
     private final DataLayout layout;
@@ -47,10 +44,10 @@ final class VmRuntime {
     private final VmStates states;
     private final VmLimits limits;
     private final Admission admission;
-    private final BootLimits bootLimits;
+    private final StartWatch starts;
+    private final VmSpecs specs;
     private final Map<String, Instance> instances = new ConcurrentHashMap<>();
-    /** The places in line of VMs waiting to start. */
-    private final Map<String, Admission.Ticket> queued = new ConcurrentHashMap<>();
+    private final StartLine line;
     private final WarmInstances warm;
     private final java.util.List<VmService.Events> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     /** Tells every listener. */
@@ -78,10 +75,10 @@ final class VmRuntime {
         this.states = states;
         this.limits = limits;
         this.admission = admission;
-        this.bootLimits = bootLimits;
-        this.warm = new WarmInstances(layout, hypervisor, admission, (name, shape) -> VmSpec.blank(name, shape.vcpus(),
-                shape.memMib(), layout.runDir(name), kernelFile("vmlinuz"), initrd(), cmdline()));
-        admission.onMove(this::tellPlaces);
+        this.starts = new StartWatch(this, bootLimits, probeHost(), layout.run());
+        this.specs = new VmSpecs(layout, limits.bindAddress());
+        this.warm = new WarmInstances(layout, hypervisor, admission, specs::blank);
+        this.line = new StartLine(admission, states);
     }
 
     void onEvents(VmService.Events listener) {
@@ -101,41 +98,17 @@ final class VmRuntime {
      * saved memory) once admitted. The caller holds the VM's lock; returns the record as it is now.
      */
     VmStore.Row start(VmStore.Row row, Admission.Priority priority) {
-        Admission.Ticket ticket = admission.request(priority, row.id(), cost(row));
-        queued.put(row.id(), ticket);
-        VmStore.Row waiting = states.move(row, VmStatus.STARTING, place(ticket));
-        ticket.admitted().thenAcceptAsync(t -> launch(row.id(), t), r -> Thread.ofVirtual().name("start-" + row.id()).start(r));
-        return waiting;
+        return line.join(row, priority, Admission.startCost(hypervisor.accelerator(), row.vcpuCount()), this::launch);
     }
 
     /** Where a VM waiting to start stands in line; empty when it does not wait. */
     OptionalInt ahead(String id) {
-        Admission.Ticket ticket = queued.get(id);
-        return ticket == null || ticket.admitted().isDone() ? OptionalInt.empty() : OptionalInt.of(ticket.ahead());
+        return line.ahead(id);
     }
 
     /** Gives up the VM's place in line, if it has one; the caller holds the VM's lock. */
     void leaveLine(String id) {
-        Admission.Ticket ticket = queued.remove(id);
-        if (ticket != null) {
-            ticket.close();
-        }
-    }
-
-    private static String place(Admission.Ticket ticket) {
-        int ahead = ticket.ahead();
-        return ticket.admitted().isDone() ? "starting QEMU" : "queued: " + ahead + " ahead";
-    }
-
-    /** Rewrites the reasons of the VMs in line when the line moves. */
-    private void tellPlaces() {
-        queued.forEach((id, ticket) -> {
-            if (!ticket.admitted().isDone()) {
-                String reason = place(ticket);
-                states.moveIf(id, VmStatus.STARTING, VmStatus.STARTING, reason,
-                        r -> queued.get(id) == ticket && !reason.equals(r.statusReason()));
-            }
-        });
+        line.leave(id);
     }
 
     /** Starts QEMU for a VM let in by admission; the place is held until the guest answers or fails. */
@@ -143,7 +116,7 @@ final class VmRuntime {
         boolean watched = false;
         try {
             watched = states.locked(id, () -> {
-                if (!queued.remove(id, ticket)) {
+                if (!line.admitted(id, ticket)) {
                     return false;  // it left the line meanwhile: stopped or deleted
                 }
                 Optional<VmStore.Row> row = states.current(id)
@@ -176,7 +149,7 @@ final class VmRuntime {
     /** Boots the VM from its disk: any saved memory is forgotten, since a boot writes to the disk. */
     private void boot(VmStore.Row row, Admission.Ticket ticket, Boot boot, boolean mayRetry, String reason) {
         discardState(row);
-        Instance instance = hypervisor.start(spec(row));
+        Instance instance = hypervisor.start(specs.of(row));
         watch(states.move(row, VmStatus.STARTING, reason), instance, ticket, boot.withQemuUp(), mayRetry);
     }
 
@@ -189,13 +162,13 @@ final class VmRuntime {
         try {
             if (blank.isPresent()) {
                 try {
-                    return Optional.of(hypervisor.resumeIn(blank.get(), spec(row), state));
+                    return Optional.of(hypervisor.resumeIn(blank.get(), specs.of(row), state));
                 } catch (RuntimeException e) {
                     log.warn("VM {} could not be resumed in warm instance {} ({}); starting a QEMU for it", row.id(),
                             blank.get().vmId(), e.getMessage());
                 }
             }
-            return Optional.of(hypervisor.resume(spec(row), state));
+            return Optional.of(hypervisor.resume(specs.of(row), state));
         } catch (RuntimeException e) {
             log.warn("VM {} could not be resumed ({}); booting it from its disk", row.id(), e.getMessage());
             return Optional.empty();
@@ -217,10 +190,6 @@ final class VmRuntime {
 
     int warmInstances(int vcpus, int memMib) {
         return warm.count(new WarmInstances.Shape(vcpus, memMib));
-    }
-
-    private int cost(VmStore.Row row) {
-        return Admission.startCost(hypervisor.accelerator(), row.vcpuCount());
     }
 
     private static WarmInstances.Shape shape(VmStore.Row row) {
@@ -328,7 +297,8 @@ final class VmRuntime {
             watch(row, instance, null, null, false);
         } else {
             VmStore.Row starting = status == VmStatus.STARTING ? row : states.move(row, VmStatus.STARTING, "adopted");
-            watch(starting, instance, admission.admitNow(row.id(), cost(row)), Boot.adopted(), false);
+            watch(starting, instance, admission.admitNow(row.id(),
+                    Admission.startCost(hypervisor.accelerator(), row.vcpuCount())), Boot.adopted(), false);
         }
         return true;
     }
@@ -354,8 +324,7 @@ final class VmRuntime {
     /** Releases the QMP connections; the VMs keep running. Warm instances end: they hold nothing. */
     void detach() {
         warm.endAll();
-        queued.values().forEach(Admission.Ticket::close);
-        queued.clear();
+        line.leaveAll();
         instances.values().forEach(Instance::release);
         instances.clear();
     }
@@ -375,71 +344,16 @@ final class VmRuntime {
         instances.put(row.id(), instance);
         instance.onExit().thenRun(() -> exited(row.id(), instance));
         if (ticket != null) {
-            Thread.ofVirtual().name("boot-" + row.id()).start(() -> awaitAnswer(row, instance, ticket, boot, mayRetry));
+            starts.follow(row, instance, ticket, boot, mayRetry);
         }
     }
 
-    private void awaitAnswer(VmStore.Row row, Instance instance, Admission.Ticket ticket, Boot boot, boolean mayRetry) {
+    @Override
+    public void answered(VmStore.Row row, Instance instance, Boot boot) {
         String id = row.id();
-        boolean handedOn = false;
-        try {
-            BootProgress progress = new BootProgress(bootLimits);
-            Path console = layout.runDir(id).resolve("serial.log");
-            long consoleStart = size(console);
-            long nextLook = System.nanoTime();
-            while (isCurrent(id, instance)) {
-                if (SshProbe.answers(probeHost(), row.sshPort(), 1000)) {
-                    Boot done = boot.withAnswer();
-                    if (states.moveIf(id, VmStatus.STARTING, VmStatus.RUNNING, null, r -> instances.get(id) == instance)
-                            .isPresent()) {
-                        log.info("VM {} runs: {}", id, done.describe());
-                        events.booted(id, done.phases());
-                    }
-                    return;
-                }
-                if (!boot.kernelSeen() && boot.isBoot() && readsItsDisk(instance)) {
-                    boot = boot.withKernelUp();
-                }
-                long now = System.nanoTime();
-                if (now >= nextLook) {
-                    nextLook = now + LOOK_EVERY_NANOS;
-                    Optional<String> stuck = progress.judge(look(instance, console, consoleStart, now));
-                    if (stuck.isPresent()) {
-                        handedOn = stuck(row, instance, ticket, stuck.get(), mayRetry);
-                        return;
-                    }
-                }
-                sleep(250);
-            }
-        } catch (RuntimeException e) {
-            if (isCurrent(id, instance)) {
-                log.warn("Watching the start of VM {} failed: {}", id, e.getMessage());
-            }
-        } finally {
-            if (!handedOn) {
-                ticket.close();
-            }
-        }
-    }
-
-    private BootProgress.Sample look(Instance instance, Path console, long consoleStart, long now) {
-        String runState;
-        try {
-            runState = instance.runState();
-        } catch (RuntimeException e) {
-            runState = "unknown";  // QMP busy or the process going: the exit watcher sees the latter
-        }
-        long consoleNow = size(console);
-        boolean panic = consoleNow > consoleStart
-                && ConsoleLog.since(layout.runDir(instance.vmId()), consoleStart).contains("Kernel panic - not syncing");
-        return new BootProgress.Sample(now, instance.cpuSeconds(), consoleNow, runState, panic);
-    }
-
-    private static boolean readsItsDisk(Instance instance) {
-        try {
-            return instance.diskReads() > 0;
-        } catch (RuntimeException e) {
-            return false;
+        if (states.moveIf(id, VmStatus.STARTING, VmStatus.RUNNING, null, r -> instances.get(id) == instance).isPresent()) {
+            log.info("VM {} runs: {}", id, boot.describe());
+            events.booted(id, boot.phases());
         }
     }
 
@@ -447,7 +361,8 @@ final class VmRuntime {
      * A guest that makes no progress: booted once more when it may be, keeping the place in line
      * (true), else killed and the VM in {@code error} (false).
      */
-    private boolean stuck(VmStore.Row row, Instance instance, Admission.Ticket ticket, String why, boolean mayRetry) {
+    @Override
+    public boolean stuck(VmStore.Row row, Instance instance, Admission.Ticket ticket, String why, boolean mayRetry) {
         String id = row.id();
         return states.locked(id, () -> {
             Optional<VmStore.Row> current = states.current(id)
@@ -474,7 +389,8 @@ final class VmRuntime {
         });
     }
 
-    private boolean isCurrent(String id, Instance instance) {
+    @Override
+    public boolean isCurrent(String id, Instance instance) {
         return instance.isAlive() && instances.get(id) == instance;
     }
 
@@ -492,46 +408,9 @@ final class VmRuntime {
         }
     }
 
-    private VmSpec spec(VmStore.Row row) {
-        return new VmSpec(row.id(), row.vcpuCount(), row.memSizeMib(), layout.disk(row.id(), row.box()), layout.runDir(row.id()),
-                limits.bindAddress(), row.sshPort(), kernelFile("vmlinuz"), initrd(), cmdline());
-    }
-
-    private Path kernelFile(String name) {
-        return layout.kernel().resolve(name);
-    }
-
-    private Path initrd() {
-        Path initrd = kernelFile("initrd.img");
-        return Files.exists(initrd) ? initrd : null;
-    }
-
-    private String cmdline() {
-        try {
-            return Files.readString(layout.kernel().resolve("cmdline")).strip();
-        } catch (IOException e) {
-            return "root=/dev/vda rw console=ttyS0 net.ifnames=0 quiet";
-        }
-    }
-
     String probeHost() {
         String bind = limits.bindAddress();
         return bind.equals("0.0.0.0") || bind.equals("::") ? "127.0.0.1" : bind;
     }
 
-    private static long size(Path file) {
-        try {
-            return Files.size(file);
-        } catch (IOException e) {
-            return 0;
-        }
-    }
-
-    private static void sleep(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
 }

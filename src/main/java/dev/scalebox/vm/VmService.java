@@ -5,7 +5,6 @@ import dev.scalebox.host.FaultPoint;
 import dev.scalebox.hypervisor.ConsoleLog;
 import dev.scalebox.hypervisor.Hypervisor;
 import dev.scalebox.hypervisor.Instance;
-import dev.scalebox.hypervisor.PortAllocator;
 import dev.scalebox.storage.Names;
 import dev.scalebox.storage.StorageService;
 import dev.scalebox.store.VmStore;
@@ -14,13 +13,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
-import java.security.SecureRandom;
-import java.time.Instant;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
-import java.util.Set;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 
@@ -43,9 +38,7 @@ public final class VmService {
     private final TemplateCatalog templates;
     private final VmStates states;
     private final VmRuntime runtime;
-    private final PortAllocator ports;
-    private final Object allocation = new Object();
-    private final SecureRandom random = new SecureRandom();
+    private final Reservations reservations;
     private volatile List<String> orphans = List.of();
 
     public VmService(StorageService storage, Hypervisor hypervisor, VmStore store, VmLimits limits,
@@ -61,7 +54,7 @@ public final class VmService {
         this.templates = templates;
         this.states = new VmStates(store);
         this.runtime = new VmRuntime(storage.layout(), hypervisor, states, limits, admission, bootLimits);
-        this.ports = new PortAllocator(limits.portMin(), limits.portMax(), limits.bindAddress());
+        this.reservations = new Reservations(store, states, limits);
     }
 
     /** Told of what happens to VMs, for the metrics. */
@@ -136,7 +129,7 @@ public final class VmService {
         int disk = Validation.diskGib(request.diskSizeGib(), limits, templateImage.toFile().length());
         storage.checkAvailableSpace(disk);
 
-        VmStore.Row row = reserve(request.template(), name, vcpus, mem, disk, box);
+        VmStore.Row row = reservations.reserve(request.template(), name, vcpus, mem, disk, box);
         return build(row, () -> {
             storage.createRootfs(request.template(), disk(row), disk, request.sshPublicKey());
             FaultPoint.reach("create.disk-made");
@@ -244,7 +237,7 @@ public final class VmService {
                         + " can be forked");
             }
             storage.checkAvailableSpace(0);
-            VmStore.Row row = reserve(src.template(), newName, src.vcpuCount(), src.memSizeMib(), src.diskSizeGib(),
+            VmStore.Row row = reservations.reserve(src.template(), newName, src.vcpuCount(), src.memSizeMib(), src.diskSizeGib(),
                     src.box());
             return build(row, () -> {
                 storage.cloneRootfs(disk(src), disk(row));
@@ -276,11 +269,7 @@ public final class VmService {
     public Vm rename(String idOrName, String name) {
         String newName = Names.require("name", name);
         return locked(idOrName, row -> {
-            synchronized (allocation) {
-                if (!store.rename(row.id(), newName)) {
-                    throw new ScaleboxException.Conflict("A VM named '" + newName + "' already exists");
-                }
-            }
+            reservations.rename(row.id(), newName);
             return get(row.id());
         });
     }
@@ -414,29 +403,6 @@ public final class VmService {
     /** Releases the QMP connections; the VMs keep running, warm instances end. */
     public void detach() {
         runtime.detach();
-    }
-
-    private VmStore.Row reserve(String template, String name, int vcpus, int mem, int disk, boolean box) {
-        synchronized (allocation) {
-            List<VmStore.Row> existing = store.list();
-            Set<Integer> taken = existing.stream().map(VmStore.Row::sshPort).collect(Collectors.toSet());
-            Set<String> names = existing.stream().map(VmStore.Row::name).collect(Collectors.toSet());
-            if (name != null && names.contains(name)) {
-                throw new ScaleboxException.Conflict("A VM named '" + name + "' already exists");
-            }
-            int port = ports.allocate(taken).orElseThrow(() -> new ScaleboxException.InsufficientStorage(
-                    "No free SSH port left in " + limits.portMin() + ".." + limits.portMax()));
-            byte[] idBytes = new byte[6];
-            random.nextBytes(idBytes);
-            String id = "vm-" + HexFormat.of().formatHex(idBytes);
-            String chosen = name != null ? name : NameGenerator.unique(names, random);
-            VmStore.Row row = new VmStore.Row(id, chosen, template, VmStatus.CREATING.label(), null, vcpus, mem, disk,
-                    port, Instant.now(), box);
-            if (!states.insert(row)) {
-                throw new ScaleboxException.Conflict("A VM named '" + chosen + "' already exists");
-            }
-            return row;
-        }
     }
 
     private void undoCreate(VmStore.Row row) {

@@ -158,9 +158,9 @@ class ServeRestartTest {
         List<Long> goldenQemu = qemus().stream().filter(pid -> pid != env.qemuPid(survivor)).toList();
         assertThat(goldenQemu).as("the golden VM, booted, left by the crash").hasSize(1);
 
-        // The next service adopts the golden VM, finds it not suspended and makes it again; that fails
-        // too (SCALEBOX_FAIL_AT), so alice's box boots from the template, and is made hers all the same.
-        serve = startServe(Map.of("SCALEBOX_FAIL_AT", "golden.settled"));
+        // The next service adopts the golden VM, finds it not suspended, ends it and makes it again;
+        // that fails (SCALEBOX_FAIL_AT), so alice's box boots from the template, and is made hers all the same.
+        serve = startServe(Map.of("SCALEBOX_FAIL_AT", "golden.making"));
         Result box = gateway("hostname; cat /etc/machine-id; cut -d' ' -f2 /etc/ssh/ssh_host_ed25519_key.pub");
         assertThat(box.exit()).as(box.err()).isZero();
         List<String> lines = box.out().lines().toList();

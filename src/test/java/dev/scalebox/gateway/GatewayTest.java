@@ -7,6 +7,7 @@ import dev.scalebox.testing.Sh;
 import dev.scalebox.testing.TestGateway;
 import dev.scalebox.testing.Waits;
 import dev.scalebox.testing.TestVms;
+import dev.scalebox.vm.Admission;
 import dev.scalebox.vm.VmService;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -190,8 +191,8 @@ class GatewayTest {
         Result bob = ssh("bob", null, "cat /root/mine 2>&1; echo bob > /root/mine; hostname");
         assertThat(bob.stdout()).contains("No such file");
         assertThat(ssh("alice", null, "cat /root/mine").stdout()).isEqualTo("alice-only\n");
-        assertThat(vms.list()).extracting(v -> v.name()).filteredOn(n -> n.startsWith("box-")).containsExactlyInAnyOrder(
-                "box-" + users.get("alice").id(), "box-" + users.get("bob").id());
+        assertThat(vms.list()).extracting(v -> v.name()).contains("box-" + users.get("alice").id(),
+                "box-" + users.get("bob").id());
     }
 
     @Test
@@ -213,6 +214,34 @@ class GatewayTest {
         int port = vms.get("box-" + users.get("alice").id()).sshPort();
         String scan = Sh.run("ssh-keyscan", "-t", "ed25519", "-p", Integer.toString(port), "127.0.0.1");
         assertThat(scan).contains(alice.get(1).split(" ")[1]);
+    }
+
+    /**
+     * With the host's line of starts full (a test holds every slot), a new user's connection waits
+     * its turn: they are told their place once on stderr, and get their box when the slot comes.
+     */
+    @Test
+    void aUserWhoWaitsForASlotIsToldTheirPlaceAndGetsTheBox() throws Exception {
+        box.addUser("carl");
+        Path stderr = keys.resolve("carl.err");
+        Process carl;
+        try (Admission.Ticket hog = TestVms.STARTS.request(Admission.Priority.PERSON, "a test holding every slot",
+                TestVms.STARTS.limit())) {
+            hog.admitted().get(Waits.START.toSeconds(), TimeUnit.SECONDS);
+            List<String> argv = new ArrayList<>(List.of("ssh", "-p", Integer.toString(gateway.port())));
+            argv.addAll(TestGateway.clientOptions(keys.resolve("carl")));
+            argv.addAll(List.of("box@127.0.0.1", "hostname"));
+            carl = new ProcessBuilder(argv).redirectError(stderr.toFile()).redirectInput(ProcessBuilder.Redirect.from(
+                    new java.io.File("/dev/null"))).start();
+            Waits.until("carl to be told his place", Waits.STEP, () -> Files.exists(stderr)
+                    && Files.readString(stderr).matches("(?s).*scalebox: waiting for a free slot: \\d+ ahead.*"));
+            assertThat(carl.isAlive()).isTrue();
+        }
+        String out = new String(carl.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(carl.waitFor(Waits.START.toSeconds(), TimeUnit.SECONDS)).isTrue();
+        assertThat(carl.exitValue()).as(Files.readString(stderr)).isZero();
+        assertThat(out).isEqualTo("box-" + users.get("carl").id() + "\n");
+        assertThat(Files.readString(stderr).lines().filter(l -> l.contains("waiting for a free slot"))).hasSize(1);
     }
 
     @Test

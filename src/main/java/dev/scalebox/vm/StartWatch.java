@@ -1,0 +1,124 @@
+package dev.scalebox.vm;
+
+import dev.scalebox.hypervisor.ConsoleLog;
+import dev.scalebox.hypervisor.Instance;
+import dev.scalebox.hypervisor.SshProbe;
+import dev.scalebox.store.VmStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
+
+/**
+ * Follows a starting guest, on a thread of its own, from its QEMU's start until its SSH answers
+ * with its banner, holding the start's place in the host's line until then. Every few seconds it
+ * looks at what the guest does (its QEMU's CPU time, its console, QMP's run state) and lets
+ * {@link BootProgress} judge whether it still makes progress; the owner decides what a stuck
+ * guest gets. It notes the kernel's milestone (the first read of the root disk) on the way.
+ */
+final class StartWatch {
+
+    private static final long LOOK_EVERY_NANOS = Duration.ofSeconds(5).toNanos();
+    private static final Logger log = LoggerFactory.getLogger(StartWatch.class);
+
+    /** The runtime that owns the instance and the VM's state. */
+    interface Owner {
+        /** Whether {@code instance} is alive and still the VM's. */
+        boolean isCurrent(String vmId, Instance instance);
+
+        /** The guest answered: the VM runs, if it is still this instance's. */
+        void answered(VmStore.Row row, Instance instance, Boot boot);
+
+        /** The guest is stuck; true when its place in line went on to a boot again. */
+        boolean stuck(VmStore.Row row, Instance instance, Admission.Ticket ticket, String why, boolean mayRetry);
+    }
+
+    private final Owner owner;
+    private final BootLimits limits;
+    private final String probeHost;
+    private final Path runDirs;
+
+    StartWatch(Owner owner, BootLimits limits, String probeHost, Path runDirs) {
+        this.owner = owner;
+        this.limits = limits;
+        this.probeHost = probeHost;
+        this.runDirs = runDirs;
+    }
+
+    void follow(VmStore.Row row, Instance instance, Admission.Ticket ticket, Boot boot, boolean mayRetry) {
+        Thread.ofVirtual().name("start-watch-" + row.id()).start(() -> await(row, instance, ticket, boot, mayRetry));
+    }
+
+    private void await(VmStore.Row row, Instance instance, Admission.Ticket ticket, Boot boot, boolean mayRetry) {
+        String id = row.id();
+        boolean handedOn = false;
+        try {
+            BootProgress progress = new BootProgress(limits);
+            Path runDir = runDirs.resolve(id);
+            long consoleStart = consoleSize(runDir);
+            long nextLook = System.nanoTime();
+            while (owner.isCurrent(id, instance)) {
+                if (SshProbe.answers(probeHost, row.sshPort(), 1000)) {
+                    owner.answered(row, instance, boot.withAnswer());
+                    return;
+                }
+                if (!boot.kernelSeen() && boot.isBoot() && readsItsDisk(instance)) {
+                    boot = boot.withKernelUp();
+                }
+                long now = System.nanoTime();
+                if (now >= nextLook) {
+                    nextLook = now + LOOK_EVERY_NANOS;
+                    Optional<String> stuck = progress.judge(look(instance, runDir, consoleStart, now));
+                    if (stuck.isPresent()) {
+                        handedOn = owner.stuck(row, instance, ticket, stuck.get(), mayRetry);
+                        return;
+                    }
+                }
+                Thread.sleep(250);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            if (owner.isCurrent(id, instance)) {
+                log.warn("Watching the start of VM {} failed: {}", id, e.getMessage());
+            }
+        } finally {
+            if (!handedOn) {
+                ticket.close();
+            }
+        }
+    }
+
+    private static BootProgress.Sample look(Instance instance, Path runDir, long consoleStart, long now) {
+        String runState;
+        try {
+            runState = instance.runState();
+        } catch (RuntimeException e) {
+            runState = "unknown";  // QMP busy or the process going: the exit watcher sees the latter
+        }
+        long console = consoleSize(runDir);
+        boolean panic = console > consoleStart
+                && ConsoleLog.since(runDir, consoleStart).contains("Kernel panic - not syncing");
+        return new BootProgress.Sample(now, instance.cpuSeconds(), console, runState, panic);
+    }
+
+    private static boolean readsItsDisk(Instance instance) {
+        try {
+            return instance.diskReads() > 0;
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
+    private static long consoleSize(Path runDir) {
+        try {
+            return Files.size(runDir.resolve("serial.log"));
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+}
