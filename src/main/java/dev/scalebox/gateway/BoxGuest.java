@@ -27,7 +27,9 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
@@ -90,9 +92,8 @@ final class BoxGuest {
         try (ClientChannel channel = session.createExecChannel(command)) {
             channel.open().verify(TIMEOUT);
             // The exchange below reads the guest's answers; a guest that stops answering is cut off.
-            var watchdog = java.util.concurrent.CompletableFuture.runAsync(() -> channel.close(true),
-                    java.util.concurrent.CompletableFuture.delayedExecutor(TIMEOUT.toMillis(),
-                            java.util.concurrent.TimeUnit.MILLISECONDS));
+            var watchdog = CompletableFuture.runAsync(() -> channel.close(true),
+                    CompletableFuture.delayedExecutor(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS));
             try {
                 exchange(channel, input.toString());
             } finally {

@@ -15,10 +15,12 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * The QEMU processes of the VMs, from the admission of their start to their end. A start takes a
@@ -49,7 +51,7 @@ final class VmRuntime implements StartWatch.Owner {
     private final Map<String, Instance> instances = new ConcurrentHashMap<>();
     private final StartLine line;
     private final WarmInstances warm;
-    private final java.util.List<VmService.Events> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final List<VmService.Events> listeners = new CopyOnWriteArrayList<>();
     /** Tells every listener. */
     private final VmService.Events events = new VmService.Events() {
         @Override

@@ -14,8 +14,11 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.OptionalLong;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 
@@ -60,7 +63,7 @@ public final class VmService {
     /** Told of what happens to VMs, for the metrics. */
     public interface Events {
         /** A VM answered; {@code phases} are the seconds of each phase of its start (see {@link Boot#phases}). */
-        default void booted(String vmId, java.util.Map<String, Double> phases) {
+        default void booted(String vmId, Map<String, Double> phases) {
         }
 
         /** A starting guest made no progress; {@code again} when it is booted once more, else it is in error. */
@@ -174,14 +177,14 @@ public final class VmService {
      * Completes with the VM once it runs (its SSH answered); fails, saying why, when its start
      * ends any other way. No clock: a start that makes progress is waited for.
      */
-    public java.util.concurrent.CompletableFuture<Vm> untilRunning(String idOrName) {
+    public CompletableFuture<Vm> untilRunning(String idOrName) {
         return states.untilRunning(row(idOrName).id()).thenApply(this::toVm);
     }
 
     /** The pid of the VM's QEMU, when it has one: a new one each time it starts or resumes. */
-    public java.util.OptionalLong processId(String idOrName) {
-        return runtime.instance(row(idOrName).id()).map(i -> java.util.OptionalLong.of(i.pid()))
-                .orElse(java.util.OptionalLong.empty());
+    public OptionalLong processId(String idOrName) {
+        return runtime.instance(row(idOrName).id()).map(i -> OptionalLong.of(i.pid()))
+                .orElse(OptionalLong.empty());
     }
 
     /** How many starts go before this VM's; empty when it does not wait in line. */

@@ -25,6 +25,9 @@ class SettingsTest {
         assertThat(s.maxDiskSizeGib()).isEqualTo(100);
         assertThat(s.storageSize()).isEmpty();
         assertThat(s.apiToken()).isEmpty();
+        assertThat(s.maxConcurrentStarts()).as("auto: derived from the host").isEmpty();
+        assertThat(Settings.load(Map.of(), Map.of("MAX_CONCURRENT_STARTS", "3"), Optional.empty()).maxConcurrentStarts())
+                .hasValue(3);
     }
 
     @Test
@@ -58,6 +61,10 @@ class SettingsTest {
                 .hasMessageContaining("STORAGE_SIZE");
         assertThatThrownBy(() -> Settings.load(Map.of(), Map.of("API_TOKEN", "short"), Optional.empty()))
                 .hasMessageContaining("API_TOKEN");
+        assertThatThrownBy(() -> Settings.load(Map.of(), Map.of("MAX_CONCURRENT_STARTS", "0"), Optional.empty()))
+                .hasMessage("Invalid setting MAX_CONCURRENT_STARTS='0' (from environment): must be between 1 and 1000");
+        assertThatThrownBy(() -> Settings.load(Map.of(), Map.of("MAX_CONCURRENT_STARTS", "many"), Optional.empty()))
+                .hasMessageContaining("MAX_CONCURRENT_STARTS").hasMessageContaining("not a whole number");
 
         Path yaml = Files.createTempFile("scalebox", ".yaml");
         Files.writeString(yaml, "api_prot: 9000\n");
