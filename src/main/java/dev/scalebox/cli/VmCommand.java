@@ -32,7 +32,8 @@ final class VmCommand {
                @Option(names = "--mem", paramLabel = "MIB", description = "Memory in MiB") Integer mem,
                @Option(names = "--cpus", paramLabel = "N", description = "vCPUs") Integer cpus,
                @Option(names = "--wait", description = "Return when SSH answers") boolean wait,
-               @Option(names = "--timeout", defaultValue = "300", paramLabel = "SECONDS") int timeout,
+               @Option(names = "--timeout", defaultValue = "0", paramLabel = "SECONDS",
+                       description = "Give up waiting after this long (default 0: wait while the VM is starting)") int timeout,
                @Option(names = "--json", description = "Print JSON") boolean json) throws IOException, InterruptedException {
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("template", template);
@@ -129,7 +130,8 @@ final class VmCommand {
     @Command(name = "wait", mixinStandardHelpOptions = true, description = "Wait until the VM's SSH answers.")
     int await(@Parameters(paramLabel = "VM") String vm,
               @Option(names = "--ssh", description = "Wait for SSH (the default and only condition)") boolean ssh,
-              @Option(names = "--timeout", defaultValue = "300", paramLabel = "SECONDS") int timeout,
+              @Option(names = "--timeout", defaultValue = "0", paramLabel = "SECONDS",
+                      description = "Give up waiting after this long (default 0: wait while the VM is starting)") int timeout,
               @Option(names = "--json") boolean json) throws InterruptedException {
         print(awaitRunning(vm, timeout), json);
         return 0;
@@ -152,20 +154,31 @@ final class VmCommand {
         return new ProcessBuilder(argv).inheritIO().start().waitFor();
     }
 
+    /**
+     * Waits while the VM is starting, however long its turn in the host's line takes (the service
+     * gives up on a guest that makes no progress), or at most {@code timeoutSeconds} when above 0.
+     * Its place in line goes to stderr each time it changes.
+     */
     private JsonNode awaitRunning(String vm, int timeoutSeconds) throws InterruptedException {
         long deadline = System.nanoTime() + timeoutSeconds * 1_000_000_000L;
+        String told = null;
         while (true) {
             JsonNode v = api().get(path(vm));
             String status = v.get("status").asString();
+            String reason = v.path("status_reason").isNull() ? null : v.get("status_reason").asString();
             if (status.equals("running")) {
                 return v;
             }
             if (!status.equals("starting") && !status.equals("creating")) {
-                throw new CliException("VM " + vm + " is " + status + (v.path("status_reason").isNull() ? ""
-                        : ": " + v.get("status_reason").asString()));
+                throw new CliException("VM " + vm + " is " + status + (reason == null ? "" : ": " + reason));
             }
-            if (System.nanoTime() > deadline) {
-                throw new CliException("VM " + vm + " did not answer SSH within " + timeoutSeconds + " s");
+            if (reason != null && reason.startsWith("queued") && !reason.equals(told)) {
+                System.err.println("VM " + vm + " is waiting for a free slot (" + reason + ")");
+                told = reason;
+            }
+            if (timeoutSeconds > 0 && System.nanoTime() > deadline) {
+                throw new CliException("VM " + vm + " did not answer SSH within " + timeoutSeconds + " s (it is "
+                        + status + (reason == null ? "" : ", " + reason) + ")");
             }
             Thread.sleep(500);
         }

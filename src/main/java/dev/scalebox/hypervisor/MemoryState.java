@@ -5,6 +5,7 @@ import dev.scalebox.host.FaultPoint;
 import tools.jackson.databind.JsonNode;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.FileChannel;
@@ -16,7 +17,9 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -45,7 +48,6 @@ final class MemoryState {
         try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
             Files.deleteIfExists(socket);
             server.bind(UnixDomainSocketAddress.of(socket));
-            instance.pause();
             Thread.ofVirtual().start(() -> {
                 try {
                     copied.complete(receive(server, partial));
@@ -53,6 +55,7 @@ final class MemoryState {
                     copied.completeExceptionally(e);
                 }
             });
+            instance.pause();
             instance.qmp().execute("migrate", Map.of("uri", "unix:" + socket), Duration.ofSeconds(10));
             awaitMigration(instance);
             copied.get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
@@ -66,14 +69,14 @@ final class MemoryState {
             return target;
         } catch (Exception e) {
             deleteQuietly(partial);
-            // When the writing failed, QEMU only saw its peer go away: the writer's error is the one that says why.
-            Throwable cause = writerFailure(copied).orElse(e);
-            if (String.valueOf(cause.getMessage()).contains("No space left on device")) {
+            // When the writing failed, QEMU only saw its peer go away: the writer's error says why.
+            Optional<Throwable> writing = writerFailure(copied);
+            if (noSpace(e) || writing.filter(MemoryState::noSpace).isPresent()) {
                 throw new ScaleboxException.InsufficientStorage("Insufficient storage: the memory of " + instance.vmId()
                         + " does not fit in " + target.getParent() + " (no space left on the device)");
             }
             throw new ScaleboxException.HostFailure("saving the memory of " + instance.vmId() + " failed: "
-                    + cause.getMessage(), cause);
+                    + e.getMessage() + writing.map(w -> " (writing it: " + w.getMessage() + ")").orElse(""), e);
         } finally {
             deleteQuietly(socket);
         }
@@ -100,15 +103,19 @@ final class MemoryState {
         }
     }
 
-    private static java.util.Optional<Throwable> writerFailure(CompletableFuture<Long> copied) {
+    private static boolean noSpace(Throwable t) {
+        return String.valueOf(t.getMessage()).contains("No space left on device");
+    }
+
+    /** Why the writing of the state failed, if it did: waits a moment for the writer to finish. */
+    private static Optional<Throwable> writerFailure(CompletableFuture<Long> copied) {
         try {
             copied.get(5, TimeUnit.SECONDS);
-            return java.util.Optional.empty();
-        } catch (java.util.concurrent.ExecutionException e) {
-            Throwable cause = e.getCause() instanceof java.io.UncheckedIOException u ? u.getCause() : e.getCause();
-            return java.util.Optional.of(cause);
+            return Optional.empty();
+        } catch (ExecutionException e) {
+            return Optional.of(e.getCause() instanceof UncheckedIOException u ? u.getCause() : e.getCause());
         } catch (Exception e) {
-            return java.util.Optional.empty();
+            return Optional.empty();
         }
     }
 
@@ -123,7 +130,7 @@ final class MemoryState {
             }
             return total;
         } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
+            throw new UncheckedIOException(e);
         }
     }
 
