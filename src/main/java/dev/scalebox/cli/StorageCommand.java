@@ -21,6 +21,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -66,12 +67,11 @@ final class StorageCommand {
         HostPrograms.requireAll(List.of("mkfs.btrfs", "mount"));
         Settings settings = common.settings(pool.flags());
         StoragePool.Location location = pool.location(settings);
-        if (java.nio.file.Files.isDirectory(location.mount())) {
+        if (Files.isDirectory(location.mount())) {
             // A pool mounted over a data directory in use would hide every disk from the server using it.
             DataDirLock.owner(new DataLayout(location.mount()), "scalebox storage init").close();
         }
-        StoragePool.InitResult result = new StoragePool(runner, filesystems).init(pool.location(settings),
-                settings.storageSize());
+        StoragePool.InitResult result = new StoragePool(runner, filesystems).init(location, settings.storageSize());
         System.out.println(result.message());
         return 0;
     }

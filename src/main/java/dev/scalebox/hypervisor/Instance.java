@@ -96,13 +96,18 @@ public final class Instance {
         return qmp.execute("query-status", Map.of(), QMP_TIMEOUT).path("status").asString("");
     }
 
-    /** How many reads the guest has made of its disks: none until its kernel has found them. */
-    public long diskReads() {
-        long reads = 0;
+    /**
+     * How many reads, writes and flushes the guest has made of its disks: none until its kernel
+     * has found them, and more all along a boot.
+     */
+    public long diskOperations() {
+        long operations = 0;
         for (var device : qmp.execute("query-blockstats", Map.of(), QMP_TIMEOUT)) {
-            reads += device.path("stats").path("rd_operations").asLong(0);
+            var stats = device.path("stats");
+            operations += stats.path("rd_operations").asLong(0) + stats.path("wr_operations").asLong(0)
+                    + stats.path("flush_operations").asLong(0);
         }
-        return reads;
+        return operations;
     }
 
     /** Lets a paused guest run on. */

@@ -12,11 +12,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.OptionalLong;
 
 /**
  * Follows a starting guest, on a thread of its own, from its QEMU's start until its SSH answers
  * with its banner, holding the start's place in the host's line until then. Every few seconds it
- * looks at what the guest does (its QEMU's CPU time, its console, QMP's run state) and lets
+ * looks at what the guest does (its QEMU's CPU time, its disk operations, its console, QMP's run
+ * state) and lets
  * {@link BootProgress} judge whether it still makes progress; the owner decides what a stuck
  * guest gets. It notes the kernel's milestone (the first read of the root disk) on the way.
  */
@@ -61,21 +63,26 @@ final class StartWatch {
             Path runDir = runDirs.resolve(id);
             long consoleStart = consoleSize(runDir);
             long nextLook = System.nanoTime();
+            long disk = 0;
             while (owner.isCurrent(id, instance)) {
                 if (SshProbe.answers(probeHost, row.sshPort(), 1000)) {
                     owner.answered(row, instance, boot.withAnswer());
                     return;
                 }
-                if (!boot.kernelSeen() && boot.isBoot() && readsItsDisk(instance)) {
-                    boot = boot.withKernelUp();
-                }
                 long now = System.nanoTime();
-                if (now >= nextLook) {
-                    nextLook = now + LOOK_EVERY_NANOS;
-                    Optional<String> stuck = progress.judge(look(instance, runDir, consoleStart, now));
-                    if (stuck.isPresent()) {
-                        handedOn = owner.stuck(row, instance, ticket, stuck.get(), mayRetry);
-                        return;
+                boolean awaitingKernel = boot.isBoot() && !boot.kernelSeen();
+                if (awaitingKernel || now >= nextLook) {
+                    disk = diskOperations(instance).orElse(disk);
+                    if (awaitingKernel && disk > 0) {
+                        boot = boot.withKernelUp();
+                    }
+                    if (now >= nextLook) {
+                        nextLook = now + LOOK_EVERY_NANOS;
+                        Optional<String> stuck = progress.judge(look(instance, runDir, consoleStart, disk, now));
+                        if (stuck.isPresent()) {
+                            handedOn = owner.stuck(row, instance, ticket, stuck.get(), mayRetry);
+                            return;
+                        }
                     }
                 }
                 Thread.sleep(250);
@@ -93,7 +100,7 @@ final class StartWatch {
         }
     }
 
-    private static BootProgress.Sample look(Instance instance, Path runDir, long consoleStart, long now) {
+    private static BootProgress.Sample look(Instance instance, Path runDir, long consoleStart, long disk, long now) {
         String runState;
         try {
             runState = instance.runState();
@@ -103,14 +110,15 @@ final class StartWatch {
         long console = consoleSize(runDir);
         boolean panic = console > consoleStart
                 && ConsoleLog.since(runDir, consoleStart).contains("Kernel panic - not syncing");
-        return new BootProgress.Sample(now, instance.cpuSeconds(), console, runState, panic);
+        return new BootProgress.Sample(now, instance.cpuSeconds(), console, disk, runState, panic);
     }
 
-    private static boolean readsItsDisk(Instance instance) {
+    /** The guest's disk operations so far; empty when QMP does not say (busy, or the process going). */
+    private static OptionalLong diskOperations(Instance instance) {
         try {
-            return instance.diskReads() > 0;
+            return OptionalLong.of(instance.diskOperations());
         } catch (RuntimeException e) {
-            return false;
+            return OptionalLong.empty();
         }
     }
 

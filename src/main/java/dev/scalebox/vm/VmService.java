@@ -398,6 +398,9 @@ public final class VmService {
         } else if (status == VmStatus.STARTING) {
             log.info("VM {} was starting when Scalebox stopped; it goes back in line", row.id());
             runtime.start(row, Admission.Priority.PERSON);
+        } else if (status == VmStatus.RUNNING && runtime.savedState(row).isPresent()) {
+            // its memory was saved whole, and its QEMU ended, just before a crash kept the record from saying so
+            states.move(row, VmStatus.SUSPENDED, "suspended as Scalebox stopped");
         } else if (status == VmStatus.RUNNING || status == VmStatus.STOPPING) {
             states.move(row, VmStatus.STOPPED, "QEMU was not running when Scalebox started");
         }

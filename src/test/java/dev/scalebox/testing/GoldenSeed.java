@@ -65,5 +65,7 @@ final class GoldenSeed {
         golden = maker.env.store().find(NAME).orElseThrow(() -> new AssertionError("no golden state was made"));
         maker.vms.list().stream().filter(v -> !v.name().equals(NAME)).map(Vm::id).forEach(maker.vms::delete);
         maker.gateway.close();
+        // its files are copied from until the run ends
+        Runtime.getRuntime().addShutdownHook(new Thread(maker::close));
     }
 }
