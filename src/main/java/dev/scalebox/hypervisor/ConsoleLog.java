@@ -60,34 +60,26 @@ public final class ConsoleLog {
 
     /** What the console got since it was {@code offset} bytes long (all of it after a cut), at most 64 KiB. */
     public static String since(Path runDir, long offset) {
-        Path log = runDir.resolve(FILE);
-        try (FileChannel ch = FileChannel.open(log, StandardOpenOption.READ)) {
-            long size = ch.size();
-            long from = size < offset ? 0 : Math.max(offset, size - 64 * 1024);
-            ByteBuffer buffer = ByteBuffer.allocate((int) (size - from));
-            while (buffer.hasRemaining() && ch.read(buffer, from + buffer.position()) > 0) {
-                // read until full
-            }
-            return new String(buffer.array(), 0, buffer.position(), StandardCharsets.UTF_8);
-        } catch (java.nio.file.NoSuchFileException e) {
-            return "";
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        byte[] got = bytes(runDir.resolve(FILE), size -> size < offset ? 0 : Math.max(offset, size - 64 * 1024));
+        return new String(got, StandardCharsets.UTF_8);
     }
 
     private static byte[] lastBytes(Path file, int maxBytes) {
-        if (maxBytes <= 0 || !Files.exists(file)) {
-            return new byte[0];
-        }
+        return maxBytes <= 0 ? new byte[0] : bytes(file, size -> Math.max(0, size - maxBytes));
+    }
+
+    /** The bytes of {@code file} from the offset {@code from} picks for its size, to its end; none when it is missing. */
+    private static byte[] bytes(Path file, java.util.function.LongUnaryOperator from) {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();
-            int n = (int) Math.min(size, maxBytes);
-            ByteBuffer buffer = ByteBuffer.allocate(n);
-            while (buffer.hasRemaining() && ch.read(buffer, size - n + buffer.position()) > 0) {
+            long start = from.applyAsLong(size);
+            ByteBuffer buffer = ByteBuffer.allocate((int) (size - start));
+            while (buffer.hasRemaining() && ch.read(buffer, start + buffer.position()) > 0) {
                 // read until full
             }
             return java.util.Arrays.copyOf(buffer.array(), buffer.position());
+        } catch (java.nio.file.NoSuchFileException e) {
+            return new byte[0];
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

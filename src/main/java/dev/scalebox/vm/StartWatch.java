@@ -65,7 +65,7 @@ final class StartWatch {
             long nextLook = System.nanoTime();
             long disk = 0;
             while (owner.isCurrent(id, instance)) {
-                if (SshProbe.answers(probeHost, row.sshPort(), 1000)) {
+                if (SshProbe.answers(probeHost, row.sshPort())) {
                     owner.answered(row, instance, boot.withAnswer());
                     return;
                 }

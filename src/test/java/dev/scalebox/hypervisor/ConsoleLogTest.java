@@ -56,5 +56,18 @@ class ConsoleLogTest {
     void noLogYetIsAnEmptyConsole() {
         ConsoleLog.trim(run);
         assertThat(ConsoleLog.tail(run, 4096)).isEmpty();
+        assertThat(ConsoleLog.since(run, 0)).isEmpty();
+    }
+
+    @Test
+    void whatCameSinceAnOffsetIsReadAndAllOfItAfterACut() throws IOException {
+        Path log = run.resolve("serial.log");
+        Files.writeString(log, "an earlier boot: Kernel panic\n");
+        long offset = Files.size(log);
+        Files.writeString(log, "this boot\n", StandardOpenOption.APPEND);
+        assertThat(ConsoleLog.since(run, offset)).isEqualTo("this boot\n");
+
+        Files.writeString(log, "cut\n");
+        assertThat(ConsoleLog.since(run, offset)).as("shorter than the offset: cut since").isEqualTo("cut\n");
     }
 }
