@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -11,28 +12,33 @@ import java.nio.charset.StandardCharsets;
  * network accepts on the forwarded port before the guest listens, then drops the connection. Only
  * the server's banner ({@code SSH-2.0-...}) counts.
  *
- * <p>Once the guest has taken the connection, the probe waits for the banner as long as a starved
- * guest may take to send it. Giving up after a second and trying again, as this once did, floods
- * a slow guest with connections its sshd forks for and the forwarding keeps half-open: ten guests
- * booting at once on two cores were seen holding 160 each, and none came up in 20 minutes.
+ * <p>A connection the guest has not answered within a few seconds is {@link Answer#SLOW}: its
+ * caller should wait before the next. Trying again every second, as this once did, flooded
+ * starved guests with connections their sshd forked for and the forwarding kept half-open: ten
+ * guests booting at once on two cores were seen holding 160 each, and none came up in 20 minutes.
  */
 public final class SshProbe {
 
+    /** What a probe found. */
+    public enum Answer { ANSWERED, NOT_LISTENING, SLOW }
+
     private static final int CONNECT_MILLIS = 1000;
-    private static final int BANNER_MILLIS = 60_000;
+    private static final int BANNER_MILLIS = 5000;
 
     private SshProbe() {
     }
 
-    public static boolean answers(String host, int port) {
+    public static Answer probe(String host, int port) {
         try (Socket socket = new Socket()) {
             socket.connect(new InetSocketAddress(host, port), CONNECT_MILLIS);
             socket.setSoTimeout(BANNER_MILLIS);
             InputStream in = socket.getInputStream();
             byte[] banner = in.readNBytes(4);
-            return new String(banner, StandardCharsets.US_ASCII).equals("SSH-");
+            return new String(banner, StandardCharsets.US_ASCII).equals("SSH-") ? Answer.ANSWERED : Answer.NOT_LISTENING;
+        } catch (SocketTimeoutException e) {
+            return Answer.SLOW;
         } catch (IOException e) {
-            return false;
+            return Answer.NOT_LISTENING;
         }
     }
 }

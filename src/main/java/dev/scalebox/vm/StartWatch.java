@@ -25,6 +25,7 @@ import java.util.OptionalLong;
 final class StartWatch {
 
     private static final long LOOK_EVERY_NANOS = Duration.ofSeconds(5).toNanos();
+    private static final long SLOW_GUEST_PAUSE_MILLIS = 5000;
     private static final Logger log = LoggerFactory.getLogger(StartWatch.class);
 
     /** The runtime that owns the instance and the VM's state. */
@@ -64,15 +65,14 @@ final class StartWatch {
             long consoleStart = consoleSize(runDir);
             long nextLook = System.nanoTime();
             long disk = 0;
+            boolean diskKnown = true;
             while (owner.isCurrent(id, instance)) {
-                if (SshProbe.answers(probeHost, row.sshPort())) {
-                    owner.answered(row, instance, boot.withAnswer());
-                    return;
-                }
                 long now = System.nanoTime();
                 boolean awaitingKernel = boot.isBoot() && !boot.kernelSeen();
                 if (awaitingKernel || now >= nextLook) {
-                    disk = diskOperations(instance).orElse(disk);
+                    OptionalLong operations = diskOperations(instance);
+                    diskKnown = operations.isPresent();
+                    disk = operations.orElse(disk);
                     if (awaitingKernel && disk > 0) {
                         boot = boot.withKernelUp();
                     }
@@ -83,6 +83,17 @@ final class StartWatch {
                             handedOn = owner.stuck(row, instance, ticket, stuck.get(), mayRetry);
                             return;
                         }
+                    }
+                }
+                // No sshd can listen before the kernel has read its disk; a boot is not probed till then.
+                if (!boot.isBoot() || boot.kernelSeen() || !diskKnown) {
+                    SshProbe.Answer answer = SshProbe.probe(probeHost, row.sshPort());
+                    if (answer == SshProbe.Answer.ANSWERED) {
+                        owner.answered(row, instance, boot.withAnswer());
+                        return;
+                    }
+                    if (answer == SshProbe.Answer.SLOW) {
+                        Thread.sleep(SLOW_GUEST_PAUSE_MILLIS);  // one connection at a time for a guest that is slow to answer
                     }
                 }
                 Thread.sleep(250);
