@@ -109,8 +109,8 @@ final class Metrics {
     }
 
     /**
-     * The phases of starts: queued, qemu (QEMU's start), kernel (to the first read of the root
-     * disk), userspace (from there to SSH), boot (admission to SSH), resume (admission to SSH).
+     * The phases of starts: queued, qemu (QEMU's start), kernel (until the guest's kernel runs),
+     * userspace (from there to SSH), boot (admission to SSH), resume (admission to SSH).
      */
     private DistributionSummary bootPhase(String phase) {
         return DistributionSummary.builder("scalebox_vm_boot_seconds").description("Seconds of each phase of a VM's start")

@@ -7,6 +7,8 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * A running QEMU process of ours: the VM it serves, its {@code -name} (which tells it is ours),
@@ -17,6 +19,8 @@ public final class Instance {
 
     private static final long POLL_MILLIS = 250;
     private static final Duration QMP_TIMEOUT = Duration.ofSeconds(10);
+    private static final Pattern RIP = Pattern.compile("RIP=([0-9a-f]{16})");
+    private static final long KERNEL_HALF = 0xffff800000000000L;
     private static final Logger log = LoggerFactory.getLogger(Instance.class);
 
     private final String vmId;
@@ -108,6 +112,31 @@ public final class Instance {
                     + stats.path("flush_operations").asLong(0);
         }
         return operations;
+    }
+
+    /**
+     * Whether the guest's kernel runs: its first vCPU executes in the kernel's half of the address
+     * space, past the firmware and the kernel's decompressor (x86-64). False when QMP does not say.
+     */
+    public boolean kernelRunning() {
+        String registers = qmp.execute("human-monitor-command", Map.of("command-line", "info registers"), QMP_TIMEOUT)
+                .asString("");
+        Matcher rip = RIP.matcher(registers);
+        return rip.find() && Long.compareUnsigned(Long.parseUnsignedLong(rip.group(1), 16), KERNEL_HALF) >= 0;
+    }
+
+    /**
+     * Whether the guest has brought its network interface up: its driver has set the NIC's
+     * multicast filter, as Linux does when an interface comes up. Until then a connection to a
+     * forwarded port waits for an answer that cannot come.
+     */
+    public boolean networkUp() {
+        for (var nic : qmp.execute("query-rx-filter", Map.of(), QMP_TIMEOUT)) {
+            if (!nic.path("multicast-table").isEmpty()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Lets a paused guest run on. */

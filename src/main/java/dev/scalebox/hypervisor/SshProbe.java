@@ -12,10 +12,12 @@ import java.nio.charset.StandardCharsets;
  * network accepts on the forwarded port before the guest listens, then drops the connection. Only
  * the server's banner ({@code SSH-2.0-...}) counts.
  *
- * <p>A connection the guest has not answered within a few seconds is {@link Answer#SLOW}: its
- * caller should wait before the next. Trying again every second, as this once did, flooded
- * starved guests with connections their sshd forked for and the forwarding kept half-open: ten
- * guests booting at once on two cores were seen holding 160 each, and none came up in 20 minutes.
+ * <p>A probe waits for the banner as long as a starved guest may take to send it, so there is one
+ * connection at a time, and it should be made only once the guest's network is up (before, the
+ * forwarding holds it unanswered). Giving up after a second and connecting again, as this once
+ * did, flooded starved guests with connections their sshd forked for and the forwarding kept
+ * half-open: ten guests booting at once on two cores were seen holding 160 each, and none came up
+ * in 20 minutes.
  */
 public final class SshProbe {
 
@@ -23,7 +25,7 @@ public final class SshProbe {
     public enum Answer { ANSWERED, NOT_LISTENING, SLOW }
 
     private static final int CONNECT_MILLIS = 1000;
-    private static final int BANNER_MILLIS = 5000;
+    private static final int BANNER_MILLIS = 30_000;
 
     private SshProbe() {
     }

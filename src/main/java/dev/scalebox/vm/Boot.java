@@ -6,7 +6,7 @@ import java.util.stream.Collectors;
 
 /**
  * The milestones of one start, in {@link System#nanoTime} (0 where not reached): asked for, let in
- * by admission, QEMU up, the guest's kernel reading its root disk (a boot only), SSH answering.
+ * by admission, QEMU up, the guest's kernel running (a boot only), SSH answering.
  * A boot's time counts from its admission, when its QEMU is let run, not from the request.
  */
 record Boot(Kind kind, long requested, long admitted, long qemu, long kernel, long answered) {
@@ -55,8 +55,9 @@ record Boot(Kind kind, long requested, long admitted, long qemu, long kernel, lo
     }
 
     /**
-     * Seconds spent in each phase: {@code queued}, {@code qemu} (QEMU's start), {@code kernel} (to
-     * the first read of the root disk), {@code userspace} (from there to SSH) and {@code boot} (the
+     * Seconds spent in each phase: {@code queued}, {@code qemu} (QEMU's start), {@code kernel} (the
+     * firmware and the kernel's decompression, until the kernel runs), {@code userspace} (from
+     * there to SSH: the kernel's start, the initrd and the init system) and {@code boot} (the
      * whole, from admission to SSH); a resume has {@code queued} and {@code resume}. Empty for an
      * adopted start.
      */

@@ -18,14 +18,12 @@ import java.util.OptionalLong;
  * Follows a starting guest, on a thread of its own, from its QEMU's start until its SSH answers
  * with its banner, holding the start's place in the host's line until then. Every few seconds it
  * looks at what the guest does (its QEMU's CPU time, its disk operations, its console, QMP's run
- * state) and lets
- * {@link BootProgress} judge whether it still makes progress; the owner decides what a stuck
- * guest gets. It notes the kernel's milestone (the first read of the root disk) on the way.
+ * state) and lets {@link BootProgress} judge whether it still makes progress; the owner decides
+ * what a stuck guest gets. It notes the kernel's milestone (its first vCPU in the kernel) on the way.
  */
 final class StartWatch {
 
     private static final long LOOK_EVERY_NANOS = Duration.ofSeconds(5).toNanos();
-    private static final long SLOW_GUEST_PAUSE_MILLIS = 5000;
     private static final Logger log = LoggerFactory.getLogger(StartWatch.class);
 
     /** The runtime that owns the instance and the VM's state. */
@@ -56,6 +54,14 @@ final class StartWatch {
         Thread.ofVirtual().name("start-watch-" + row.id()).start(() -> await(row, instance, ticket, boot, mayRetry));
     }
 
+    /**
+     * What the watch waits for next. A boot goes through all three; a resumed or adopted guest's
+     * kernel and network are up already. SSH is not tried before the guest's network is up: a
+     * connection to a forwarded port before then waits, unanswered, for as long as the forwarding
+     * keeps trying, and lands on the guest later among others.
+     */
+    private enum Stage { KERNEL, NETWORK, SSH }
+
     private void await(VmStore.Row row, Instance instance, Admission.Ticket ticket, Boot boot, boolean mayRetry) {
         String id = row.id();
         boolean handedOn = false;
@@ -65,35 +71,32 @@ final class StartWatch {
             long consoleStart = consoleSize(runDir);
             long nextLook = System.nanoTime();
             long disk = 0;
-            boolean diskKnown = true;
+            Stage stage = boot.isBoot() ? Stage.KERNEL : Stage.SSH;
             while (owner.isCurrent(id, instance)) {
                 long now = System.nanoTime();
-                boolean awaitingKernel = boot.isBoot() && !boot.kernelSeen();
-                if (awaitingKernel || now >= nextLook) {
-                    OptionalLong operations = diskOperations(instance);
-                    diskKnown = operations.isPresent();
-                    disk = operations.orElse(disk);
-                    if (awaitingKernel && disk > 0) {
-                        boot = boot.withKernelUp();
-                    }
-                    if (now >= nextLook) {
-                        nextLook = now + LOOK_EVERY_NANOS;
-                        Optional<String> stuck = progress.judge(look(instance, runDir, consoleStart, disk, now));
-                        if (stuck.isPresent()) {
-                            handedOn = owner.stuck(row, instance, ticket, stuck.get(), mayRetry);
-                            return;
-                        }
-                    }
-                }
-                // No sshd can listen before the kernel has read its disk; a boot is not probed till then.
-                if (!boot.isBoot() || boot.kernelSeen() || !diskKnown) {
-                    SshProbe.Answer answer = SshProbe.probe(probeHost, row.sshPort());
-                    if (answer == SshProbe.Answer.ANSWERED) {
-                        owner.answered(row, instance, boot.withAnswer());
+                if (now >= nextLook) {
+                    nextLook = now + LOOK_EVERY_NANOS;
+                    disk = diskOperations(instance).orElse(disk);
+                    Optional<String> stuck = progress.judge(look(instance, runDir, consoleStart, disk, now));
+                    if (stuck.isPresent()) {
+                        handedOn = owner.stuck(row, instance, ticket, stuck.get(), mayRetry);
                         return;
                     }
-                    if (answer == SshProbe.Answer.SLOW) {
-                        Thread.sleep(SLOW_GUEST_PAUSE_MILLIS);  // one connection at a time for a guest that is slow to answer
+                }
+                switch (stage) {
+                    case KERNEL -> {
+                        Optional<Boolean> running = ask(instance::kernelRunning);
+                        if (running.orElse(true)) {
+                            boot = running.isPresent() ? boot.withKernelUp() : boot;
+                            stage = Stage.NETWORK;
+                        }
+                    }
+                    case NETWORK -> stage = ask(instance::networkUp).orElse(true) ? Stage.SSH : Stage.NETWORK;
+                    case SSH -> {
+                        if (SshProbe.probe(probeHost, row.sshPort()) == SshProbe.Answer.ANSWERED) {
+                            owner.answered(row, instance, boot.withAnswer());
+                            return;
+                        }
                     }
                 }
                 Thread.sleep(250);
@@ -108,6 +111,15 @@ final class StartWatch {
             if (!handedOn) {
                 ticket.close();
             }
+        }
+    }
+
+    /** What QMP says; empty when it cannot say (busy, or the process going), and the watch goes on without it. */
+    private static Optional<Boolean> ask(java.util.function.BooleanSupplier question) {
+        try {
+            return Optional.of(question.getAsBoolean());
+        } catch (RuntimeException e) {
+            return Optional.empty();
         }
     }
 
