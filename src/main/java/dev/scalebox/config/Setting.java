@@ -17,7 +17,7 @@ public enum Setting {
     SSH_HOST(null, "the host name put in VMs' ssh commands (default BIND_ADDRESS, or 127.0.0.1 for a wildcard)"),
     ACCEL("auto", "the accelerator: auto (KVM when usable, else TCG), kvm or tcg"),
     MAX_CONCURRENT_STARTS("auto", "how much starting work (boots, resumes, golden states, ready boxes, warm instances,"
-            + " snapshot copies) runs at once, in cores: a start costs its vCPUs under TCG, 1 under KVM; auto is the cores"),
+            + " snapshot copies) runs at once, in cores: a boot costs its vCPUs under TCG, anything else 1; auto is the cores"),
     TCG_CACHE_MIB("64", "the translation cache of each VM under TCG, MiB: smaller saves host memory, larger boots faster"),
     DEFAULT_VCPU_COUNT("2", "the vCPUs of a VM when the request gives none"),
     DEFAULT_MEM_SIZE_MIB("2048", "the memory of a VM when the request gives none"),

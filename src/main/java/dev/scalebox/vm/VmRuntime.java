@@ -100,7 +100,15 @@ final class VmRuntime implements StartWatch.Owner {
      * saved memory) once admitted. The caller holds the VM's lock; returns the record as it is now.
      */
     VmStore.Row start(VmStore.Row row, Admission.Priority priority) {
-        return line.join(row, priority, Admission.startCost(hypervisor.accelerator(), row.vcpuCount()), this::launch);
+        return line.join(row, priority, cost(row), this::launch);
+    }
+
+    /**
+     * What the VM's start costs in the line: a boot keeps its vCPUs busy; a resume loads memory
+     * and wakes a guest that was idle when it was saved, a core at most.
+     */
+    private int cost(VmStore.Row row) {
+        return savedState(row).isPresent() ? 1 : Admission.startCost(hypervisor.accelerator(), row.vcpuCount());
     }
 
     /** Where a VM waiting to start stands in line; empty when it does not wait. */
@@ -299,8 +307,7 @@ final class VmRuntime implements StartWatch.Owner {
             watch(row, instance, null, null, false);
         } else {
             VmStore.Row starting = status == VmStatus.STARTING ? row : states.move(row, VmStatus.STARTING, "adopted");
-            watch(starting, instance, admission.admitNow(row.id(),
-                    Admission.startCost(hypervisor.accelerator(), row.vcpuCount())), Boot.adopted(), false);
+            watch(starting, instance, admission.admitNow(row.id(), cost(row)), Boot.adopted(), false);
         }
         return true;
     }
