@@ -12,9 +12,9 @@ import java.util.concurrent.CopyOnWriteArrayList;
 /**
  * The host-wide admission of the work that eats CPU: boots, resumes, golden-state builds,
  * ready-box preparation, warm instances and snapshot copies. Each piece of work has a cost, the
- * cores it keeps busy (under TCG a guest's start keeps one core per vCPU busy; a QEMU start or a
- * copy costs one), and at most {@link #limit()} of cost is in flight, though one piece always runs
- * when nothing else does. The rest waits in line, first come first served, with one rule on top:
+ * cores it keeps busy (under TCG a guest's boot keeps one core per vCPU busy; a resume, a blank
+ * QEMU's start or a copy costs one), and at most {@link #limit()} of cost is in flight, though one
+ * piece always runs when nothing else does. The rest waits in line, first come first served, with one rule on top:
  * work a person waits for (an API create or start, a user at the gateway) goes ahead of background
  * work. So a person's request waits at most for the work already in flight, never for background
  * work that came after it or queued before it.
