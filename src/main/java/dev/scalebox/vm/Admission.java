@@ -210,10 +210,6 @@ public final class Admission {
             this.cost = cost;
         }
 
-        public Priority priority() {
-            return priority;
-        }
-
         /** Completes when the work may run; cancelled when the ticket is closed while waiting. */
         public CompletableFuture<Ticket> admitted() {
             return admitted;

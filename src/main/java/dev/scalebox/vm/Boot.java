@@ -50,10 +50,6 @@ record Boot(Kind kind, long requested, long admitted, long qemu, long kernel, lo
         return kind == Kind.BOOT;
     }
 
-    boolean kernelSeen() {
-        return kernel != 0;
-    }
-
     /**
      * Seconds spent in each phase: {@code queued}, {@code qemu} (QEMU's start), {@code kernel} (the
      * firmware and the kernel's decompression, until the kernel runs), {@code userspace} (from

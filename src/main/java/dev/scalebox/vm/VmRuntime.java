@@ -296,11 +296,7 @@ final class VmRuntime implements StartWatch.Owner {
                 instance.cont();
                 discardState(row);
             }
-            case ADOPT -> {
-                if (savedState(row).isPresent()) {
-                    discardState(row);  // it ran on from that state: the state no longer fits its disk
-                }
-            }
+            case ADOPT -> discardState(row);  // a state left beside a guest that ran on from it no longer fits its disk
         }
         log.info("Adopted running VM {} (QEMU pid {})", row.id(), instance.pid());
         if (status == VmStatus.RUNNING) {

@@ -13,6 +13,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 import static dev.scalebox.vm.VmStatus.CREATING;
@@ -67,7 +68,7 @@ final class VmStates {
         return from == to || NEXT.get(from).contains(to);
     }
 
-    ReentrantLock lockOf(String id) {
+    private ReentrantLock lockOf(String id) {
         return locks.computeIfAbsent(id, k -> new ReentrantLock());
     }
 
@@ -108,7 +109,7 @@ final class VmStates {
      * when the VM had moved on.
      */
     Optional<VmStore.Row> moveIf(String id, VmStatus from, VmStatus to, String reason,
-                                 java.util.function.Predicate<VmStore.Row> still) {
+                                 Predicate<VmStore.Row> still) {
         return locked(id, () -> store.find(id)
                 .filter(r -> VmStatus.of(r.status()) == from && still.test(r))
                 .map(r -> move(r, to, reason)));
