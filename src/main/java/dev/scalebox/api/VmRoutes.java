@@ -1,6 +1,7 @@
 package dev.scalebox.api;
 
 import dev.scalebox.ScaleboxException;
+import dev.scalebox.network.Egress;
 import dev.scalebox.vm.CreateVm;
 import dev.scalebox.vm.Resize;
 import dev.scalebox.vm.Snapshot;
@@ -17,6 +18,8 @@ import tools.jackson.databind.exc.MismatchedInputException;
 import tools.jackson.databind.exc.UnrecognizedPropertyException;
 
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 
 import java.util.stream.Collectors;
 
@@ -30,11 +33,15 @@ final class VmRoutes {
 
     /** The JSON body of {@code POST /vms}. */
     record CreateBody(String template, String sshPublicKey, String name, Integer vcpuCount, Integer memSizeMib,
-                      Integer diskSizeGib) {
+                      Integer diskSizeGib, JsonNode egress) {
     }
 
     /** The optional JSON body of {@code POST /vms/{id}/restart}. */
-    record RestartBody(Integer vcpuCount, Integer memSizeMib, Integer diskSizeGib) {
+    record RestartBody(Integer vcpuCount, Integer memSizeMib, Integer diskSizeGib, JsonNode egress) {
+    }
+
+    /** The JSON body of {@code PUT /vms/{id}/egress}. */
+    record EgressBody(JsonNode egress) {
     }
 
     /** The JSON body of {@code POST /vms/{id}/snapshot}. */
@@ -44,10 +51,11 @@ final class VmRoutes {
     /** A VM as the API shows it. */
     record VmView(String id, String name, String template, String status, String statusReason, int vcpuCount,
                   int memSizeMib, int diskSizeGib, String sshHost, int sshPort, String sshUser, String ssh,
-                  Instant createdAt) {
+                  Instant createdAt, String ip, String mac, Object egress) {
         static VmView of(Vm vm) {
             return new VmView(vm.id(), vm.name(), vm.template(), vm.status().label(), vm.statusReason(), vm.vcpuCount(),
-                    vm.memSizeMib(), vm.diskSizeGib(), vm.sshHost(), vm.sshPort(), vm.sshUser(), vm.ssh(), vm.createdAt());
+                    vm.memSizeMib(), vm.diskSizeGib(), vm.sshHost(), vm.sshPort(), vm.sshUser(), vm.ssh(), vm.createdAt(),
+                    vm.ip(), vm.mac(), vm.egress().json());
         }
     }
 
@@ -56,7 +64,7 @@ final class VmRoutes {
             long start = System.nanoTime();
             CreateBody b = body(req, CreateBody.class);
             Vm vm = vms.create(new CreateVm(b.template(), b.sshPublicKey(), b.name(), b.vcpuCount(), b.memSizeMib(),
-                    b.diskSizeGib()));
+                    b.diskSizeGib(), egress(b.egress())));
             res.header(HeaderNames.LOCATION, "/vms/" + vm.id());
             ApiServer.json(res, 201, VmView.of(vm));
             metrics.recordCreate(System.nanoTime() - start);
@@ -71,9 +79,16 @@ final class VmRoutes {
         routing.post("/vms/{id}/start", (req, res) -> ApiServer.json(res, 200, VmView.of(vms.start(id(req)))));
         routing.post("/vms/{id}/suspend", (req, res) -> ApiServer.json(res, 200, VmView.of(vms.suspend(id(req)))));
         routing.post("/vms/{id}/restart", (req, res) -> {
-            RestartBody b = req.content().hasEntity() ? body(req, RestartBody.class) : new RestartBody(null, null, null);
-            Vm vm = vms.restart(id(req), new Resize(b.vcpuCount(), b.memSizeMib(), b.diskSizeGib()));
+            RestartBody b = req.content().hasEntity() ? body(req, RestartBody.class) : new RestartBody(null, null, null, null);
+            Vm vm = vms.restart(id(req), new Resize(b.vcpuCount(), b.memSizeMib(), b.diskSizeGib()), egress(b.egress()));
             ApiServer.json(res, 200, VmView.of(vm));
+        });
+        routing.put("/vms/{id}/egress", (req, res) -> {
+            EgressBody b = body(req, EgressBody.class);
+            if (b.egress() == null || b.egress().isNull()) {
+                throw new ScaleboxException.BadRequest("egress is required");
+            }
+            ApiServer.json(res, 200, VmView.of(vms.setEgress(id(req), egress(b.egress()))));
         });
         routing.post("/vms/{id}/snapshot", (req, res) -> {
             SnapshotBody b = body(req, SnapshotBody.class);
@@ -85,6 +100,29 @@ final class VmRoutes {
             res.header(HeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
             res.send(vms.console(id(req), CONSOLE_BYTES));
         });
+    }
+
+    /** {@code "internet"}, {@code "all"}, {@code "none"} or a list of strings; null when absent. */
+    static Egress egress(JsonNode node) {
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        if (node.isString()) {
+            return Egress.named(node.asString());
+        }
+        if (node.isArray()) {
+            List<String> entries = new ArrayList<>();
+            for (JsonNode entry : node) {
+                if (!entry.isString()) {
+                    throw new ScaleboxException.BadRequest("egress entries must be strings (\"CIDR\" or \"CIDR:port\"), not "
+                            + entry);
+                }
+                entries.add(entry.asString());
+            }
+            return Egress.allow(entries);
+        }
+        throw new ScaleboxException.BadRequest("egress must be \"internet\", \"all\", \"none\" or a list of \"CIDR\""
+                + " or \"CIDR:port\"");
     }
 
     private static String id(ServerRequest req) {

@@ -82,6 +82,7 @@ final class ServeCommand implements Callable<Integer> {
             } catch (RuntimeException e) {
                 log.warn("Could not trim the console logs: {}", e.getMessage());
             }
+            services.vms().superviseNetwork();
         }, 10, 10, TimeUnit.SECONDS);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

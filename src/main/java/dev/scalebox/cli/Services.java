@@ -4,6 +4,8 @@ import dev.scalebox.config.Settings;
 import dev.scalebox.gateway.Users;
 import dev.scalebox.host.Filesystems;
 import dev.scalebox.host.ProgramRunner;
+import dev.scalebox.network.HostNetwork;
+import dev.scalebox.network.NetworkConfig;
 import dev.scalebox.storage.DataLayout;
 import dev.scalebox.storage.StorageService;
 import dev.scalebox.store.Database;
@@ -37,7 +39,9 @@ record Services(Settings settings, DataLayout layout, ProgramRunner runner, File
         VmLimits limits = new VmLimits(settings.defaultVcpuCount(), settings.defaultMemSizeMib(),
                 settings.defaultDiskSizeGib(), settings.maxDiskSizeGib(), settings.sshHost(), settings.bindAddress(),
                 settings.portMin(), settings.portMax());
-        VmService vms = new VmService(storage, hypervisor, db.vms(), limits, templates, admission);
+        HostNetwork network = new HostNetwork(runner, new NetworkConfig(settings.bridged(), settings.networkBridge(),
+                settings.networkCidr(), settings.bindAddress(), settings.egressDefault(), settings.boxEgress()));
+        VmService vms = new VmService(storage, hypervisor, db.vms(), limits, templates, admission, network);
         return new Services(settings, layout, runner, filesystems, storage, templates, hypervisor, vms,
                 new Users(db.users()));
     }

@@ -15,6 +15,13 @@ public enum Setting {
     PORT_MAX("32000", "the highest host port forwarded to a VM's SSH"),
     BIND_ADDRESS("127.0.0.1", "the host address VMs' SSH ports are forwarded on"),
     SSH_HOST(null, "the host name put in VMs' ssh commands (default BIND_ADDRESS, or 127.0.0.1 for a wildcard)"),
+    NETWORK("bridge", "the guests' network: bridge (a bridge of Scalebox's own, guests isolated from the host) or user"
+            + " (QEMU's user-mode network, in which guests reach the host's loopback)"),
+    NETWORK_BRIDGE("scalebox0", "the name of the guests' bridge, also the name of Scalebox's nftables tables"),
+    NETWORK_CIDR("10.77.0.0/16", "the guests' IPv4 subnet on the bridge; the bridge takes its first address"),
+    EGRESS_DEFAULT("internet", "where a VM may connect to when its create gives no egress: internet (public addresses),"
+            + " all (the private ranges too), none, or a comma-separated list of CIDR or CIDR:port"),
+    BOX_EGRESS("internet", "where boxes of the gateway may connect to, in the form of EGRESS_DEFAULT"),
     ACCEL("auto", "the accelerator: auto (KVM when usable, else TCG), kvm or tcg"),
     MAX_CONCURRENT_STARTS("auto", "how much starting work (boots, resumes, golden states, ready boxes, warm instances,"
             + " snapshot copies) runs at once, in cores: a boot costs its vCPUs under TCG, anything else 1; auto is the cores"),

@@ -1,5 +1,8 @@
 package dev.scalebox.config;
 
+import dev.scalebox.ScaleboxException;
+import dev.scalebox.network.Egress;
+import dev.scalebox.network.Subnet;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.ObjectMapper;
@@ -8,6 +11,7 @@ import tools.jackson.dataformat.yaml.YAMLMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -67,6 +71,16 @@ public final class Settings {
     public int maxDiskSizeGib() { return integer(Setting.MAX_DISK_SIZE_GIB); }
     public String bindAddress() { return values.get(Setting.BIND_ADDRESS); }
     public String accel() { return values.get(Setting.ACCEL); }
+    public boolean bridged() { return values.get(Setting.NETWORK).equals("bridge"); }
+    public String networkBridge() { return values.get(Setting.NETWORK_BRIDGE); }
+    public Subnet networkCidr() { return Subnet.parse(values.get(Setting.NETWORK_CIDR)).orElseThrow(); }
+    public Egress egressDefault() { return egress(Setting.EGRESS_DEFAULT); }
+    public Egress boxEgress() { return egress(Setting.BOX_EGRESS); }
+
+    private Egress egress(Setting s) {
+        String v = values.get(s).strip();
+        return v.matches("[a-z]+") ? Egress.named(v) : Egress.allow(List.of(v.split("\\s*,\\s*")));
+    }
     public int tcgCacheMib() { return integer(Setting.TCG_CACHE_MIB); }
 
     /** MAX_CONCURRENT_STARTS, or empty for {@code auto} (derived from the cores and the accelerator). */
@@ -145,6 +159,27 @@ public final class Settings {
         }
         if (!accel().matches("auto|kvm|tcg")) {
             throw bad(Setting.ACCEL, "must be auto, kvm or tcg");
+        }
+        if (!values.get(Setting.NETWORK).matches("bridge|user")) {
+            throw bad(Setting.NETWORK, "must be bridge or user");
+        }
+        if (!networkBridge().matches("[a-z][a-z0-9]{0,14}")) {
+            throw bad(Setting.NETWORK_BRIDGE, "must be a lower-case interface name of at most 15 letters and digits");
+        }
+        Optional<Subnet> cidr = Subnet.parse(values.get(Setting.NETWORK_CIDR));
+        if (cidr.isEmpty() || cidr.get().prefix() < 8 || cidr.get().prefix() > 29) {
+            throw bad(Setting.NETWORK_CIDR, "must be an IPv4 network A.B.C.D/N, N from 8 to 29, with no host bits set");
+        }
+        if (bridged() && !bindAddress().matches("0\\.0\\.0\\.0|::")
+                && Subnet.parse(bindAddress()).filter(a -> a.prefix() == 32).isEmpty()) {
+            throw bad(Setting.BIND_ADDRESS, "must be an IPv4 address, 0.0.0.0 or :: with NETWORK=bridge");
+        }
+        for (Setting s : List.of(Setting.EGRESS_DEFAULT, Setting.BOX_EGRESS)) {
+            try {
+                egress(s);
+            } catch (ScaleboxException e) {
+                throw bad(s, e.getMessage());
+            }
         }
         if (bindAddress().isBlank()) {
             throw bad(Setting.BIND_ADDRESS, "must be an address");

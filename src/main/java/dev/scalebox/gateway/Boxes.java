@@ -267,7 +267,7 @@ public final class Boxes {
         }
         // Without a golden state (its making failed) the box boots from its template, which makes
         // its own host key and machine id on that first boot; it is set up before it is handed out.
-        Vm box = vms.create(new CreateVm(spec.template(), internalKey, name, spec.vcpus(), spec.memMib(), null), true,
+        Vm box = vms.create(new CreateVm(spec.template(), internalKey, name, spec.vcpus(), spec.memMib(), null, null), true,
                 Admission.Priority.PERSON);
         try {
             return setUp(BoxGuest.awaitRunning(vms, box.id(), progress), name, true);

@@ -82,7 +82,7 @@ final class Golden {
     private Vm make(Admission.Priority priority, Consumer<String> progress) {
         FaultPoint.reach("golden.making");
         long started = System.nanoTime();
-        Vm vm = vms.create(new CreateVm(spec.template(), internalKey, name(), spec.vcpus(), spec.memMib(), null), true,
+        Vm vm = vms.create(new CreateVm(spec.template(), internalKey, name(), spec.vcpus(), spec.memMib(), null, null), true,
                 priority);
         try {
             settle(BoxGuest.awaitRunning(vms, vm.id(), progress));

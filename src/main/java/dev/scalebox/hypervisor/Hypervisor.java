@@ -34,7 +34,6 @@ public final class Hypervisor {
     // devices at the same addresses as the QEMU that saved the state it loads. The disk, network
     // and RNG had these slots before they were written down; the balloon came last.
     private static final String DISK_SLOT = "0x2";
-    private static final String NIC_SLOT = "0x3";
     private static final String RNG_SLOT = "0x4";
     private static final String BALLOON_SLOT = "0x5";
     private static final String NAME_FILE = "qemu.name";
@@ -80,7 +79,9 @@ public final class Hypervisor {
         Instance instance = start(spec, true);
         try {
             MemoryState.load(instance, spec.runDir(), state);
+            String loadedMac = spec.bridged() ? GuestNic.mac(instance) : "";
             instance.cont();
+            GuestNic.makeOwn(instance, spec, loadedMac);
             return instance;
         } catch (RuntimeException e) {
             instance.end();
@@ -112,17 +113,24 @@ public final class Hypervisor {
                     "file", Map.of("driver", "file", "filename", spec.disk().toString(), "discard", "unmap")), QMP_TIMEOUT);
             qmp.execute("device_add", Map.of("driver", "virtio-blk-pci", "drive", "root", "id", "root-disk",
                     "addr", DISK_SLOT, "write-cache", "on"), QMP_TIMEOUT);
-            qmp.execute("netdev_add", Map.of("type", "user", "id", "net0",
-                    "hostfwd", List.of(Map.of("str", hostForward(spec)))), QMP_TIMEOUT);
-            qmp.execute("device_add", Map.of("driver", "virtio-net-pci", "netdev", "net0", "id", "net0-nic",
-                    "addr", NIC_SLOT), QMP_TIMEOUT);
+            if (spec.bridged()) {
+                qmp.execute("netdev_add", GuestNic.tapBackend(spec), QMP_TIMEOUT);
+                qmp.execute("device_add", GuestNic.device(spec), QMP_TIMEOUT);
+            } else {
+                qmp.execute("netdev_add", Map.of("type", "user", "id", GuestNic.NETDEV,
+                        "hostfwd", List.of(Map.of("str", hostForward(spec)))), QMP_TIMEOUT);
+                qmp.execute("device_add", Map.of("driver", "virtio-net-pci", "netdev", GuestNic.NETDEV,
+                        "id", GuestNic.DEVICE, "addr", GuestNic.SLOT), QMP_TIMEOUT);
+            }
             handOver(blank, spec);
             qmp.execute("chardev-change", Map.of("id", "serial0", "backend", Map.of("type", "file",
                     "data", Map.of("out", spec.serialLog().toString(), "append", true))), QMP_TIMEOUT);
             Instance joined = blank.servingVm(spec.vmId());
             FaultPoint.reach("join.plugged");
             MemoryState.load(joined, spec.runDir(), state);
+            String loadedMac = spec.bridged() ? GuestNic.mac(joined) : "";
             joined.cont();
+            GuestNic.makeOwn(joined, spec, loadedMac);
             return joined;
         } catch (RuntimeException e) {
             blank.end();
@@ -275,8 +283,10 @@ public final class Hypervisor {
         argv.addAll(List.of(
                 "-drive", "file=" + spec.disk() + ",format=raw,if=none,id=root,discard=unmap",
                 "-device", "virtio-blk-pci,drive=root,id=root-disk,addr=" + DISK_SLOT,
-                "-netdev", "user,id=net0,hostfwd=" + hostForward(spec),
-                "-device", "virtio-net-pci,netdev=net0,id=net0-nic,addr=" + NIC_SLOT,
+                "-netdev", spec.bridged() ? "tap,id=net0,ifname=" + spec.tap() + ",script=no,downscript=no"
+                        : "user,id=net0,hostfwd=" + hostForward(spec),
+                "-device", "virtio-net-pci,netdev=net0,id=net0-nic,addr=" + GuestNic.SLOT
+                        + (spec.bridged() ? ",mac=" + spec.mac() : ""),
                 "-chardev", "file,id=serial0,path=" + spec.serialLog() + ",append=on",
                 "-serial", "chardev:serial0"));
         return argv;

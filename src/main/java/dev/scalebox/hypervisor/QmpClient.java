@@ -73,6 +73,10 @@ final class QmpClient implements AutoCloseable {
         listeners.add(listener);
     }
 
+    void removeListener(Consumer<JsonNode> listener) {
+        listeners.remove(listener);
+    }
+
     /** Completes when the connection is closed, by either side. */
     CompletableFuture<Void> closedFuture() {
         return closed;

@@ -1,10 +1,16 @@
 package dev.scalebox.vm;
 
+import dev.scalebox.network.Egress;
+
 import java.time.Instant;
 
-/** A VM as clients see it. {@code statusReason} says why a VM stopped or failed, when it did. */
+/**
+ * A VM as clients see it. {@code statusReason} says why a VM stopped or failed, when it did;
+ * {@code ip} and {@code mac} are its address and MAC on the bridge, null under the user-mode network.
+ */
 public record Vm(String id, String name, String template, VmStatus status, String statusReason, int vcpuCount,
-                 int memSizeMib, int diskSizeGib, String sshHost, int sshPort, String sshUser, Instant createdAt) {
+                 int memSizeMib, int diskSizeGib, String sshHost, int sshPort, String sshUser, Instant createdAt,
+                 String ip, String mac, Egress egress) {
 
     /** A ready command line to log in. */
     public String ssh() {

@@ -4,6 +4,7 @@ import dev.scalebox.ScaleboxException;
 import dev.scalebox.hypervisor.ConsoleLog;
 import dev.scalebox.hypervisor.Hypervisor;
 import dev.scalebox.hypervisor.Instance;
+import dev.scalebox.network.HostNetwork;
 import dev.scalebox.storage.DataLayout;
 import dev.scalebox.storage.StorageService;
 import dev.scalebox.store.VmStore;
@@ -48,6 +49,8 @@ final class VmRuntime implements StartWatch.Owner {
     private final Admission admission;
     private final StartWatch starts;
     private final VmSpecs specs;
+    private final HostNetwork network;
+    private final Reservations reservations;
     private final Map<String, Instance> instances = new ConcurrentHashMap<>();
     private final StartLine line;
     private final WarmInstances warm;
@@ -71,8 +74,10 @@ final class VmRuntime implements StartWatch.Owner {
     };
 
     VmRuntime(DataLayout layout, Hypervisor hypervisor, VmStates states, VmLimits limits, Admission admission,
-              BootLimits bootLimits) {
+              BootLimits bootLimits, HostNetwork network, Reservations reservations) {
         this.layout = layout;
+        this.network = network;
+        this.reservations = reservations;
         this.hypervisor = hypervisor;
         this.states = states;
         this.limits = limits;
@@ -135,18 +140,25 @@ final class VmRuntime implements StartWatch.Owner {
                     return false;
                 }
                 Boot boot = new Boot(ticket.requestedAt(), System.nanoTime());
-                Optional<Path> state = savedState(row.get());
+                VmStore.Row wired = wire(row.get());
+                Optional<Path> state = savedState(wired);
                 if (state.isPresent()) {
-                    Optional<Instance> resumed = resume(row.get(), state.get());
+                    Optional<Instance> resumed = resume(wired, state.get());
                     if (resumed.isPresent()) {
-                        watch(states.move(row.get(), VmStatus.STARTING, "resuming"), resumed.get(), ticket, boot.withResumed(), true);
+                        watch(states.move(wired, VmStatus.STARTING, "resuming"), resumed.get(), ticket, boot.withResumed(), true);
                         return true;
                     }
                 }
-                boot(row.get(), ticket, boot, true, "booting");
+                boot(wired, ticket, boot, true, "booting");
                 return true;
             });
         } catch (RuntimeException e) {
+            states.locked(id, () -> {
+                if (!instances.containsKey(id)) {
+                    network.unplug(id);
+                }
+                return null;
+            });
             log.error("QEMU of {} did not start: {}", id, e.getMessage());
             states.moveIf(id, VmStatus.STARTING, VmStatus.ERROR, "QEMU did not start: " + e.getMessage(), r -> true);
         } finally {
@@ -154,6 +166,22 @@ final class VmRuntime implements StartWatch.Owner {
                 ticket.close();
             }
         }
+    }
+
+    /**
+     * The VM ready for its QEMU on the bridge: an address (a VM made under the user-mode network
+     * gets one now, and its rules with it) and a fresh TAP device.
+     */
+    private VmStore.Row wire(VmStore.Row row) {
+        if (!network.bridged()) {
+            return row;
+        }
+        VmStore.Row addressed = reservations.addressed(row);
+        if (addressed.ip() != null && row.ip() == null) {
+            network.put(VmSpecs.guest(addressed));
+        }
+        network.plug(addressed.id());
+        return addressed;
     }
 
     /** Boots the VM from its disk: any saved memory is forgotten, since a boot writes to the disk. */
@@ -219,6 +247,7 @@ final class VmRuntime implements StartWatch.Owner {
         }
         try {
             hypervisor.suspend(instance, layout.runDir(id), statePath(row));
+            network.unplug(id);
         } catch (RuntimeException e) {
             instances.put(id, instance);
             try {
@@ -286,6 +315,7 @@ final class VmRuntime implements StartWatch.Owner {
                 log.info("Ending QEMU {} of {}: it had not resumed ({}); its saved memory stays", instance.pid(), row.id(),
                         runState);
                 instance.end();
+                network.unplug(row.id());
                 if (status != VmStatus.SUSPENDED && VmStates.allowed(status, VmStatus.SUSPENDED)) {
                     states.move(row, VmStatus.SUSPENDED, "its resume was cut short by a restart of Scalebox");
                 }
@@ -315,6 +345,7 @@ final class VmRuntime implements StartWatch.Owner {
         if (instance != null) {
             hypervisor.stop(instance, STOP_TIMEOUT);
         }
+        network.unplug(id);
     }
 
     /** Kills the VM's QEMU at once; the caller holds the VM's lock. */
@@ -324,6 +355,7 @@ final class VmRuntime implements StartWatch.Owner {
         if (instance != null) {
             instance.end();
         }
+        network.unplug(id);
     }
 
     /** Releases the QMP connections; the VMs keep running. Warm instances end: they hold nothing. */
@@ -390,6 +422,7 @@ final class VmRuntime implements StartWatch.Owner {
             }
             log.error("VM {} is stuck: {}; giving up, its QEMU is ended", id, reason);
             states.move(current.get(), VmStatus.ERROR, "the guest made no progress: " + reason + "; see the console");
+            network.unplug(id);
             return false;
         });
     }
@@ -402,6 +435,12 @@ final class VmRuntime implements StartWatch.Owner {
     private void exited(String id, Instance instance) {
         if (instances.remove(id, instance)) {
             instance.release();
+            states.locked(id, () -> {
+                if (!instances.containsKey(id)) {
+                    network.unplug(id);
+                }
+                return null;
+            });
             states.locked(id, () -> states.current(id).map(r -> {
                 VmStatus s = VmStatus.of(r.status());
                 if (s == VmStatus.STARTING || s == VmStatus.RUNNING) {

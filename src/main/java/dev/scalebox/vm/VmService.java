@@ -5,6 +5,9 @@ import dev.scalebox.host.FaultPoint;
 import dev.scalebox.hypervisor.ConsoleLog;
 import dev.scalebox.hypervisor.Hypervisor;
 import dev.scalebox.hypervisor.Instance;
+import dev.scalebox.network.Egress;
+import dev.scalebox.network.HostNetwork;
+import dev.scalebox.network.Subnet;
 import dev.scalebox.storage.Names;
 import dev.scalebox.storage.StorageService;
 import dev.scalebox.store.VmStore;
@@ -42,22 +45,25 @@ public final class VmService {
     private final VmStates states;
     private final VmRuntime runtime;
     private final Reservations reservations;
+    private final HostNetwork network;
     private volatile List<String> orphans = List.of();
 
     public VmService(StorageService storage, Hypervisor hypervisor, VmStore store, VmLimits limits,
-                     TemplateCatalog templates, Admission admission) {
-        this(storage, hypervisor, store, limits, templates, admission, BootLimits.DEFAULT);
+                     TemplateCatalog templates, Admission admission, HostNetwork network) {
+        this(storage, hypervisor, store, limits, templates, admission, BootLimits.DEFAULT, network);
     }
 
     public VmService(StorageService storage, Hypervisor hypervisor, VmStore store, VmLimits limits,
-                     TemplateCatalog templates, Admission admission, BootLimits bootLimits) {
+                     TemplateCatalog templates, Admission admission, BootLimits bootLimits, HostNetwork network) {
         this.storage = storage;
         this.store = store;
         this.limits = limits;
         this.templates = templates;
+        this.network = network;
         this.states = new VmStates(store);
-        this.runtime = new VmRuntime(storage.layout(), hypervisor, states, limits, admission, bootLimits);
-        this.reservations = new Reservations(store, states, limits);
+        this.reservations = new Reservations(store, states, limits, network.bridged() ? network.config().subnet() : null);
+        this.runtime = new VmRuntime(storage.layout(), hypervisor, states, limits, admission, bootLimits, network,
+                reservations);
     }
 
     /** Told of what happens to VMs, for the metrics. */
@@ -121,6 +127,8 @@ public final class VmService {
      * {@code volumes/}; it is answered {@code starting} and boots in its turn, at {@code priority}.
      */
     public Vm create(CreateVm request, boolean box, Admission.Priority priority) {
+        Egress egress = request.egress() != null ? request.egress()
+                : box ? network.config().boxDefault() : network.config().vmDefault();
         if (request.template() == null) {
             throw new ScaleboxException.BadRequest("template is required");
         }
@@ -132,8 +140,9 @@ public final class VmService {
         int disk = Validation.diskGib(request.diskSizeGib(), limits, templateImage.toFile().length());
         storage.checkAvailableSpace(disk);
 
-        VmStore.Row row = reservations.reserve(request.template(), name, vcpus, mem, disk, box);
+        VmStore.Row row = reservations.reserve(request.template(), name, vcpus, mem, disk, box, egress);
         return build(row, () -> {
+            addToNetwork(row);
             storage.createRootfs(request.template(), disk(row), disk, request.sshPublicKey());
             FaultPoint.reach("create.disk-made");
             runtime.start(row, priority);
@@ -241,8 +250,9 @@ public final class VmService {
             }
             storage.checkAvailableSpace(0);
             VmStore.Row row = reservations.reserve(src.template(), newName, src.vcpuCount(), src.memSizeMib(), src.diskSizeGib(),
-                    src.box());
+                    src.box(), Egress.ofStored(src.egress()));
             return build(row, () -> {
+                addToNetwork(row);
                 storage.cloneRootfs(disk(src), disk(row));
                 runtime.cloneState(src, row, storage);
                 states.move(row, VmStatus.SUSPENDED, "forked from " + src.name());
@@ -278,11 +288,12 @@ public final class VmService {
     }
 
     /**
-     * Stops the VM (if it runs) and starts it again, with the new sizes in {@code change}. Every
-     * new size is checked before the VM is touched; when the disk then fails to grow, a VM that
-     * was running is started again as it was.
+     * Stops the VM (if it runs) and starts it again, with the new sizes in {@code change}, and
+     * {@code egress} when not null (the new egress holds from the moment of the call). Every new
+     * value is checked before the VM is touched; when the disk then fails to grow, a VM that was
+     * running is started again as it was.
      */
-    public Vm restart(String idOrName, Resize change) {
+    public Vm restart(String idOrName, Resize change, Egress egress) {
         return locked(idOrName, row -> {
             boolean running = runtime.instance(row.id()).isPresent() || VmStatus.of(row.status()) == VmStatus.STARTING;
             int vcpus = change.vcpuCount() == null ? row.vcpuCount() : Validation.vcpus(change.vcpuCount(), limits);
@@ -292,6 +303,9 @@ public final class VmService {
                     : Validation.grownDiskGib(change.diskSizeGib(), row.diskSizeGib(), limits);
             if (disk > row.diskSizeGib()) {
                 storage.checkAvailableSpace(disk - row.diskSizeGib());
+            }
+            if (egress != null) {
+                setEgress(row, egress);
             }
             VmStore.Row current = row;
             if (running) {
@@ -312,6 +326,36 @@ public final class VmService {
             runtime.start(resized, Admission.Priority.PERSON);
             return get(row.id());
         });
+    }
+
+    /** Gives the VM a new egress, which holds at once, whether it runs or not. */
+    public Vm setEgress(String idOrName, Egress egress) {
+        return locked(idOrName, row -> {
+            setEgress(row, egress);
+            return get(row.id());
+        });
+    }
+
+    private void setEgress(VmStore.Row row, Egress egress) {
+        store.setNetwork(row.id(), row.ip(), egress.stored());
+        addToNetwork(row.withNetwork(row.ip(), egress.stored()));
+    }
+
+    private void addToNetwork(VmStore.Row row) {
+        Optional.ofNullable(VmSpecs.guest(row)).ifPresent(network::put);
+    }
+
+    /**
+     * Sets up the guests' network for every VM on record: the bridge when it is missing, DHCP,
+     * DNS and the rules. VMs that run keep their connections.
+     */
+    public void startNetwork() {
+        network.start(store.list().stream().map(VmSpecs::guest).filter(java.util.Objects::nonNull).toList());
+    }
+
+    /** Starts the network's own processes (dnsmasq) again when they are gone; call it now and then. */
+    public void superviseNetwork() {
+        network.supervise();
     }
 
     /**
@@ -355,6 +399,7 @@ public final class VmService {
             }
             runtime.kill(id);
             removeFiles(row);
+            network.remove(id);
             states.remove(id);
             return null;
         });
@@ -378,12 +423,16 @@ public final class VmService {
      * interrupted create, which no client was ever told about.
      */
     public void recover() {
+        startNetwork();
         for (VmStore.Row row : store.list()) {
             states.locked(row.id(), () -> {
                 recover(row);
                 return null;
             });
         }
+        // A VM let in to start meanwhile is starting: its fresh TAP device stays.
+        network.sweepTaps(store.list().stream().filter(r -> VmStatus.of(r.status()) == VmStatus.STARTING
+                || VmStatus.of(r.status()) == VmStatus.RUNNING).map(VmStore.Row::id).collect(Collectors.toSet()));
         orphans = Orphans.sweep(storage.layout(), store.list().stream().map(VmStore.Row::id).collect(Collectors.toSet()));
     }
 
@@ -414,6 +463,7 @@ public final class VmService {
     private void undoCreate(VmStore.Row row) {
         runtime.kill(row.id());
         removeFiles(row);
+        network.remove(row.id());
         states.remove(row.id());
     }
 
@@ -445,6 +495,7 @@ public final class VmService {
 
     private Vm toVm(VmStore.Row r) {
         return new Vm(r.id(), r.name(), r.template(), VmStatus.of(r.status()), r.statusReason(), r.vcpuCount(),
-                r.memSizeMib(), r.diskSizeGib(), limits.sshHost(), r.sshPort(), "root", r.createdAt());
+                r.memSizeMib(), r.diskSizeGib(), limits.sshHost(), r.sshPort(), "root", r.createdAt(), r.ip(),
+                r.ip() == null ? null : Subnet.macOf(r.ip()), Egress.ofStored(r.egress()));
     }
 }

@@ -1,6 +1,9 @@
 package dev.scalebox.vm;
 
 import dev.scalebox.hypervisor.VmSpec;
+import dev.scalebox.network.Egress;
+import dev.scalebox.network.Guest;
+import dev.scalebox.network.Subnet;
 import dev.scalebox.storage.DataLayout;
 import dev.scalebox.store.VmStore;
 
@@ -9,7 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * What QEMU is given for a VM or a blank warm instance: its sizes, disk, run directory and port,
+ * What QEMU is given for a VM or a blank warm instance: its sizes, disk, run directory, port and NIC,
  * and the kernel, initrd and command line the base template's build left in {@code kernel/}.
  */
 final class VmSpecs {
@@ -24,9 +27,17 @@ final class VmSpecs {
         this.bindAddress = bindAddress;
     }
 
+    /** The VM's QEMU: on the bridge when it has an address there, else on QEMU's user-mode network. */
     VmSpec of(VmStore.Row row) {
+        boolean bridged = row.ip() != null;
         return new VmSpec(row.id(), row.vcpuCount(), row.memSizeMib(), layout.disk(row.id(), row.box()),
-                layout.runDir(row.id()), bindAddress, row.sshPort(), kernel(), initrd(), cmdline());
+                layout.runDir(row.id()), bindAddress, row.sshPort(), kernel(), initrd(), cmdline(),
+                bridged ? Guest.tapOf(row.id()) : null, bridged ? Subnet.macOf(row.ip()) : null);
+    }
+
+    /** The VM as the bridge's network sees it; null when it has no address there. */
+    static Guest guest(VmStore.Row row) {
+        return row.ip() == null ? null : new Guest(row.id(), row.ip(), row.sshPort(), Egress.ofStored(row.egress()));
     }
 
     VmSpec blank(String name, WarmInstances.Shape shape) {

@@ -96,6 +96,11 @@ class VmApiTest {
                 new Case("{\"template\":\"debian-base\",\"ssh_public_key\":\"" + key + "\",\"vcpu_count\":999}", 400, "vcpu_count must be between 1 and"),
                 new Case("{\"template\":\"debian-base\",\"ssh_public_key\":\"" + key + "\",\"disk_size_gib\":101}", 400, "disk_size_gib must be between 1 and 100"),
                 new Case("{\"template\":\"debian-base\",\"ssh_public_key\":\"" + key + "\",\"disk_size_gib\":1}", 400, "smaller than the template's 2 GiB"),
+                new Case("{\"template\":\"debian-base\",\"ssh_public_key\":\"" + key + "\",\"egress\":\"everywhere\"}", 400, "egress must be \"internet\", \"all\", \"none\""),
+                new Case("{\"template\":\"debian-base\",\"ssh_public_key\":\"" + key + "\",\"egress\":[80]}", 400, "egress entries must be strings"),
+                new Case("{\"template\":\"debian-base\",\"ssh_public_key\":\"" + key + "\",\"egress\":[\"10.0.0.1/8\"]}", 400, "no host bits set"),
+                new Case("{\"template\":\"debian-base\",\"ssh_public_key\":\"" + key + "\",\"egress\":[\"1.2.3.4:0\"]}", 400, ":PORT (1-65535)"),
+                new Case("{\"template\":\"debian-base\",\"ssh_public_key\":\"" + key + "\",\"egress\":{\"all\":true}}", 400, "egress must be"),
                 new Case("{\"template\":\"debian-base\",\"ssh_public_key\":\"" + key + "\",\"mem_size_mib\":1000000}", 507, "Insufficient memory"),
                 new Case("{\"template\":\"debian-base\",\"ssh_public_key\":\"" + key + "\",\"disk_size_gib\":90}", 507, "Insufficient storage"));
         for (Case c : cases) {
@@ -226,6 +231,7 @@ class VmApiTest {
                 new Case("/restart", "{\"vcpu_count\":999}", 400, "vcpu_count must be between 1 and"),
                 new Case("/restart", "{\"mem_size_mib\":16}", 400, "mem_size_mib must be between"),
                 new Case("/restart", "{\"cpus\":1}", 400, "Unknown field 'cpus'"),
+                new Case("/restart", "{\"egress\":\"some\"}", 400, "egress must be"),
                 new Case("/snapshot", "{}", 400, "template_name is required"),
                 new Case("/snapshot", "{\"template_name\":\"../x\"}", 400, "Invalid template_name"),
                 new Case("/snapshot", "{\"template_name\":\"debian-base\"}", 409, "already exists"),

@@ -73,7 +73,7 @@ public final class BootBench {
         List<Double> createToRunning = new ArrayList<>();
         for (int i = 0; i < runs; i++) {
             long start = System.nanoTime();
-            Vm vm = vms.create(new CreateVm("debian-base", env.publicKey, null, 2, 2048, null));
+            Vm vm = vms.create(new CreateVm("debian-base", env.publicKey, null, 2, 2048, null, null));
             booted.add(Waits.status(vms, vm.id(), VmStatus.RUNNING, Waits.START));
             createToRunning.add((System.nanoTime() - start) / 1e9);
         }

@@ -81,7 +81,7 @@ class ServeRestartTest {
         survivor = vm.get("id").asString();
         assertThat(vm.get("status").asString()).isEqualTo("running");
         sshTarget = new Vm(survivor, "survivor", "debian-base", null, null, 2, 512, 2, "127.0.0.1",
-                vm.get("ssh_port").asInt(), "root", Instant.now());
+                vm.get("ssh_port").asInt(), "root", Instant.now(), null, null, null);
         env.ssh(sshTarget, "echo alive > /root/marker && sync");
         String recordBefore = api("/vms/" + survivor).body();
 
@@ -113,6 +113,7 @@ class ServeRestartTest {
         ProcessBuilder pb = java("serve", "--data-dir", env.layout.root().toString(), "--port", Integer.toString(freePort()));
         pb.environment().putAll(Map.of("API_TOKEN", TOKEN, "PORT_MIN", "27001", "PORT_MAX", "27100",
                 "GATEWAY_PORT", Integer.toString(freePort())));
+        pb.environment().putAll(networkSettings());
         Process second = pb.start();
         second.getOutputStream().close();
         String err = new String(second.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -224,12 +225,19 @@ class ServeRestartTest {
         assertThat(serve.exitValue()).as(serveLog()).isEqualTo(FaultPoint.CRASH_STATUS);
     }
 
+    /** The bridge of the test's own directory, which its teardown removes. */
+    private static Map<String, String> networkSettings() {
+        return Map.of("NETWORK_BRIDGE", env.network.config().bridge(),
+                "NETWORK_CIDR", env.network.config().subnet().toString());
+    }
+
     private static Process startServe(Map<String, String> extra) throws Exception {
         serves++;
         ProcessBuilder pb = java("serve", "--data-dir", env.layout.root().toString(), "--port", Integer.toString(apiPort));
         pb.environment().putAll(Map.of("API_TOKEN", TOKEN, "PORT_MIN", "27001", "PORT_MAX", "27100",
                 "GATEWAY_PORT", Integer.toString(gatewayPort), "POOL_VOLUMES_MIN_FREE", "0", "POOL_VOLUMES_MAX_FREE", "0",
                 "POOL_INSTANCES_MIN_FREE", "0", "POOL_INSTANCES_MAX_FREE", "0", "BOX_MEM_MIB", "512"));
+        pb.environment().putAll(networkSettings());
         pb.environment().putAll(extra);
         pb.redirectErrorStream(true).redirectOutput(log().toFile());
         Process p = pb.start();

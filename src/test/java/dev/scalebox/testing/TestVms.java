@@ -1,5 +1,9 @@
 package dev.scalebox.testing;
 
+import dev.scalebox.network.Egress;
+import dev.scalebox.network.HostNetwork;
+import dev.scalebox.network.NetworkConfig;
+import dev.scalebox.network.Subnet;
 import dev.scalebox.host.Filesystems;
 import dev.scalebox.hypervisor.Accelerator;
 import dev.scalebox.storage.DataLayout;
@@ -43,9 +47,11 @@ public final class TestVms implements AutoCloseable {
     private final Path keyDir = LoopFs.tempDir();
     private final Database db;
     private final int portMin;
+    public final HostNetwork network;
 
     public TestVms(String name, int portMin) {
         this.portMin = portMin;
+        this.network = new HostNetwork(new ProgramRunner(), networkOf(portMin));
         BaseTemplate base = BaseTemplate.get();
         layout = new DataLayout(base.pool.root().resolve("envs").resolve(name));
         layout.createDirectories();
@@ -93,9 +99,34 @@ public final class TestVms implements AutoCloseable {
         return service(tcgCacheMib, limits, STARTS);
     }
 
+    /** A service whose VMs are on QEMU's user-mode network, as with NETWORK=user. */
+    public VmService userModeService() {
+        NetworkConfig bridged = network.config();
+        return service(64, BootLimits.DEFAULT, STARTS, new HostNetwork(new ProgramRunner(), new NetworkConfig(false,
+                bridged.bridge(), bridged.subnet(), "127.0.0.1", Egress.INTERNET, Egress.INTERNET)));
+    }
+
     private VmService service(int tcgCacheMib, BootLimits limits, Admission line) {
-        return new VmService(storage, new Hypervisor(new ProgramRunner(), ACCELERATOR, tcgCacheMib), db.vms(),
-                new VmLimits(2, 512, 2, 100, "127.0.0.1", "127.0.0.1", portMin, portMin + 99), templates, line, limits);
+        return service(tcgCacheMib, limits, line, network);
+    }
+
+    private VmService service(int tcgCacheMib, BootLimits limits, Admission line, HostNetwork network) {
+        VmService vms = new VmService(storage, new Hypervisor(new ProgramRunner(), ACCELERATOR, tcgCacheMib), db.vms(),
+                new VmLimits(2, 512, 2, 100, "127.0.0.1", "127.0.0.1", portMin, portMin + 99), templates, line, limits,
+                network);
+        vms.startNetwork();
+        return vms;
+    }
+
+    /**
+     * The network of this directory's guests: a bridge, subnet and nftables tables of its own, so
+     * that test classes side by side never share one; named after the SSH ports, so a run after a
+     * failed one takes the same ones over.
+     */
+    public static NetworkConfig networkOf(int portMin) {
+        int third = (portMin / 100) % 256;
+        return new NetworkConfig(true, "sbt" + portMin, Subnet.parse("10.79." + third + ".0/24").orElseThrow(),
+                "127.0.0.1", Egress.INTERNET, Egress.INTERNET);
     }
 
     /** Runs {@code command} in the VM with the real OpenSSH client; returns stdout. */
@@ -155,6 +186,7 @@ public final class TestVms implements AutoCloseable {
                 .filter(p -> p.info().arguments().map(a -> String.join(" ", a).contains(layout.root().toString()))
                         .orElse(false))
                 .forEach(ProcessHandle::destroyForcibly);
+        network.tearDown();
         LoopFs.deleteTree(keyDir);
     }
 }

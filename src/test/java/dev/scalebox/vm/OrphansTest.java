@@ -35,7 +35,7 @@ class OrphansTest {
     @Test
     void aQemuAndRunDirectoryWithoutARecordAreCleanedAndTheDiskKept() {
         VmService vms = env.service();
-        String id = vms.create(new CreateVm("debian-base", env.publicKey, "lost", 1, 256, null)).id();
+        String id = vms.create(new CreateVm("debian-base", env.publicKey, "lost", 1, 256, null, null)).id();
         // Launched: QEMU's daemonizing parent has exited and its QMP socket is up.
         Waits.until("QEMU of " + id + " to run", Waits.START, () -> TestVms.qemuProcessesOf(id).size() == 1
                 && Files.exists(env.layout.runDir(id).resolve("qmp.sock")));

@@ -50,7 +50,7 @@ class VmFaultsTest {
 
     @Test
     void aGuestThatPanicsIsBootedOnceMoreThenErrsWithNoQemuLeft() {
-        String id = vms.create(new CreateVm("no-init", env.publicKey, "no-init", 1, 256, 1)).id();
+        String id = vms.create(new CreateVm("no-init", env.publicKey, "no-init", 1, 256, 1, null)).id();
 
         Vm vm = Waits.status(vms, id, VmStatus.ERROR, Waits.START);
 

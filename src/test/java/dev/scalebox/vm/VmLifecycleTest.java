@@ -45,7 +45,7 @@ class VmLifecycleTest {
             }
         });
         long start = System.nanoTime();
-        Vm vm = vms.create(new CreateVm("debian-base", env.publicKey, "life", null, 512, 4));
+        Vm vm = vms.create(new CreateVm("debian-base", env.publicKey, "life", null, 512, 4, null));
         System.err.printf("create answered in %.0f ms%n", (System.nanoTime() - start) / 1e6);
         id = vm.id();
         assertThat(vm.status()).isEqualTo(VmStatus.STARTING);

@@ -29,7 +29,7 @@ class VmSnapshotTest {
     static void create() {
         env = new TestVms("snapshot", 23001);
         vms = env.service();
-        source = vms.create(new CreateVm("debian-base", env.publicKey, "source", 2, 512, null)).id();
+        source = vms.create(new CreateVm("debian-base", env.publicKey, "source", 2, 512, null, null)).id();
     }
 
     @AfterAll
@@ -58,7 +58,7 @@ class VmSnapshotTest {
     @Test
     @Order(2)
     void aVmFromTheSnapshotHasTheFileAndOnlyItsOwnKey() {
-        copy = vms.create(new CreateVm("snap-1", env.publicKey, "copy", 2, 512, 3)).id();
+        copy = vms.create(new CreateVm("snap-1", env.publicKey, "copy", 2, 512, 3, null)).id();
         vms.delete(source);
 
         Vm vm = Waits.status(vms, copy, VmStatus.RUNNING, Waits.START);
@@ -70,7 +70,7 @@ class VmSnapshotTest {
     @Test
     @Order(3)
     void aRestartTakesALargerDiskAndFewerVcpus() {
-        Vm restarted = vms.restart(copy, new Resize(1, 384, 4));
+        Vm restarted = vms.restart(copy, new Resize(1, 384, 4), null);
         assertThat(restarted.diskSizeGib()).isEqualTo(4);
         assertThat(restarted.vcpuCount()).isEqualTo(1);
 
