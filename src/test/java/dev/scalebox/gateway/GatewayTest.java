@@ -4,6 +4,7 @@ import dev.scalebox.api.ApiServer;
 import dev.scalebox.api.ApiToken;
 import dev.scalebox.api.Json;
 import dev.scalebox.testing.Sh;
+import dev.scalebox.vm.Vm;
 import dev.scalebox.testing.TestGateway;
 import dev.scalebox.testing.Waits;
 import dev.scalebox.testing.TestVms;
@@ -197,19 +198,27 @@ class GatewayTest {
 
     @Test
     void boxesCopiedFromOneGoldenStateShareNoSecretsAndKeepTime() throws Exception {
-        String secrets = "cat /etc/machine-id /etc/ssh/ssh_host_ed25519_key.pub; date +%s.%N";
+        String secrets = "cat /etc/machine-id /etc/ssh/ssh_host_ed25519_key.pub; date +%s.%N;"
+                + " cat /sys/class/net/eth0/address; ip -4 -o addr show dev eth0 | awk '{print $4}'";
         double before = System.currentTimeMillis() / 1000.0;
         List<String> alice = ssh("alice", null, secrets).stdout().lines().toList();
         List<String> bob = ssh("bob", null, secrets).stdout().lines().toList();
         double returned = System.currentTimeMillis() / 1000.0;
-        assertThat(alice).hasSize(3);
-        assertThat(bob).hasSize(3);
+        assertThat(alice).hasSize(5);
+        assertThat(bob).hasSize(5);
         assertThat(alice.get(0)).matches("[0-9a-f]{32}").isNotEqualTo(bob.get(0));
         assertThat(alice.get(1)).startsWith("ssh-ed25519 ").isNotEqualTo(bob.get(1));
         for (List<String> box : List.of(alice, bob)) {
             assertThat(Double.parseDouble(box.get(2))).as("the box's clock, within 1 s of the host's")
                     .isBetween(before - 1, returned + 1);
         }
+        // each has the MAC and address of its own record, not the golden state's
+        Vm aliceBox = vms.get("box-" + users.get("alice").id());
+        Vm bobBox = vms.get("box-" + users.get("bob").id());
+        assertThat(aliceBox.mac()).isNotEqualTo(bobBox.mac());
+        assertThat(aliceBox.ip()).isNotEqualTo(bobBox.ip());
+        assertThat(alice.subList(3, 5)).containsExactly(aliceBox.mac(), aliceBox.ip() + "/24");
+        assertThat(bob.subList(3, 5)).containsExactly(bobBox.mac(), bobBox.ip() + "/24");
         // the box's sshd serves the renewed key, not the golden state's
         int port = vms.get("box-" + users.get("alice").id()).sshPort();
         String scan = Sh.run("ssh-keyscan", "-t", "ed25519", "-p", Integer.toString(port), "127.0.0.1");
