@@ -2,13 +2,13 @@ package dev.scalebox.hypervisor;
 
 import dev.scalebox.ScaleboxException;
 import dev.scalebox.host.FaultPoint;
+import dev.scalebox.host.ProcessTable;
 import dev.scalebox.host.ProgramResult;
 import dev.scalebox.host.ProgramRunner;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -232,15 +232,12 @@ public final class Hypervisor {
 
     /** Whether process {@code pid} is a QEMU started with {@code -name processName}. */
     public static boolean isOurs(long pid, String processName) {
-        try {
-            byte[] raw = Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline"));
-            List<String> args = List.of(new String(raw, StandardCharsets.UTF_8).split("\0"));
+        return ProcessTable.arguments(pid).map(args -> {
             int name = args.indexOf("-name");
             return name >= 0 && name + 1 < args.size() && args.get(name + 1).equals(processName);
-        } catch (IOException e) {
-            return false;
-        }
+        }).orElse(false);
     }
+
 
     /**
      * The process name of a QEMU that was started blank and then given the VM of {@code runDir},

@@ -40,10 +40,14 @@ final class Firewall {
 
     /** Removes both tables. */
     void remove() {
-        String name = config.bridge();
-        runner.check(List.of("nft", "-f", "-"), Duration.ofSeconds(30), ("table bridge " + name + " {}\ndelete table bridge "
-                + name + "\ntable inet " + name + " {}\ndelete table inet " + name + "\n").getBytes(StandardCharsets.UTF_8),
-                line -> { });
+        runner.check(List.of("nft", "-f", "-"), Duration.ofSeconds(30),
+                dropTables(config.bridge()).getBytes(StandardCharsets.UTF_8), line -> { });
+    }
+
+    /** Deletes both tables, whether they exist or not (an empty declaration first makes the delete safe). */
+    private static String dropTables(String name) {
+        return "table bridge " + name + " {}\ndelete table bridge " + name + "\ntable inet " + name + " {}\ndelete table inet "
+                + name + "\n";
     }
 
     String ruleset(Collection<Guest> guests) {
@@ -52,8 +56,7 @@ final class Firewall {
         String gw = Subnet.format(config.subnet().gateway());
         String subnet = config.subnet().toString();
         StringBuilder nft = new StringBuilder();
-        nft.append("table bridge ").append(name).append(" {}\ndelete table bridge ").append(name).append('\n');
-        nft.append("table inet ").append(name).append(" {}\ndelete table inet ").append(name).append('\n');
+        nft.append(dropTables(name));
 
         nft.append("table bridge ").append(name).append(" {\n");
         set(nft, "taps", "ifname", guests.stream().map(g -> quote(g.tap())));

@@ -90,10 +90,10 @@ public final class HostNetwork {
         }
     }
 
-    /** A fresh TAP device for the VM's QEMU, on the bridge; empty in user mode. */
-    public java.util.Optional<String> plug(String vmId) {
+    /** A fresh TAP device for the VM's QEMU, on the bridge; nothing in user mode. */
+    public void plug(String vmId) {
         if (!config.bridged()) {
-            return java.util.Optional.empty();
+            return;
         }
         String tap = Guest.tapOf(vmId);
         unplug(vmId);
@@ -107,7 +107,6 @@ public final class HostNetwork {
             unplug(vmId);
             throw e;
         }
-        return java.util.Optional.of(tap);
     }
 
     /** Removes the VM's TAP device, if it has one. */
@@ -117,7 +116,7 @@ public final class HostNetwork {
         }
         String tap = Guest.tapOf(vmId);
         if (Files.exists(Path.of("/sys/class/net", tap))) {
-            runner.run(List.of("ip", "tuntap", "del", "dev", tap, "mode", "tap"), IP_TIMEOUT);
+            deleteTap(tap);
         }
     }
 
@@ -131,7 +130,7 @@ public final class HostNetwork {
         for (String port : ports()) {
             if (!keep.contains(port)) {
                 log.info("Removing TAP device {}: no VM of it runs", port);
-                runner.run(List.of("ip", "tuntap", "del", "dev", port, "mode", "tap"), IP_TIMEOUT);
+                deleteTap(port);
             }
         }
     }
@@ -153,10 +152,14 @@ public final class HostNetwork {
             return;
         }
         dnsmasq.stop();
-        ports().forEach(p -> runner.run(List.of("ip", "tuntap", "del", "dev", p, "mode", "tap"), IP_TIMEOUT));
+        ports().forEach(this::deleteTap);
         firewall.remove();
         runner.run(List.of("ip", "link", "del", "dev", config.bridge()), IP_TIMEOUT);
         guests.clear();
+    }
+
+    private void deleteTap(String name) {
+        runner.run(List.of("ip", "tuntap", "del", "dev", name, "mode", "tap"), IP_TIMEOUT);
     }
 
     private List<String> ports() {
