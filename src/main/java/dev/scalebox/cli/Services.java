@@ -12,9 +12,11 @@ import dev.scalebox.store.Database;
 import dev.scalebox.template.TemplateService;
 import dev.scalebox.hypervisor.Accelerator;
 import dev.scalebox.hypervisor.Hypervisor;
+import dev.scalebox.hypervisor.QemuUsers;
 import dev.scalebox.vm.Admission;
 import dev.scalebox.vm.VmLimits;
 import dev.scalebox.vm.VmService;
+
 
 /**
  * The in-process services over one data directory, wired once. Opening creates the data directory
@@ -33,7 +35,7 @@ record Services(Settings settings, DataLayout layout, ProgramRunner runner, File
         StorageService storage = new StorageService(layout, runner, filesystems);
         TemplateService templates = new TemplateService(storage, db.templates(), runner, filesystems);
         Accelerator accelerator = Accelerator.choose(settings.accel());
-        Hypervisor hypervisor = new Hypervisor(runner, accelerator, settings.tcgCacheMib());
+
         Admission admission = new Admission(settings.maxConcurrentStarts()
                 .orElse(Admission.defaultLimit(Runtime.getRuntime().availableProcessors())));
         VmLimits limits = new VmLimits(settings.defaultVcpuCount(), settings.defaultMemSizeMib(),
@@ -41,6 +43,7 @@ record Services(Settings settings, DataLayout layout, ProgramRunner runner, File
                 settings.portMin(), settings.portMax());
         HostNetwork network = new HostNetwork(runner, new NetworkConfig(settings.bridged(), settings.networkBridge(),
                 settings.networkCidr(), settings.bindAddress(), settings.egressDefault(), settings.boxEgress()));
+        Hypervisor hypervisor = new Hypervisor(runner, accelerator, settings.tcgCacheMib(), new QemuUsers(layout.root(), layout.lentToQemu(), layout.kernel()), network::plug);
         VmService vms = new VmService(storage, hypervisor, db.vms(), limits, templates, admission, network);
         return new Services(settings, layout, runner, filesystems, storage, templates, hypervisor, vms,
                 new Users(db.users()));

@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -82,6 +83,25 @@ public final class ProgramRunner {
             process.destroyForcibly();
             Thread.currentThread().interrupt();
             throw new ScaleboxException.HostFailure(argv.getFirst() + " was interrupted", e);
+        }
+    }
+
+    /**
+     * Starts a program that runs on after this call, and after the service: no input, its output
+     * appended to {@code log}. Returns the running process.
+     */
+    public Process spawn(List<String> argv, Path log) {
+        List<String> command = new ArrayList<>(argv);
+        command.set(0, HostPrograms.require(argv.getFirst()).toString());
+        ProcessBuilder builder = new ProcessBuilder(command)
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                .redirectErrorStream(true);
+        builder.environment().put("LC_ALL", "C");
+        try {
+            return builder.start();
+        } catch (IOException e) {
+            throw new ScaleboxException.HostFailure("cannot start " + argv.getFirst() + ": " + e.getMessage(), e);
         }
     }
 

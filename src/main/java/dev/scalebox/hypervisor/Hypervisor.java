@@ -2,8 +2,8 @@ package dev.scalebox.hypervisor;
 
 import dev.scalebox.ScaleboxException;
 import dev.scalebox.host.FaultPoint;
+import dev.scalebox.host.HostPrograms;
 import dev.scalebox.host.ProcessTable;
-import dev.scalebox.host.ProgramResult;
 import dev.scalebox.host.ProgramRunner;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -12,20 +12,29 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermission;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * QEMU processes, one per VM, detached from Scalebox ({@code -daemonize}) so that they keep
- * running when the service restarts. A process is recognised as ours by its pid file, its name
+ * QEMU processes, one per VM, in a session of their own so that they keep running when the
+ * service restarts. A process is recognised as ours by its pid file, its name
  * ({@code -name scalebox-ID}) in {@code /proc/PID/cmdline}, and its QMP socket; nothing else is
  * ever signalled.
+ *
+ * <p>QEMU is confined: it runs as a user of its own ({@link QemuUsers}) with no capabilities, and
+ * under QEMU's seccomp sandbox with obsolete calls, privilege changes, process spawning and
+ * resource control denied. The privileges are dropped by {@code setpriv} before QEMU runs, the
+ * way libvirt drops them, not by {@code -runas}: QEMU 7.2 installs the sandbox before it changes
+ * user and before {@code -daemonize} forks, so with {@code elevateprivileges=deny} and
+ * {@code spawn=deny} either one kills it (SIGSYS).
  */
 public final class Hypervisor {
 
@@ -37,17 +46,34 @@ public final class Hypervisor {
     private static final String RNG_SLOT = "0x4";
     private static final String BALLOON_SLOT = "0x5";
     private static final String NAME_FILE = "qemu.name";
+    private static final String LOG_FILE = "qemu.log";
     private static final Duration QMP_TIMEOUT = Duration.ofSeconds(10);
+    private static final String SANDBOX = "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny";
     private static final Logger log = LoggerFactory.getLogger(Hypervisor.class);
 
     private final ProgramRunner runner;
     private final Accelerator accelerator;
     private final int tcgCacheMib;
+    private final QemuUsers users;
+    private final Taps taps;
 
-    public Hypervisor(ProgramRunner runner, Accelerator accelerator, int tcgCacheMib) {
+    /** Makes a VM's TAP device, owned by the user its QEMU runs as, so that no other user can attach to it. */
+    @FunctionalInterface
+    public interface Taps {
+        void plug(String vmId, int owner);
+    }
+
+    public Hypervisor(ProgramRunner runner, Accelerator accelerator, int tcgCacheMib, QemuUsers users, Taps taps) {
         this.runner = runner;
         this.accelerator = accelerator;
         this.tcgCacheMib = tcgCacheMib;
+        this.users = users;
+        this.taps = taps;
+    }
+
+    /** Gives back what QEMUs that ended while no one watched were lent; see {@link QemuUsers#reclaimIdle}. */
+    public void reclaimIdleUsers() {
+        users.reclaimIdle();
     }
 
     public Accelerator accelerator() {
@@ -64,7 +90,7 @@ public final class Hypervisor {
      * untouched from then on, so {@link #resume} can carry on where the guest was.
      */
     public Path suspend(Instance instance, Path runDir, Path state) {
-        MemoryState.save(instance, runDir, state);
+        MemoryState.save(instance, runDir, state, socket -> users.lend(instance.uid(), socket));
         try {
             instance.qmp().execute("quit", Map.of(), QMP_TIMEOUT);
         } catch (RuntimeException e) {
@@ -108,6 +134,11 @@ public final class Hypervisor {
      */
     public Instance resumeIn(Instance blank, VmSpec spec, Path state) {
         try {
+            Files.createDirectories(spec.runDir());
+            users.lend(blank.uid(), spec.runDir(), spec.disk());
+            if (spec.bridged()) {
+                taps.plug(spec.vmId(), blank.uid());
+            }
             QmpClient qmp = blank.qmp();
             qmp.execute("blockdev-add", Map.of("driver", "raw", "node-name", "root", "discard", "unmap",
                     "file", Map.of("driver", "file", "filename", spec.disk().toString(), "discard", "unmap")), QMP_TIMEOUT);
@@ -132,9 +163,10 @@ public final class Hypervisor {
             joined.cont();
             GuestNic.makeOwn(joined, spec, loadedMac);
             return joined;
-        } catch (RuntimeException e) {
+        } catch (IOException | RuntimeException e) {
             blank.end();
-            throw e;
+            throw e instanceof RuntimeException r ? r : new ScaleboxException.HostFailure("cannot prepare "
+                    + spec.runDir() + ": " + e.getMessage(), e);
         }
     }
 
@@ -146,7 +178,6 @@ public final class Hypervisor {
     private static void handOver(Instance blank, VmSpec spec) {
         Path from = spec.runDir().resolveSibling(blank.vmId());
         try {
-            Files.createDirectories(spec.runDir());
             Files.writeString(spec.runDir().resolve(NAME_FILE), blank.processName() + "\n");
             Files.move(from.resolve("qemu.pid"), spec.pidFile(), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             Files.move(from.resolve("qmp.sock"), spec.qmpSocket(), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
@@ -168,24 +199,111 @@ public final class Hypervisor {
             Files.deleteIfExists(spec.pidFile());
             Files.deleteIfExists(spec.qmpSocket());
             Files.deleteIfExists(spec.runDir().resolve(NAME_FILE));
+            Files.deleteIfExists(spec.runDir().resolve(LOG_FILE));
         } catch (IOException e) {
             throw new ScaleboxException.HostFailure("cannot prepare " + spec.runDir() + ": " + e.getMessage(), e);
         }
-        List<String> argv = argv(spec);
-        if (incoming) {
-            argv.addAll(List.of("-incoming", "defer"));
-        }
-        ProgramResult launched = runner.run(argv, LAUNCH_TIMEOUT);
-        if (!launched.succeeded()) {
-            throw new ScaleboxException.HostFailure("QEMU did not start: " + launched.describeFailure());
-        }
-        long pid = readPid(spec.pidFile()).orElseThrow(() ->
-                new ScaleboxException.HostFailure("QEMU started but wrote no pid file"));
+        int uid = users.take();
         try {
-            return Instance.watch(spec.vmId(), processName(spec.vmId()), pid, QmpClient.connect(spec.qmpSocket(), QMP_TIMEOUT));
+            users.lend(uid, spec.runDir());
+            if (!spec.isBlank()) {
+                users.lend(uid, spec.disk());
+                if (spec.bridged()) {
+                    taps.plug(spec.vmId(), uid);
+                }
+            }
+            List<String> argv = confined(uid, argv(spec));
+            if (incoming) {
+                argv.addAll(List.of("-incoming", "defer"));
+            }
+            Instance instance = awaitQmp(spec, runner.spawn(argv, spec.runDir().resolve(LOG_FILE)));
+            instance.onExit().thenRun(() -> users.reclaim(uid));
+            return instance;
         } catch (RuntimeException e) {
-            Instance.kill(pid, processName(spec.vmId()));
+            users.reclaim(uid);
             throw e;
+        }
+    }
+
+    /**
+     * Waits for the QEMU just started to answer on QMP, once its machine is made; kills it and
+     * fails with what it wrote when it exits or does not answer in time.
+     */
+    private static Instance awaitQmp(VmSpec spec, Process qemu) {
+        long deadline = System.nanoTime() + LAUNCH_TIMEOUT.toNanos();
+        String name = processName(spec.vmId());
+        while (qemu.isAlive() && System.nanoTime() < deadline) {
+            if (Files.exists(spec.qmpSocket())) {
+                Instance instance = null;
+                try {
+                    instance = Instance.watch(spec.vmId(), name, qemu.pid(), QmpClient.connect(spec.qmpSocket(), QMP_TIMEOUT));
+                    instance.runState();  // answered from QEMU's main loop, which runs once the machine is made
+                    return instance;
+                } catch (RuntimeException e) {
+                    if (instance != null) {
+                        instance.release();
+                        if (qemu.isAlive()) {
+                            Instance.kill(qemu.pid(), name);
+                            throw e;
+                        }
+                    }
+                }
+            }
+            sleep(20);
+        }
+        boolean exited = !qemu.isAlive();
+        Instance.kill(qemu.pid(), name);
+        throw new ScaleboxException.HostFailure("QEMU did not start: " + (exited
+                ? "it exited: " + lastLines(spec.runDir().resolve(LOG_FILE))
+                : "its QMP did not answer within " + LAUNCH_TIMEOUT.toSeconds() + " s"));
+    }
+
+    /** {@code qemu} run as {@code uid}, in a session of its own, with no capabilities and under the sandbox. */
+    private List<String> confined(int uid, List<String> qemu) {
+        List<String> argv = new ArrayList<>(List.of("setsid", HostPrograms.require("setpriv").toString(),
+                "--reuid=" + uid, "--regid=" + uid, kvmGroup().map(gid -> "--groups=" + gid).orElse("--clear-groups"),
+                "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--",
+                HostPrograms.require(qemu.getFirst()).toString()));
+        argv.addAll(qemu.subList(1, qemu.size()));
+        argv.addAll(List.of("-sandbox", SANDBOX));
+        return argv;
+    }
+
+    /**
+     * The group that may open /dev/kvm (kvm on Debian), when KVM is used and the device is not
+     * open to all; with no such group QEMU says it cannot open the device.
+     */
+    private Optional<Integer> kvmGroup() {
+        if (accelerator != Accelerator.KVM) {
+            return Optional.empty();
+        }
+        try {
+            Path kvm = Path.of("/dev/kvm");
+            boolean open = Files.getPosixFilePermissions(kvm).containsAll(
+                    Set.of(PosixFilePermission.OTHERS_READ, PosixFilePermission.OTHERS_WRITE));
+            int group = (Integer) Files.getAttribute(kvm, "unix:gid");
+            return open || group == 0 ? Optional.empty() : Optional.of(group);  // never root's group
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** The last lines QEMU wrote, where it tells why it ended. */
+    private static String lastLines(Path log) {
+        try {
+            List<String> lines = Files.readAllLines(log);
+            return String.join("; ", lines.subList(Math.max(0, lines.size() - 5), lines.size())).strip();
+        } catch (IOException e) {
+            return "(" + log + " cannot be read: " + e.getMessage() + ")";
+        }
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ScaleboxException.HostFailure("interrupted while QEMU started");
         }
     }
 
@@ -197,7 +315,11 @@ public final class Hypervisor {
             return Optional.empty();
         }
         try {
-            return Optional.of(Instance.watch(vmId, name, pid.get(), QmpClient.connect(runDir.resolve("qmp.sock"), QMP_TIMEOUT)));
+            Instance instance = Instance.watch(vmId, name, pid.get(), QmpClient.connect(runDir.resolve("qmp.sock"), QMP_TIMEOUT));
+            if (users.adopt(instance.uid())) {
+                instance.onExit().thenRun(() -> users.reclaim(instance.uid()));
+            }
+            return Optional.of(instance);
         } catch (RuntimeException e) {
             log.warn("QEMU {} of {} is alive but its QMP does not answer: {}", pid.get(), vmId, e.getMessage());
             return Optional.empty();
@@ -271,8 +393,7 @@ public final class Hypervisor {
                 "-device", "virtio-rng-pci,addr=" + RNG_SLOT,
                 "-device", "virtio-balloon-pci,id=balloon0,free-page-reporting=on,addr=" + BALLOON_SLOT,
                 "-qmp", "unix:" + spec.qmpSocket() + ",server=on,wait=off",
-                "-pidfile", spec.pidFile().toString(),
-                "-daemonize"));
+                "-pidfile", spec.pidFile().toString()));
         if (spec.isBlank()) {
             argv.addAll(List.of("-chardev", "null,id=serial0", "-serial", "chardev:serial0"));
             return argv;

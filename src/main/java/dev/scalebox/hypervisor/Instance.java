@@ -3,6 +3,7 @@ package dev.scalebox.hypervisor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -27,15 +28,17 @@ public final class Instance {
     private final String processName;
     private final long pid;
     private final long startTime;
+    private final int uid;
     private final QmpClient qmp;
     private final CompletableFuture<Void> exit;
 
-    private Instance(String vmId, String processName, long pid, long startTime, QmpClient qmp,
+    private Instance(String vmId, String processName, long pid, long startTime, int uid, QmpClient qmp,
                      CompletableFuture<Void> exit) {
         this.vmId = vmId;
         this.processName = processName;
         this.pid = pid;
         this.startTime = startTime;
+        this.uid = uid;
         this.qmp = qmp;
         this.exit = exit;
     }
@@ -43,6 +46,7 @@ public final class Instance {
     /** Watches the process from now on; the exit future is already complete when it is gone. */
     static Instance watch(String vmId, String processName, long pid, QmpClient qmp) {
         long startTime = ProcessStatus.startTime(pid).orElse(-1);
+        int uid = ProcessStatus.uid(Path.of("/proc", Long.toString(pid))).orElse(-1);
         CompletableFuture<Void> exit = new CompletableFuture<>();
         Thread.ofVirtual().name("exit-" + vmId).start(() -> {
             try {
@@ -54,12 +58,12 @@ public final class Instance {
             }
             exit.complete(null);
         });
-        return new Instance(vmId, processName, pid, startTime, qmp, exit);
+        return new Instance(vmId, processName, pid, startTime, uid, qmp, exit);
     }
 
     /** The same process, now serving VM {@code id}. */
     Instance servingVm(String id) {
-        return new Instance(id, processName, pid, startTime, qmp, exit);
+        return new Instance(id, processName, pid, startTime, uid, qmp, exit);
     }
 
     public String vmId() {
@@ -72,6 +76,11 @@ public final class Instance {
 
     public long pid() {
         return pid;
+    }
+
+    /** The user the process runs as (see {@link QemuUsers}); -1 when it was gone before it was watched. */
+    public int uid() {
+        return uid;
     }
 
     QmpClient qmp() {

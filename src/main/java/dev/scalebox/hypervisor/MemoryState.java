@@ -15,12 +15,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * A guest's memory and device state saved to a file and loaded back, through QEMU's migration
@@ -39,15 +42,17 @@ final class MemoryState {
 
     /**
      * Pauses the guest and writes its state to {@code target}, through a partial file beside it;
-     * the guest stays paused. The migration socket is in {@code runDir}.
+     * the guest stays paused. The migration socket is in {@code runDir}, handed to QEMU's user by
+     * {@code lend} before QEMU is asked to connect.
      */
-    static Path save(Instance instance, Path runDir, Path target) {
+    static Path save(Instance instance, Path runDir, Path target, Consumer<Path> lend) {
         Path socket = runDir.resolve(SOCKET);
         Path partial = target.resolveSibling("." + target.getFileName() + ".partial");
         CompletableFuture<Long> copied = new CompletableFuture<>();
         try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
             Files.deleteIfExists(socket);
             server.bind(UnixDomainSocketAddress.of(socket));
+            lend.accept(socket);
             Thread.ofVirtual().start(() -> {
                 try {
                     copied.complete(receive(server, partial));
@@ -121,8 +126,8 @@ final class MemoryState {
 
     private static long receive(ServerSocketChannel server, Path partial) {
         try (SocketChannel in = server.accept();
-             FileChannel out = FileChannel.open(partial, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                     StandardOpenOption.WRITE)) {
+             FileChannel out = FileChannel.open(partial, Set.of(StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                     StandardOpenOption.WRITE), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) {
             long total = 0;
             for (long n; (n = out.transferFrom(in, total, 1 << 24)) > 0; ) {
                 total += n;

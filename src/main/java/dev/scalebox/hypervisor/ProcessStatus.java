@@ -3,11 +3,12 @@ package dev.scalebox.hypervisor;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.OptionalLong;
 
 /**
- * Whether a process that is not our child still runs, from {@code /proc/PID/stat}. QEMU detaches
- * (-daemonize), so its parent is init, which on some hosts (containers, microVMs) reaps late: a
+ * Whether a process that is not our child still runs, from {@code /proc/PID/stat}. QEMU outlives
+ * the service that started it, and then its parent is init, which on some hosts (containers, microVMs) reaps late: a
  * killed QEMU can stay a zombie for a while, and the JDK's {@link ProcessHandle#isAlive} counts a
  * zombie as alive. Here a zombie whose threads have all exited is gone, and a pid reused by
  * another process is told apart by its start time.
@@ -58,6 +59,20 @@ final class ProcessStatus {
         } catch (IOException | RuntimeException e) {
             return -1;
         }
+    }
+
+    /** The real uid of the process whose {@code /proc} directory is {@code proc}; empty when it is gone. */
+    static Optional<Integer> uid(Path proc) {
+        try {
+            for (String line : Files.readAllLines(proc.resolve("status"))) {
+                if (line.startsWith("Uid:")) {
+                    return Optional.of(Integer.parseUnsignedInt(line.substring(4).strip().split("\\s+")[0]));
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // gone meanwhile
+        }
+        return Optional.empty();
     }
 
     static boolean isAlive(long pid, long startTime) {

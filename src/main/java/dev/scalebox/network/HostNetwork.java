@@ -9,6 +9,7 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -61,6 +62,7 @@ public final class HostNetwork {
             return;
         }
         ensureBridge();
+        openTun();
         guests.clear();
         all.forEach(g -> guests.put(g.vmId(), g));
         dnsmasq.hosts(guests.values());
@@ -90,14 +92,16 @@ public final class HostNetwork {
         }
     }
 
-    /** A fresh TAP device for the VM's QEMU, on the bridge; nothing in user mode. */
-    public void plug(String vmId) {
+    /** A fresh TAP device for the VM's QEMU, on the bridge, that only {@code owner} may attach to; nothing in user mode. */
+    public void plug(String vmId, int owner) {
         if (!config.bridged()) {
             return;
         }
         String tap = Guest.tapOf(vmId);
         unplug(vmId);
-        ip("tuntap", "add", "dev", tap, "mode", "tap", "vnet_hdr");
+        // Only its owner may attach to a TAP device (with no owner, any user could).
+        ip("tuntap", "add", "dev", tap, "mode", "tap", "vnet_hdr", "user", Integer.toString(owner),
+                "group", Integer.toString(owner));
         try {
             ip("link", "set", "dev", tap, "master", config.bridge());
             // The kernel's own guard, besides the firewall's: isolated ports forward only to the bridge itself.
@@ -190,6 +194,25 @@ public final class HostNetwork {
         if (!readSysctl("net/ipv4/ip_forward").equals("1")) {
             log.info("Turning on IPv4 forwarding (net.ipv4.ip_forward) for the guests' traffic to the internet");
             sysctl("net/ipv4/ip_forward", "1");
+        }
+    }
+
+    /**
+     * QEMU, running as a user of its own, opens /dev/net/tun to attach to its TAP device. udev
+     * makes that device 0666 on most hosts; where nothing did, this does. It is safe for all:
+     * the kernel lets only a TAP device's owner attach to it, and only root make one.
+     */
+    private static void openTun() {
+        Path tun = Path.of("/dev/net/tun");
+        try {
+            Set<PosixFilePermission> mode = Files.getPosixFilePermissions(tun);
+            if (mode.addAll(Set.of(PosixFilePermission.GROUP_READ, PosixFilePermission.GROUP_WRITE,
+                    PosixFilePermission.OTHERS_READ, PosixFilePermission.OTHERS_WRITE))) {
+                log.info("Making {} usable by QEMU's users (mode 0666, as udev sets it on most hosts)", tun);
+                Files.setPosixFilePermissions(tun, mode);
+            }
+        } catch (IOException e) {
+            throw new ScaleboxException.HostFailure("cannot open " + tun + " to QEMU's users: " + e.getMessage(), e);
         }
     }
 

@@ -58,6 +58,11 @@ public record DataLayout(Path root) {
         return inside(run(), Names.require("VM id", vmId));
     }
 
+    /** Where the files a QEMU may be lent while it runs are: disks and run directories. */
+    public List<Path> lentToQemu() {
+        return List.of(vms(), volumes(), run());
+    }
+
     /** The directories the service needs; made when missing. */
     public List<Path> directories() {
         return List.of(templates(), vms(), kernel(), volumes(), run());

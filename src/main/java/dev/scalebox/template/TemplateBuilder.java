@@ -17,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -117,6 +118,8 @@ final class TemplateBuilder {
     private static void install(Path source, Path target) throws IOException {
         Path partial = target.resolveSibling("." + target.getFileName() + ".partial");
         Files.copy(source, partial, StandardCopyOption.REPLACE_EXISTING);
+        // QEMU reads the kernel as a user of its own (some distributions keep /boot's kernel 0600).
+        Files.setPosixFilePermissions(partial, PosixFilePermissions.fromString("rw-r--r--"));
         Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 

@@ -170,7 +170,8 @@ final class VmRuntime implements StartWatch.Owner {
 
     /**
      * The VM ready for its QEMU on the bridge: an address (a VM made under the user-mode network
-     * gets one now, and its rules with it) and a fresh TAP device.
+     * gets one now, and its rules with it). Its TAP device is made by the hypervisor, for the user
+     * its QEMU runs as.
      */
     private VmStore.Row wire(VmStore.Row row) {
         if (!network.bridged()) {
@@ -180,7 +181,6 @@ final class VmRuntime implements StartWatch.Owner {
         if (addressed.ip() != null && row.ip() == null) {
             network.put(VmSpecs.guest(addressed));
         }
-        network.plug(addressed.id());
         return addressed;
     }
 

@@ -46,6 +46,7 @@ public final class VmService {
     private final VmRuntime runtime;
     private final Reservations reservations;
     private final HostNetwork network;
+    private final Hypervisor hypervisor;
     private volatile List<String> orphans = List.of();
 
     public VmService(StorageService storage, Hypervisor hypervisor, VmStore store, VmLimits limits,
@@ -60,6 +61,7 @@ public final class VmService {
         this.limits = limits;
         this.templates = templates;
         this.network = network;
+        this.hypervisor = hypervisor;
         this.states = new VmStates(store);
         this.reservations = new Reservations(store, states, limits, network.bridged() ? network.config().subnet() : null);
         this.runtime = new VmRuntime(storage.layout(), hypervisor, states, limits, admission, bootLimits, network,
@@ -434,6 +436,7 @@ public final class VmService {
         network.sweepTaps(store.list().stream().filter(r -> VmStatus.of(r.status()) == VmStatus.STARTING
                 || VmStatus.of(r.status()) == VmStatus.RUNNING).map(VmStore.Row::id).collect(Collectors.toSet()));
         orphans = Orphans.sweep(storage.layout(), store.list().stream().map(VmStore.Row::id).collect(Collectors.toSet()));
+        hypervisor.reclaimIdleUsers();
     }
 
     private void recover(VmStore.Row row) {

@@ -205,4 +205,39 @@ class NetworkIsolationTest {
         assertThat(env.ssh(a, "echo still")).contains("still");
         assertThat(reach(b, List.of(MIRROR + ":80"))).containsEntry(MIRROR + ":80", true);
     }
+
+    @Test
+    @Order(6)
+    void eachQemuRunsConfinedAsAUserOfItsOwnThatCannotWriteTheOtherVmsDisk() throws IOException {
+        Map<String, String> qemuA = processStatus(vms.processId(a.id()).orElseThrow());
+        Map<String, String> qemuB = processStatus(vms.processId(b.id()).orElseThrow());
+        String uidA = qemuA.get("Uid").split("\\s+")[0];
+        assertThat(uidA).isNotEqualTo("0").isNotEqualTo(qemuB.get("Uid").split("\\s+")[0]);
+        assertThat(qemuA).containsEntry("Seccomp", "2").containsEntry("NoNewPrivs", "1")
+                .containsEntry("CapEff", "0000000000000000").containsEntry("CapBnd", "0000000000000000");
+        assertThat(Files.readString(Path.of("/sys/class/net", Guest.tapOf(a.id()), "owner")).strip())
+                .as("only QEMU a may attach to a's TAP device").isEqualTo(uidA);
+
+        // A process with QEMU a's credentials opens each disk for writing, writing nothing.
+        List<String> asQemuA = List.of("setpriv", "--reuid=" + uidA, "--regid=" + uidA, "--clear-groups", "--",
+                "sh", "-c", ": >> \"$1\"", "sh");
+        assertThat(asQemu(asQemuA, env.layout.vmImage(a.id())).succeeded()).as("its own disk").isTrue();
+        assertThat(asQemu(asQemuA, env.layout.vmImage(b.id())).stderr()).contains("Permission denied");
+        assertThat(asQemu(asQemuA, env.layout.runDir(b.id()).resolve("serial.log")).stderr()).contains("Permission denied");
+    }
+
+    private static dev.scalebox.host.ProgramResult asQemu(List<String> argv, Path file) {
+        List<String> all = new ArrayList<>(argv);
+        all.add(file.toString());
+        return Sh.tryRun(all.toArray(String[]::new));
+    }
+
+    private static Map<String, String> processStatus(long pid) throws IOException {
+        Map<String, String> fields = new LinkedHashMap<>();
+        for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
+            String[] kv = line.split(":\\s*", 2);
+            fields.put(kv[0], kv.length > 1 ? kv[1].strip() : "");
+        }
+        return fields;
+    }
 }

@@ -5,6 +5,7 @@ import java.io.RandomAccessFile;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Comparator;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -59,10 +60,14 @@ public final class LoopFs implements AutoCloseable {
         return new LoopFs(tempDir(), "ext4", sizeBytes);
     }
 
-    /** A unique temporary directory with the test prefix, on the host's root filesystem. */
+    /**
+     * A unique temporary directory with the test prefix, on the host's root filesystem; others
+     * may pass through it (not list it), as QEMU's users must reach the data directories below.
+     */
     public static Path tempDir() {
         try {
-            return Files.createTempDirectory(Path.of("/var/tmp"), PREFIX);
+            return Files.createTempDirectory(Path.of("/var/tmp"), PREFIX,
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx--x--x")));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -10,6 +10,7 @@ import dev.scalebox.storage.DataLayout;
 import dev.scalebox.storage.StorageService;
 import dev.scalebox.template.TemplateService;
 import dev.scalebox.hypervisor.Hypervisor;
+import dev.scalebox.hypervisor.QemuUsers;
 import dev.scalebox.host.ProgramRunner;
 import dev.scalebox.store.Database;
 import dev.scalebox.vm.Admission;
@@ -111,7 +112,8 @@ public final class TestVms implements AutoCloseable {
     }
 
     private VmService service(int tcgCacheMib, BootLimits limits, Admission line, HostNetwork network) {
-        VmService vms = new VmService(storage, new Hypervisor(new ProgramRunner(), ACCELERATOR, tcgCacheMib), db.vms(),
+        VmService vms = new VmService(storage, new Hypervisor(new ProgramRunner(), ACCELERATOR, tcgCacheMib,
+                new QemuUsers(layout.root(), layout.lentToQemu(), layout.kernel()), network::plug), db.vms(),
                 new VmLimits(2, 512, 2, 100, "127.0.0.1", "127.0.0.1", portMin, portMin + 99), templates, line, limits,
                 network);
         vms.startNetwork();

@@ -29,6 +29,10 @@ public final class Waits {
         Vm[] last = {vms.get(id)};
         until("VM " + id + " to be " + status.label(), bound, () -> {
             last[0] = vms.get(id);
+            if (last[0].status() == VmStatus.ERROR && status != VmStatus.ERROR) {
+                throw new AssertionError("VM " + id + " is in error (" + last[0].statusReason() + ") while waiting for "
+                        + status.label() + "; log:\n" + RecentLog.tail(40, null));
+            }
             return last[0].status() == status;
         }, () -> "it is " + last[0].status().label() + " (" + last[0].statusReason() + "); console tail:\n"
                 + vms.console(id, 3000) + "\nlog:\n" + RecentLog.tail(40, null));
