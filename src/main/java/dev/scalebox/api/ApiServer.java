@@ -74,7 +74,7 @@ public final class ApiServer implements AutoCloseable {
     private static void routes(HttpRouting.Builder routing, ApiToken token, Services services) {
         routing.addFilter((chain, req, res) -> {
             String path = req.path().path();
-            if (path.equals("/health") || path.equals("/openapi.yaml")
+            if (path.equals("/health") || path.equals("/openapi.yaml") || path.equals(WakeRoute.PATH)
                     || token.accepts(req.headers().first(HeaderNames.AUTHORIZATION).orElse(null))) {
                 chain.proceed();
             } else {
@@ -97,6 +97,7 @@ public final class ApiServer implements AutoCloseable {
                 res.send(metrics.scrape());
             });
             VmRoutes.register(routing, services.vms(), metrics);
+            services.vms().https().ifPresent(https -> WakeRoute.register(routing, services.vms(), https));
         }
         if (services.users() != null) {
             UserRoutes.register(routing, services.users());

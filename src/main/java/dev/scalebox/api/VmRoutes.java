@@ -33,7 +33,7 @@ final class VmRoutes {
 
     /** The JSON body of {@code POST /vms}. */
     record CreateBody(String template, String sshPublicKey, String name, Integer vcpuCount, Integer memSizeMib,
-                      Integer diskSizeGib, JsonNode egress) {
+                      Integer diskSizeGib, JsonNode egress, Integer httpPort) {
     }
 
     /** The optional JSON body of {@code POST /vms/{id}/restart}. */
@@ -51,11 +51,11 @@ final class VmRoutes {
     /** A VM as the API shows it. */
     record VmView(String id, String name, String template, String status, String statusReason, int vcpuCount,
                   int memSizeMib, int diskSizeGib, String sshHost, int sshPort, String sshUser, String ssh,
-                  Instant createdAt, String ip, String mac, Object egress) {
+                  Instant createdAt, String ip, String mac, Object egress, int httpPort, String url) {
         static VmView of(Vm vm) {
             return new VmView(vm.id(), vm.name(), vm.template(), vm.status().label(), vm.statusReason(), vm.vcpuCount(),
                     vm.memSizeMib(), vm.diskSizeGib(), vm.sshHost(), vm.sshPort(), vm.sshUser(), vm.ssh(), vm.createdAt(),
-                    vm.ip(), vm.mac(), vm.egress().json());
+                    vm.ip(), vm.mac(), vm.egress().json(), vm.httpPort(), vm.url());
         }
     }
 
@@ -64,7 +64,7 @@ final class VmRoutes {
             long start = System.nanoTime();
             CreateBody b = body(req, CreateBody.class);
             Vm vm = vms.create(new CreateVm(b.template(), b.sshPublicKey(), b.name(), b.vcpuCount(), b.memSizeMib(),
-                    b.diskSizeGib(), egress(b.egress())));
+                    b.diskSizeGib(), egress(b.egress()), b.httpPort()));
             res.header(HeaderNames.LOCATION, "/vms/" + vm.id());
             ApiServer.json(res, 201, VmView.of(vm));
             metrics.recordCreate(System.nanoTime() - start);

@@ -28,7 +28,8 @@ import java.util.concurrent.TimeUnit;
 final class ServeCommand implements Callable<Integer> {
 
     /** The host programs the service needs from the start. */
-    static final List<String> PROGRAMS = List.of("cp", "debugfs", "resize2fs", "e2fsck", "mke2fs", "qemu-system-x86_64");
+    static final List<String> PROGRAMS = List.of("cp", "debugfs", "resize2fs", "e2fsck", "mke2fs", "qemu-system-x86_64",
+            "setsid", "setpriv");
     private static final Logger log = LoggerFactory.getLogger(ServeCommand.class);
 
     @Mixin
@@ -41,6 +42,12 @@ final class ServeCommand implements Callable<Integer> {
     public Integer call() throws InterruptedException {
         Settings settings = common.settings(listen.flags());
         HostPrograms.requireAll(PROGRAMS);
+        if (settings.bridged()) {
+            HostPrograms.requireAll(List.of("ip", "nft", "dnsmasq"));
+        }
+        if (settings.httpDomain().isPresent()) {
+            HostPrograms.requireAll(List.of("caddy"));
+        }
         try (DataDirLock owner = DataDirLock.owner(new DataLayout(settings.dataDir()), "scalebox serve")) {
             serve(Services.open(settings));
         }

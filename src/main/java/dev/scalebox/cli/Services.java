@@ -5,6 +5,7 @@ import dev.scalebox.gateway.Users;
 import dev.scalebox.host.Filesystems;
 import dev.scalebox.host.ProgramRunner;
 import dev.scalebox.network.HostNetwork;
+import dev.scalebox.network.HttpsConfig;
 import dev.scalebox.network.NetworkConfig;
 import dev.scalebox.storage.DataLayout;
 import dev.scalebox.storage.StorageService;
@@ -42,10 +43,19 @@ record Services(Settings settings, DataLayout layout, ProgramRunner runner, File
                 settings.defaultDiskSizeGib(), settings.maxDiskSizeGib(), settings.sshHost(), settings.bindAddress(),
                 settings.portMin(), settings.portMax());
         HostNetwork network = new HostNetwork(runner, new NetworkConfig(settings.bridged(), settings.networkBridge(),
-                settings.networkCidr(), settings.bindAddress(), settings.egressDefault(), settings.boxEgress()));
+                settings.networkCidr(), settings.bindAddress(), settings.egressDefault(), settings.boxEgress()),
+                settings.httpDomain().map(domain -> new HttpsConfig(domain, settings.httpsBind(), settings.httpsPort(),
+                        settings.httpAcmeEmail().orElse(null), layout.root().resolve("caddy"), wakeUpstream(settings))));
         Hypervisor hypervisor = new Hypervisor(runner, accelerator, settings.tcgCacheMib(), new QemuUsers(layout.root(), layout.lentToQemu(), layout.kernel()), network::plug);
         VmService vms = new VmService(storage, hypervisor, db.vms(), limits, templates, admission, network);
         return new Services(settings, layout, runner, filesystems, storage, templates, hypervisor, vms,
                 new Users(db.users()));
+    }
+
+    /** Where Caddy reaches the API's wake endpoint: the API's own address, or loopback when it listens on all. */
+    private static String wakeUpstream(Settings settings) {
+        String bind = settings.apiBind();
+        String host = bind.equals("0.0.0.0") ? "127.0.0.1" : bind.equals("::") ? "[::1]" : bind.contains(":") ? "[" + bind + "]" : bind;
+        return host + ":" + settings.apiPort();
     }
 }

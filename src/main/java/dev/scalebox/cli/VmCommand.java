@@ -31,6 +31,8 @@ final class VmCommand {
                @Option(names = "--disk", paramLabel = "GIB", description = "Disk size in GiB") Integer disk,
                @Option(names = "--mem", paramLabel = "MIB", description = "Memory in MiB") Integer mem,
                @Option(names = "--cpus", paramLabel = "N", description = "vCPUs") Integer cpus,
+               @Option(names = "--http-port", paramLabel = "PORT",
+                       description = "The port of the VM's web server its HTTPS address leads to (default 80)") Integer httpPort,
                @Option(names = "--wait", description = "Return when SSH answers") boolean wait,
                @Option(names = "--timeout", defaultValue = "0", paramLabel = "SECONDS",
                        description = "Give up waiting after this long (default 0: wait while the VM is starting)") int timeout,
@@ -42,6 +44,7 @@ final class VmCommand {
         putIfSet(body, "disk_size_gib", disk);
         putIfSet(body, "mem_size_mib", mem);
         putIfSet(body, "vcpu_count", cpus);
+        putIfSet(body, "http_port", httpPort);
         JsonNode vm = api().post("/vms", body);
         if (wait) {
             vm = awaitRunning(vm.get("id").asString(), timeout);
@@ -62,6 +65,17 @@ final class VmCommand {
     @Command(name = "show", mixinStandardHelpOptions = true, description = "Show one VM.")
     int show(@Parameters(paramLabel = "VM") String vm, @Option(names = "--json") boolean json) {
         print(api().get(path(vm)), json);
+        return 0;
+    }
+
+    @Command(name = "url", mixinStandardHelpOptions = true, description = "Print the VM's HTTPS address.")
+    int url(@Parameters(paramLabel = "VM") String vm) {
+        JsonNode v = api().get(path(vm));
+        if (v.path("url").isNull() || v.path("url").isMissingNode()) {
+            throw new CliException("VM " + vm + " has no HTTPS address: set HTTP_DOMAIN (with NETWORK=bridge), and give"
+                    + " the VM a name that is one DNS label (a-z, 0-9, -)");
+        }
+        System.out.println(v.get("url").asString());
         return 0;
     }
 

@@ -22,6 +22,12 @@ public enum Setting {
     EGRESS_DEFAULT("internet", "where a VM may connect to when its create gives no egress: internet (public addresses),"
             + " all (the private ranges too), none, or a comma-separated list of CIDR or CIDR:port"),
     BOX_EGRESS("internet", "where boxes of the gateway may connect to, in the form of EGRESS_DEFAULT"),
+    HTTP_DOMAIN(null, "the domain under which each VM is published at https://NAME.HTTP_DOMAIN through Caddy;"
+            + " unset, VMs have no HTTPS address"),
+    HTTPS_PORT("443", "the port of the VMs' HTTPS addresses"),
+    HTTPS_BIND("127.0.0.1", "the address Caddy listens on for the VMs' HTTPS addresses"),
+    HTTP_ACME_EMAIL(null, "with a public HTTP_DOMAIN, the email for ACME (Let's Encrypt) certificates; unset,"
+            + " Caddy's internal CA signs them"),
     ACCEL("auto", "the accelerator: auto (KVM when usable, else TCG), kvm or tcg"),
     MAX_CONCURRENT_STARTS("auto", "how much starting work (boots, resumes, golden states, ready boxes, warm instances,"
             + " snapshot copies) runs at once, in cores: a boot costs its vCPUs under TCG, anything else 1; auto is the cores"),

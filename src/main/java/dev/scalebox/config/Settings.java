@@ -76,6 +76,10 @@ public final class Settings {
     public Subnet networkCidr() { return Subnet.parse(values.get(Setting.NETWORK_CIDR)).orElseThrow(); }
     public Egress egressDefault() { return egress(Setting.EGRESS_DEFAULT); }
     public Egress boxEgress() { return egress(Setting.BOX_EGRESS); }
+    public Optional<String> httpDomain() { return optional(Setting.HTTP_DOMAIN); }
+    public int httpsPort() { return integer(Setting.HTTPS_PORT); }
+    public String httpsBind() { return values.get(Setting.HTTPS_BIND); }
+    public Optional<String> httpAcmeEmail() { return optional(Setting.HTTP_ACME_EMAIL); }
 
     private Egress egress(Setting s) {
         String v = values.get(s).strip();
@@ -184,6 +188,24 @@ public final class Settings {
         if (bindAddress().isBlank()) {
             throw bad(Setting.BIND_ADDRESS, "must be an address");
         }
+        requirePort(Setting.HTTPS_PORT, 1);
+        httpDomain().ifPresent(domain -> {
+            if (!domain.matches("([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+                    || domain.length() > 200) {
+                throw bad(Setting.HTTP_DOMAIN, "must be a lower-case DNS name such as vms.example.com");
+            }
+            if (!bridged()) {
+                throw bad(Setting.HTTP_DOMAIN, "needs NETWORK=bridge: Caddy reaches each VM at its address on the bridge");
+            }
+        });
+        if (httpsBind().isBlank()) {
+            throw bad(Setting.HTTPS_BIND, "must be an address");
+        }
+        httpAcmeEmail().ifPresent(email -> {
+            if (!email.matches("[^@\\s]+@[^@\\s]+\\.[^@\\s]+")) {
+                throw bad(Setting.HTTP_ACME_EMAIL, "must be an email address");
+            }
+        });
         if (apiBind().isBlank()) {
             throw bad(Setting.API_BIND, "must be an address");
         }

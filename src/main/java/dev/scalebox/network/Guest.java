@@ -2,9 +2,14 @@ package dev.scalebox.network;
 
 /**
  * A VM as the network sees it: its TAP device, MAC and address, the host port forwarded to its
- * SSH, and where it may connect to.
+ * SSH, where it may connect to, and its name and web server's port, which its HTTPS address
+ * (https://NAME.HTTP_DOMAIN) leads to.
  */
-public record Guest(String vmId, String ip, int sshPort, Egress egress) {
+public record Guest(String vmId, String ip, int sshPort, Egress egress, String name, int httpPort) {
+
+    public Guest(String vmId, String ip, int sshPort, Egress egress) {
+        this(vmId, ip, sshPort, egress, vmId, 80);
+    }
 
     public String mac() {
         return Subnet.macOf(ip);

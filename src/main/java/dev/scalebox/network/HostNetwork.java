@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -34,13 +35,27 @@ public final class HostNetwork {
     private final NetworkConfig config;
     private final Firewall firewall;
     private final Dnsmasq dnsmasq;
+    private final Optional<HttpsConfig> https;
+    private final Optional<Caddy> caddy;
     private final Map<String, Guest> guests = new ConcurrentHashMap<>();
 
     public HostNetwork(ProgramRunner runner, NetworkConfig config) {
+        this(runner, config, Optional.empty());
+    }
+
+    /** With {@code https}, each VM also has an HTTPS address, served by Caddy. */
+    public HostNetwork(ProgramRunner runner, NetworkConfig config, Optional<HttpsConfig> https) {
         this.runner = runner;
         this.config = config;
         this.firewall = new Firewall(runner, config);
         this.dnsmasq = new Dnsmasq(runner, config);
+        this.https = https.filter(h -> config.bridged());
+        this.caddy = this.https.map(h -> new Caddy(runner, h, config.runDir()));
+    }
+
+    /** The VMs' HTTPS addresses, when they have them. */
+    public Optional<HttpsConfig> https() {
+        return https;
     }
 
     public NetworkConfig config() {
@@ -68,6 +83,7 @@ public final class HostNetwork {
         dnsmasq.hosts(guests.values());
         firewall.apply(guests.values());
         dnsmasq.ensure();
+        caddy.ifPresent(c -> c.ensure(guests.values()));
     }
 
     /** Sets the rules and DHCP entry of {@code guest}, new or changed (its egress, say), at once. */
@@ -75,12 +91,15 @@ public final class HostNetwork {
         if (!config.bridged()) {
             return;
         }
-        guests.put(guest.vmId(), guest);
+        Guest before = guests.put(guest.vmId(), guest);
         dnsmasq.hosts(guests.values());
         firewall.apply(guests.values());
+        if (!guest.equals(before)) {
+            caddy.ifPresent(c -> c.put(guest));
+        }
     }
 
-    /** Forgets a deleted VM: its rules, its DHCP entry and its TAP device. */
+    /** Forgets a deleted VM: its rules, its DHCP entry, its HTTPS route and its TAP device. */
     public synchronized void remove(String vmId) {
         if (!config.bridged()) {
             return;
@@ -89,6 +108,7 @@ public final class HostNetwork {
         if (guests.remove(vmId) != null) {
             dnsmasq.hosts(guests.values());
             firewall.apply(guests.values());
+            caddy.ifPresent(c -> c.remove(vmId));
         }
     }
 
@@ -139,7 +159,7 @@ public final class HostNetwork {
         }
     }
 
-    /** Starts dnsmasq again if it is gone. */
+    /** Starts dnsmasq and Caddy again if they are gone, and gives Caddy the routes it missed. */
     public void supervise() {
         if (config.bridged()) {
             try {
@@ -147,6 +167,13 @@ public final class HostNetwork {
             } catch (RuntimeException e) {
                 log.error("dnsmasq of {} is down and could not be started: {}", config.bridge(), e.getMessage());
             }
+            caddy.ifPresent(c -> {
+                try {
+                    c.ensure(guests.values());
+                } catch (RuntimeException e) {
+                    log.error("Caddy is down and could not be started: {}", e.getMessage());
+                }
+            });
         }
     }
 
@@ -156,6 +183,7 @@ public final class HostNetwork {
             return;
         }
         dnsmasq.stop();
+        caddy.ifPresent(Caddy::stop);
         ports().forEach(this::deleteTap);
         firewall.remove();
         runner.run(List.of("ip", "link", "del", "dev", config.bridge()), IP_TIMEOUT);

@@ -12,24 +12,25 @@ public final class VmStore {
     /**
      * A stored VM; {@code status} is the lower-case state name, {@code box} whether it is a box
      * of the gateway, whose disk is a volume; {@code ip} its address on the bridge (null until it
-     * has one), {@code egress} where it may connect to, in its stored form.
+     * has one), {@code egress} where it may connect to, in its stored form, {@code httpPort} the
+     * port of its web server that its HTTPS address leads to.
      */
     public record Row(String id, String name, String template, String status, String statusReason, int vcpuCount,
                       int memSizeMib, int diskSizeGib, int sshPort, Instant createdAt, boolean box, String ip,
-                      String egress) {
+                      String egress, int httpPort) {
         public Row withStatus(String newStatus, String reason) {
             return new Row(id, name, template, newStatus, reason, vcpuCount, memSizeMib, diskSizeGib, sshPort, createdAt,
-                    box, ip, egress);
+                    box, ip, egress, httpPort);
         }
 
         public Row withSizes(int vcpus, int memMib, int diskGib) {
             return new Row(id, name, template, status, statusReason, vcpus, memMib, diskGib, sshPort, createdAt, box, ip,
-                    egress);
+                    egress, httpPort);
         }
 
         public Row withNetwork(String newIp, String newEgress) {
             return new Row(id, name, template, status, statusReason, vcpuCount, memSizeMib, diskSizeGib, sshPort, createdAt,
-                    box, newIp, newEgress);
+                    box, newIp, newEgress, httpPort);
         }
     }
 
@@ -42,9 +43,11 @@ public final class VmStore {
     /** Inserts a new VM; false when its name or port is taken. */
     public boolean insert(Row r) {
         return db.update("save VM " + r.id(), "INSERT INTO vms (id, name, template, status, status_reason, vcpu_count,"
-                        + " mem_size_mib, disk_size_gib, ssh_port, created_at, kind, ip, egress) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        + " mem_size_mib, disk_size_gib, ssh_port, created_at, kind, ip, egress, http_port)"
+                        + " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 r.id(), r.name(), r.template(), r.status(), r.statusReason(), r.vcpuCount(), r.memSizeMib(),
-                r.diskSizeGib(), r.sshPort(), r.createdAt().toString(), r.box() ? "box" : "vm", r.ip(), r.egress()) >= 0;
+                r.diskSizeGib(), r.sshPort(), r.createdAt().toString(), r.box() ? "box" : "vm", r.ip(), r.egress(),
+                r.httpPort()) >= 0;
     }
 
     public void update(Row r) {
@@ -80,6 +83,7 @@ public final class VmStore {
         return new Row(rs.getString("id"), rs.getString("name"), rs.getString("template"), rs.getString("status"),
                 rs.getString("status_reason"), rs.getInt("vcpu_count"), rs.getInt("mem_size_mib"),
                 rs.getInt("disk_size_gib"), rs.getInt("ssh_port"), Instant.parse(rs.getString("created_at")),
-                "box".equals(rs.getString("kind")), rs.getString("ip"), rs.getString("egress"));
+                "box".equals(rs.getString("kind")), rs.getString("ip"), rs.getString("egress"),
+                rs.getInt("http_port"));
     }
 }

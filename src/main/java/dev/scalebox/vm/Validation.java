@@ -22,6 +22,15 @@ final class Validation {
         return v;
     }
 
+    /** The port of the VM's web server its HTTPS address leads to: 80 unless asked. */
+    static int httpPort(Integer requested) {
+        int port = requested != null ? requested : 80;
+        if (port < 1 || port > 65535) {
+            throw new ScaleboxException.BadRequest("http_port must be a TCP port from 1 to 65535, not " + port);
+        }
+        return port;
+    }
+
     /** The memory for a VM; {@code releasedMib} is what the VM gives back first (a restart's old size). */
     static int memMib(Integer requested, VmLimits limits, int releasedMib) {
         int m = requested != null ? requested : limits.defaultMemMib();

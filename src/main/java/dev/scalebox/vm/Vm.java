@@ -6,11 +6,13 @@ import java.time.Instant;
 
 /**
  * A VM as clients see it. {@code statusReason} says why a VM stopped or failed, when it did;
- * {@code ip} and {@code mac} are its address and MAC on the bridge, null under the user-mode network.
+ * {@code ip} and {@code mac} are its address and MAC on the bridge, null under the user-mode network;
+ * {@code url} its HTTPS address, null when VMs have none (HTTP_DOMAIN unset, or a name that is not
+ * one DNS label), which leads to its {@code httpPort}.
  */
 public record Vm(String id, String name, String template, VmStatus status, String statusReason, int vcpuCount,
                  int memSizeMib, int diskSizeGib, String sshHost, int sshPort, String sshUser, Instant createdAt,
-                 String ip, String mac, Egress egress) {
+                 String ip, String mac, Egress egress, int httpPort, String url) {
 
     /** A ready command line to log in. */
     public String ssh() {

@@ -7,6 +7,7 @@ import dev.scalebox.hypervisor.Hypervisor;
 import dev.scalebox.hypervisor.Instance;
 import dev.scalebox.network.Egress;
 import dev.scalebox.network.HostNetwork;
+import dev.scalebox.network.HttpsConfig;
 import dev.scalebox.network.Subnet;
 import dev.scalebox.storage.Names;
 import dev.scalebox.storage.StorageService;
@@ -140,9 +141,10 @@ public final class VmService {
         int vcpus = Validation.vcpus(request.vcpuCount(), limits);
         int mem = Validation.memMib(request.memSizeMib(), limits, 0);
         int disk = Validation.diskGib(request.diskSizeGib(), limits, templateImage.toFile().length());
+        int httpPort = Validation.httpPort(request.httpPort());
         storage.checkAvailableSpace(disk);
 
-        VmStore.Row row = reservations.reserve(request.template(), name, vcpus, mem, disk, box, egress);
+        VmStore.Row row = reservations.reserve(request.template(), name, vcpus, mem, disk, box, egress, httpPort);
         return build(row, () -> {
             addToNetwork(row);
             storage.createRootfs(request.template(), disk(row), disk, request.sshPublicKey());
@@ -252,7 +254,7 @@ public final class VmService {
             }
             storage.checkAvailableSpace(0);
             VmStore.Row row = reservations.reserve(src.template(), newName, src.vcpuCount(), src.memSizeMib(), src.diskSizeGib(),
-                    src.box(), Egress.ofStored(src.egress()));
+                    src.box(), Egress.ofStored(src.egress()), src.httpPort());
             return build(row, () -> {
                 addToNetwork(row);
                 storage.cloneRootfs(disk(src), disk(row));
@@ -280,11 +282,27 @@ public final class VmService {
         return runtime.warmInstances(vcpus, memMib);
     }
 
-    /** Gives the VM a new name; 409 when another VM has it. */
+    /** The VMs' HTTPS addresses, when they have them. */
+    public Optional<HttpsConfig> https() {
+        return network.https();
+    }
+
+    /**
+     * A request came to the HTTPS address of VM {@code name} and the VM did not answer it: a
+     * suspended VM is resumed, for a person. Returns the VM as it is now; empty when no VM has
+     * that name.
+     */
+    public Optional<Vm> wake(String name) {
+        return store.find(name).filter(r -> r.name().equals(name)).map(r ->
+                VmStatus.of(r.status()) == VmStatus.SUSPENDED ? start(r.id()) : toVm(r));
+    }
+
+    /** Gives the VM a new name, and so a new HTTPS address; 409 when another VM has it. */
     public Vm rename(String idOrName, String name) {
         String newName = Names.require("name", name);
         return locked(idOrName, row -> {
             reservations.rename(row.id(), newName);
+            addToNetwork(row(row.id()));
             return get(row.id());
         });
     }
@@ -499,6 +517,7 @@ public final class VmService {
     private Vm toVm(VmStore.Row r) {
         return new Vm(r.id(), r.name(), r.template(), VmStatus.of(r.status()), r.statusReason(), r.vcpuCount(),
                 r.memSizeMib(), r.diskSizeGib(), limits.sshHost(), r.sshPort(), "root", r.createdAt(), r.ip(),
-                r.ip() == null ? null : Subnet.macOf(r.ip()), Egress.ofStored(r.egress()));
+                r.ip() == null ? null : Subnet.macOf(r.ip()), Egress.ofStored(r.egress()), r.httpPort(),
+                network.https().flatMap(h -> h.urlOf(r.name())).orElse(null));
     }
 }

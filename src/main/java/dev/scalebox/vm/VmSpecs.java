@@ -37,7 +37,8 @@ final class VmSpecs {
 
     /** The VM as the bridge's network sees it; null when it has no address there. */
     static Guest guest(VmStore.Row row) {
-        return row.ip() == null ? null : new Guest(row.id(), row.ip(), row.sshPort(), Egress.ofStored(row.egress()));
+        return row.ip() == null ? null : new Guest(row.id(), row.ip(), row.sshPort(), Egress.ofStored(row.egress()),
+                row.name(), row.httpPort());
     }
 
     VmSpec blank(String name, WarmInstances.Shape shape) {

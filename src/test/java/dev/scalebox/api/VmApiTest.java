@@ -98,6 +98,8 @@ class VmApiTest {
                 new Case("{\"template\":\"debian-base\",\"ssh_public_key\":\"" + key + "\",\"disk_size_gib\":1}", 400, "smaller than the template's 2 GiB"),
                 new Case("{\"template\":\"debian-base\",\"ssh_public_key\":\"" + key + "\",\"egress\":\"everywhere\"}", 400, "egress must be \"internet\", \"all\", \"none\""),
                 new Case("{\"template\":\"debian-base\",\"ssh_public_key\":\"" + key + "\",\"egress\":[80]}", 400, "egress entries must be strings"),
+                new Case("{\"template\":\"debian-base\",\"ssh_public_key\":\"" + key + "\",\"http_port\":0}", 400, "http_port must be a TCP port from 1 to 65535"),
+                new Case("{\"template\":\"debian-base\",\"ssh_public_key\":\"" + key + "\",\"http_port\":\"80\"}", 400, "Wrong type for field 'http_port'"),
                 new Case("{\"template\":\"debian-base\",\"ssh_public_key\":\"" + key + "\",\"egress\":[\"10.0.0.1/8\"]}", 400, "no host bits set"),
                 new Case("{\"template\":\"debian-base\",\"ssh_public_key\":\"" + key + "\",\"egress\":[\"1.2.3.4:0\"]}", 400, ":PORT (1-65535)"),
                 new Case("{\"template\":\"debian-base\",\"ssh_public_key\":\"" + key + "\",\"egress\":{\"all\":true}}", 400, "egress must be"),

@@ -50,7 +50,7 @@ final class GoldenSeed {
         // Made now, after this directory's template: it is not taken for one that predates a rebuild.
         int port = env.portMin() + 99;
         if (!env.store().insert(new VmStore.Row(golden.id(), NAME, golden.template(), VmStatus.SUSPENDED.label(), null,
-                golden.vcpuCount(), golden.memSizeMib(), golden.diskSizeGib(), port, Instant.now(), true, null, "internet"))) {
+                golden.vcpuCount(), golden.memSizeMib(), golden.diskSizeGib(), port, Instant.now(), true, null, "internet", 80))) {
             throw new AssertionError("the golden state's copy has no record in " + env.layout.root());
         }
     }

@@ -2,6 +2,7 @@ package dev.scalebox.testing;
 
 import dev.scalebox.network.Egress;
 import dev.scalebox.network.HostNetwork;
+import dev.scalebox.network.HttpsConfig;
 import dev.scalebox.network.NetworkConfig;
 import dev.scalebox.network.Subnet;
 import dev.scalebox.host.Filesystems;
@@ -24,6 +25,8 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.function.Function;
+import java.util.Optional;
 
 /**
  * A data directory of its own for one test class, on the shared base template's btrfs pool: the
@@ -51,10 +54,15 @@ public final class TestVms implements AutoCloseable {
     public final HostNetwork network;
 
     public TestVms(String name, int portMin) {
+        this(name, portMin, layout -> null);
+    }
+
+    /** An environment whose VMs have the HTTPS addresses {@code https} gives, for its data directory. */
+    public TestVms(String name, int portMin, Function<DataLayout, HttpsConfig> https) {
         this.portMin = portMin;
-        this.network = new HostNetwork(new ProgramRunner(), networkOf(portMin));
         BaseTemplate base = BaseTemplate.get();
         layout = new DataLayout(base.pool.root().resolve("envs").resolve(name));
+        this.network = new HostNetwork(new ProgramRunner(), networkOf(portMin), Optional.ofNullable(https.apply(layout)));
         layout.createDirectories();
         Sh.run("cp", "--reflink=always", base.layout.templateImage(TemplateService.BASE).toString(),
                 layout.templateImage(TemplateService.BASE).toString());

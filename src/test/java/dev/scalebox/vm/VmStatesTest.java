@@ -100,7 +100,7 @@ class VmStatesTest {
 
     private static VmStore.Row created(String id) {
         VmStore.Row row = new VmStore.Row(id, "n-" + id.substring(3), "debian-base", "creating", null, 1, 256, 2, port++,
-                Instant.now(), false, null, "internet");
+                Instant.now(), false, null, "internet", 80);
         assertThat(states.insert(row)).isTrue();
         return row;
     }
