@@ -19,7 +19,7 @@ import java.util.Optional;
 final class WakeRoute {
 
     static final String PATH = "/wake";
-    private static final int RETRY_AFTER_SECONDS = 2;
+    private static final int RETRY_AFTER_SECONDS = 1;
 
     private WakeRoute() {
     }

@@ -171,7 +171,7 @@ public final class Hypervisor {
     }
 
     /**
-     * Moves the blank QEMU's pid file and QMP socket into the VM's run directory (a socket keeps
+     * Moves the blank QEMU's pid file, QMP socket and log into the VM's run directory (a socket keeps
      * working under its new name) and records the process name there, so that a later Scalebox
      * adopts the process as this VM's. The blank's own directory goes.
      */
@@ -181,6 +181,8 @@ public final class Hypervisor {
             Files.writeString(spec.runDir().resolve(NAME_FILE), blank.processName() + "\n");
             Files.move(from.resolve("qemu.pid"), spec.pidFile(), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             Files.move(from.resolve("qmp.sock"), spec.qmpSocket(), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            Files.move(from.resolve(LOG_FILE), spec.runDir().resolve(LOG_FILE), StandardCopyOption.REPLACE_EXISTING,
+                    StandardCopyOption.ATOMIC_MOVE);  // QEMU writes on into the file, under its new name
             Files.delete(from);
         } catch (IOException e) {
             throw new ScaleboxException.HostFailure("cannot hand " + blank.vmId() + " to " + spec.vmId() + ": "

@@ -35,12 +35,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 class HttpsAddressTest {
 
     private static final String DOMAIN = "vms.scalebox.test";
-    /** A page from a perl server in the guest, which reads the request's head before it answers. */
-    private static final String SERVE = "setsid nohup perl -MIO::Socket::INET -e '$s = IO::Socket::INET->new(LocalPort => 80,"
-            + " Listen => 5, ReuseAddr => 1) or die; while ($c = $s->accept) { while (<$c>) { last if /^\\r?\\n$/ }"
-            + " print $c \"HTTP/1.0 200 OK\\r\\nContent-Type: text/plain\\r\\n\\r\\nhello from web\\n\"; close $c }'"
-            + " >/dev/null 2>&1 < /dev/null &";
-
     private static TestVms env;
     private static VmService vms;
     private static ApiServer api;
@@ -58,7 +52,7 @@ class HttpsAddressTest {
                 Path.of("/nonexistent")), new ApiServer.Services(env.templates, vms, env.storage, "tcg", null, null));
         web = vms.create(new CreateVm("debian-base", env.publicKey, "web", 1, 384, null, null));
         web = Waits.status(vms, web.id(), VmStatus.RUNNING, Waits.START);
-        env.ssh(web, SERVE + "\nfor i in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/80) 2>/dev/null && break; sleep 0.1; done");
+        env.serveHttp(web);
     }
 
     @AfterAll

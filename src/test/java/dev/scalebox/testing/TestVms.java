@@ -139,6 +139,19 @@ public final class TestVms implements AutoCloseable {
                 "127.0.0.1", Egress.INTERNET, Egress.INTERNET);
     }
 
+    /**
+     * Starts a web server on port 80 of the guest that answers every request "hello from web"
+     * (perl, which the base template has), and returns once it listens. It reads a request's head
+     * before it answers, so a client never sees its connection reset.
+     */
+    public void serveHttp(Vm vm) {
+        ssh(vm, "setsid nohup perl -MIO::Socket::INET -e '$s = IO::Socket::INET->new(LocalPort => 80, Listen => 16,"
+                + " ReuseAddr => 1) or die; while ($c = $s->accept) { while (<$c>) { last if /^\\r?\\n$/ }"
+                + " print $c \"HTTP/1.0 200 OK\\r\\nContent-Type: text/plain\\r\\n\\r\\nhello from web\\n\"; close $c }'"
+                + " >/dev/null 2>&1 < /dev/null &\n"
+                + "for i in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/80) 2>/dev/null && break; sleep 0.1; done");
+    }
+
     /** Runs {@code command} in the VM with the real OpenSSH client; returns stdout. */
     public String ssh(Vm vm, String command) {
         return Sh.run("ssh", "-i", privateKey.toString(), "-p", Integer.toString(vm.sshPort()),
