@@ -255,9 +255,8 @@ public final class Hypervisor {
         }
         boolean exited = !qemu.isAlive();
         Instance.kill(qemu.pid(), name);
-        throw new ScaleboxException.HostFailure("QEMU did not start: " + (exited
-                ? "it exited: " + lastLines(spec.runDir().resolve(LOG_FILE))
-                : "its QMP did not answer within " + LAUNCH_TIMEOUT.toSeconds() + " s"));
+        throw new ScaleboxException.HostFailure(exited ? "QEMU exited at once: " + lastLines(spec.runDir().resolve(LOG_FILE))
+                : "QEMU's QMP did not answer within " + LAUNCH_TIMEOUT.toSeconds() + " s");
     }
 
     /** {@code qemu} run as {@code uid}, in a session of its own, with no capabilities and under the sandbox. */

@@ -197,6 +197,26 @@ class GatewayTest {
     }
 
     @Test
+    void fromInsideABoxNeitherTheHostNorAnotherBoxAnswersButTheInternetDoes() throws Exception {
+        assertThat(ssh("bob", null, "true").exitCode()).isZero();
+        Vm bobBox = vms.get("box-" + users.get("bob").id());
+        String hostAddress = Sh.run("ip", "-4", "-o", "route", "get", "1.1.1.1").replaceAll(".* src (\\S+).*", "$1").strip();
+        String gatewayPort = Integer.toString(gateway.port());
+        List<String> targets = List.of("203.0.113.80:80", "GW:" + gatewayPort, hostAddress + ":" + gatewayPort,
+                "10.0.2.2:" + gatewayPort, "GW:" + bobBox.sshPort(), bobBox.ip() + ":22");
+        StringBuilder probe = new StringBuilder("GW=$(ip -4 route show default | awk '{print $3}')\n");
+        for (String target : targets) {
+            String[] hp = target.replace("GW", "$GW").split(":");
+            probe.append("if timeout 4 bash -c 'exec 3<>/dev/tcp/'").append(hp[0]).append("'/").append(hp[1])
+                    .append("' 2>/dev/null; then echo '").append(target).append(" open'; else echo '").append(target)
+                    .append(" closed'; fi\n");
+        }
+        Result reached = ssh("alice", null, probe.toString());
+        assertThat(reached.stdout().lines().toList()).as(reached.stderr()).containsExactlyElementsOf(targets.stream()
+                .map(t -> t + (t.startsWith("203.0.113.80") ? " open" : " closed")).toList());
+    }
+
+    @Test
     void boxesCopiedFromOneGoldenStateShareNoSecretsAndKeepTime() throws Exception {
         String secrets = "cat /etc/machine-id /etc/ssh/ssh_host_ed25519_key.pub; date +%s.%N;"
                 + " cat /sys/class/net/eth0/address; ip -4 -o addr show dev eth0 | awk '{print $4}'";
