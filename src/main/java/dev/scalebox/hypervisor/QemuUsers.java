@@ -36,8 +36,14 @@ public final class QemuUsers {
     private static final Set<PosixFilePermission> DIR_MODE = PosixFilePermissions.fromString("rwx------");
     private static final Logger log = LoggerFactory.getLogger(QemuUsers.class);
 
+    /**
+     * The uids given out in this process, whatever data directory they are for: a uid is the
+     * host's, and two services over one directory (a restart within a process) must not give
+     * out one uid while the other still takes its files back.
+     */
+    private static final Set<Integer> TAKEN = new HashSet<>();
+
     private final List<Path> lendable;
-    private final Set<Integer> taken = new HashSet<>();
 
     /**
      * Users whose files are lent from the directories {@code lendable} (disks, run directories)
@@ -62,12 +68,14 @@ public final class QemuUsers {
     }
 
     /** A uid no live process and no other QEMU of ours has; {@link #reclaim} gives it back. */
-    synchronized int take() {
+    int take() {
         Set<Integer> live = liveUids();
-        for (int uid = FIRST_UID; uid < FIRST_UID + COUNT; uid++) {
-            if (!taken.contains(uid) && !live.contains(uid)) {
-                taken.add(uid);
-                return uid;
+        synchronized (TAKEN) {
+            for (int uid = FIRST_UID; uid < FIRST_UID + COUNT; uid++) {
+                if (!TAKEN.contains(uid) && !live.contains(uid)) {
+                    TAKEN.add(uid);
+                    return uid;
+                }
             }
         }
         throw new ScaleboxException.HostFailure("all " + COUNT + " users for QEMU (uids from " + FIRST_UID + ") are in use");
@@ -77,8 +85,10 @@ public final class QemuUsers {
      * Counts a uid that a QEMU left running by an earlier start of the service runs as; true when
      * it is one of the range, whose files {@link #reclaim} gives back when that QEMU ends.
      */
-    synchronized boolean adopt(int uid) {
-        return inRange(uid) && taken.add(uid);
+    boolean adopt(int uid) {
+        synchronized (TAKEN) {
+            return inRange(uid) && TAKEN.add(uid);
+        }
     }
 
     /**
@@ -109,8 +119,8 @@ public final class QemuUsers {
     /** Gives what {@code uid} was lent back to root, and the uid back to the range. */
     void reclaim(int uid) {
         reclaimWhere(Set.of(uid)::contains);
-        synchronized (this) {
-            taken.remove(uid);
+        synchronized (TAKEN) {
+            TAKEN.remove(uid);
         }
     }
 
@@ -120,8 +130,8 @@ public final class QemuUsers {
      */
     public void reclaimIdle() {
         Set<Integer> live = liveUids();
-        synchronized (this) {
-            live.addAll(taken);
+        synchronized (TAKEN) {
+            live.addAll(TAKEN);
         }
         reclaimWhere(uid -> inRange(uid) && !live.contains(uid));
     }

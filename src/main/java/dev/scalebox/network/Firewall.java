@@ -3,6 +3,8 @@ package dev.scalebox.network;
 import dev.scalebox.host.ProgramRunner;
 
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
@@ -16,6 +18,10 @@ import java.util.stream.Collectors;
  * masquerades what leaves, and forwards each VM's SSH port to its address. Both are rebuilt whole
  * in one {@code nft} transaction, so a rebuild is idempotent and never leaves a moment without
  * rules; connections already made keep their NAT in conntrack.
+ *
+ * <p>A TCP connection to a guest that does not run (it has no TAP device: it is stopped or
+ * suspended) is reset at once, not left to time out on ARP: so Caddy sends a request for a
+ * suspended VM to the wake endpoint without waiting, and an SSH client is told straight away.
  */
 final class Firewall {
 
@@ -34,14 +40,23 @@ final class Firewall {
     }
 
     void apply(Collection<Guest> guests) {
-        runner.check(List.of("nft", "-f", "-"), Duration.ofSeconds(30),
-                ruleset(guests).getBytes(StandardCharsets.UTF_8), line -> { });
+        nft(ruleset(guests));
+    }
+
+    /** The guest at {@code ip} runs (true) or not: connections to it are let through, or reset. */
+    void running(String ip, boolean running) {
+        String element = " element inet " + config.bridge() + " down { " + ip + " }\n";
+        // Deleting an element that is not there is an error; adding it first (which may repeat) makes it safe.
+        nft(running ? "add" + element + "delete" + element : "add" + element);
+    }
+
+    private void nft(String script) {
+        runner.check(List.of("nft", "-f", "-"), Duration.ofSeconds(30), script.getBytes(StandardCharsets.UTF_8), line -> { });
     }
 
     /** Removes both tables. */
     void remove() {
-        runner.check(List.of("nft", "-f", "-"), Duration.ofSeconds(30),
-                dropTables(config.bridge()).getBytes(StandardCharsets.UTF_8), line -> { });
+        nft(dropTables(config.bridge()));
     }
 
     /** Deletes both tables, whether they exist or not (an empty declaration first makes the delete safe). */
@@ -84,6 +99,8 @@ final class Firewall {
         set(nft, "ssh", "inet_service : ipv4_addr . inet_service", guests.stream()
                 .filter(g -> g.sshPort() > 0).map(g -> g.sshPort() + " : " + g.ip() + " . 22"));
         set(nft, "egress", "ipv4_addr : verdict", guests.stream().map(g -> g.ip() + " : jump " + chainOf(g)));
+        set(nft, "down", "ipv4_addr", guests.stream().filter(g -> !Files.exists(Path.of("/sys/class/net", g.tap())))
+                .map(Guest::ip));
         String local = config.forwardsWildcard() ? "fib daddr type local" : "ip daddr " + config.bindAddress();
         nft.append("  chain prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n")
                 .append("    iifname ").append(br).append(" ip daddr ").append(USER_MODE_DNS)
@@ -97,6 +114,8 @@ final class Firewall {
         nft.append("  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n")
                 .append("    oifname ").append(br).append(" ip saddr 127.0.0.0/8 masquerade\n")
                 .append("    ip saddr ").append(subnet).append(" ip daddr != ").append(subnet).append(" masquerade\n  }\n");
+        nft.append("  chain output_filter {\n    type filter hook output priority filter; policy accept;\n")
+                .append("    ip daddr @down meta l4proto tcp reject with tcp reset\n  }\n");
         nft.append("  chain input {\n    type filter hook input priority filter; policy accept;\n")
                 .append("    iifname != ").append(br).append(" accept\n")
                 .append("    ct state established,related accept\n")
@@ -107,6 +126,7 @@ final class Firewall {
                 .append("    iifname ").append(br).append(" oifname ").append(br).append(" drop\n")
                 .append("    iifname ").append(br).append(" ct state established,related accept\n")
                 .append("    oifname ").append(br).append(" ct state established,related accept\n")
+                .append("    oifname ").append(br).append(" ip daddr @down meta l4proto tcp reject with tcp reset\n")
                 .append("    oifname ").append(br).append(" ct status dnat accept\n")
                 .append("    iifname ").append(br).append(" ip saddr vmap @egress\n")
                 .append("    iifname ").append(br).append(" drop\n")

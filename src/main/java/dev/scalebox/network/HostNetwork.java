@@ -127,6 +127,7 @@ public final class HostNetwork {
             // The kernel's own guard, besides the firewall's: isolated ports forward only to the bridge itself.
             ip("link", "set", "dev", tap, "type", "bridge_slave", "isolated", "on", "learning", "off");
             ip("link", "set", "dev", tap, "up");
+            markRunning(vmId, true);
         } catch (RuntimeException e) {
             unplug(vmId);
             throw e;
@@ -141,6 +142,15 @@ public final class HostNetwork {
         String tap = Guest.tapOf(vmId);
         if (Files.exists(Path.of("/sys/class/net", tap))) {
             deleteTap(tap);
+            markRunning(vmId, false);
+        }
+    }
+
+    /** Lets connections to the guest through, or resets them at once (see {@link Firewall}). */
+    private synchronized void markRunning(String vmId, boolean running) {
+        Guest guest = guests.get(vmId);
+        if (guest != null) {
+            firewall.running(guest.ip(), running);
         }
     }
 
@@ -151,10 +161,17 @@ public final class HostNetwork {
         }
         Set<String> keep = new java.util.HashSet<>();
         runningVmIds.forEach(id -> keep.add(Guest.tapOf(id)));
+        boolean removed = false;
         for (String port : ports()) {
             if (!keep.contains(port)) {
                 log.info("Removing TAP device {}: no VM of it runs", port);
                 deleteTap(port);
+                removed = true;
+            }
+        }
+        if (removed) {
+            synchronized (this) {
+                firewall.apply(guests.values());  // their guests' connections are reset from now on
             }
         }
     }

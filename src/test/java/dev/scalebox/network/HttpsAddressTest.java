@@ -18,13 +18,17 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
 import java.io.IOException;
+import java.net.ConnectException;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * A VM's HTTPS address, through a real Caddy to a web server in a real guest: served with a
@@ -80,6 +84,13 @@ class HttpsAddressTest {
         vms.suspend("web");
         assertThat(vms.get("web").status()).isEqualTo(VmStatus.SUSPENDED);
 
+        assertThatThrownBy(() -> {
+            try (Socket socket = new Socket()) {
+                socket.connect(new InetSocketAddress(web.ip(), 80), 20_000);
+            }
+        })
+                .as("a connection to a VM that does not run is reset, not left to fail on ARP")
+                .isInstanceOf(ConnectException.class).hasMessageContaining("Connection refused");
         ProgramResult first = curl("web");
         assertThat(first.stdout()).as("the first answer, while the VM wakes").endsWith("503");
         assertThat(first.stdout()).contains("waking up");
