@@ -2,6 +2,8 @@ package dev.scalebox.cli;
 
 import dev.scalebox.api.Json;
 import dev.scalebox.host.FaultPoint;
+import dev.scalebox.network.HttpsConfig;
+import dev.scalebox.testing.Sh;
 import dev.scalebox.testing.TestGateway;
 import dev.scalebox.testing.TestVms;
 import dev.scalebox.testing.Waits;
@@ -49,6 +51,8 @@ class ServeRestartTest {
     private static TestVms env;
     private static int apiPort;
     private static int gatewayPort;
+    private static int httpsPort;
+    private static final String DOMAIN = "serve.scalebox.test";
     private static Process serve;
     private static int serves;
     private static String survivor;
@@ -57,9 +61,11 @@ class ServeRestartTest {
 
     @BeforeAll
     static void startService() throws Exception {
-        env = new TestVms("serve", 27001);
         apiPort = freePort();
         gatewayPort = freePort();
+        httpsPort = freePort();
+        env = new TestVms("serve", 27001, layout -> new HttpsConfig(DOMAIN, "127.0.0.1", httpsPort, null,
+                layout.root().resolve("caddy"), "127.0.0.1:" + apiPort));
         serve = startServe(Map.of());
     }
 
@@ -83,6 +89,7 @@ class ServeRestartTest {
         sshTarget = new Vm(survivor, "survivor", "debian-base", null, null, 2, 512, 2, "127.0.0.1",
                 vm.get("ssh_port").asInt(), "root", Instant.now(), null, null, null, 80, null);
         env.ssh(sshTarget, "echo alive > /root/marker && sync");
+        env.serveHttp(sshTarget);
         String recordBefore = api("/vms/" + survivor).body();
 
         serve.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
@@ -103,6 +110,13 @@ class ServeRestartTest {
         CliResult missing = cli("vm", "show", "nobody");
         assertThat(missing.exitCode()).isNotZero();
         assertThat(missing.stderr()).contains("VM not found (HTTP 404)");
+
+        // Its HTTPS address, through the Caddy the first service started and the second adopted.
+        CliResult url = cli("vm", "url", "survivor");
+        assertThat(url.stdout()).as(url.stderr()).isEqualTo("https://survivor." + DOMAIN + ":" + httpsPort + "/\n");
+        String page = Sh.run("curl", "-sS", "--resolve", "survivor." + DOMAIN + ":" + httpsPort + ":127.0.0.1", "--cacert",
+                env.network.https().orElseThrow().rootCertificate().toString(), url.stdout().strip());
+        assertThat(page).isEqualTo("hello from web\n");
     }
 
     @Test
@@ -228,7 +242,8 @@ class ServeRestartTest {
     /** The bridge of the test's own directory, which its teardown removes. */
     private static Map<String, String> networkSettings() {
         return Map.of("NETWORK_BRIDGE", env.network.config().bridge(),
-                "NETWORK_CIDR", env.network.config().subnet().toString());
+                "NETWORK_CIDR", env.network.config().subnet().toString(),
+                "HTTP_DOMAIN", DOMAIN, "HTTPS_PORT", Integer.toString(httpsPort));
     }
 
     private static Process startServe(Map<String, String> extra) throws Exception {
