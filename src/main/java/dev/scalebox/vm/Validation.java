@@ -45,9 +45,10 @@ final class Validation {
         return m;
     }
 
+    /** The disk for a VM: as asked, else the larger of DEFAULT_DISK_SIZE_GIB and the template's size. */
     static int diskGib(Integer requested, VmLimits limits, long templateBytes) {
-        int d = requested != null ? requested : limits.defaultDiskGib();
         int templateGib = (int) Math.ceilDiv(templateBytes, 1L << 30);
+        int d = requested != null ? requested : Math.max(limits.defaultDiskGib(), templateGib);
         if (d < 1 || d > limits.maxDiskGib()) {
             throw new ScaleboxException.BadRequest("disk_size_gib must be between 1 and " + limits.maxDiskGib() + ", not " + d);
         }

@@ -80,7 +80,13 @@ class VmSnapshotTest {
         long memMib = Long.parseLong(env.ssh(vm, "awk '/MemTotal/ {print $2}' /proc/meminfo").strip()) / 1024;
         assertThat(memMib).isBetween(300L, 384L);
         assertThat(env.ssh(vm, "cat /root/marker").strip()).isEqualTo("before-snapshot");
+
+        vms.snapshot(copy, "snap-4");
+        Vm fromLarger = vms.create(new CreateVm("snap-4", env.publicKey, "from-larger", 1, 384, null, null));
+        assertThat(fromLarger.diskSizeGib()).as("no size asked: the template's 4 GiB, not the default 2").isEqualTo(4);
+        vms.delete(fromLarger.id());
         vms.delete(copy);
         env.templates.remove("snap-1");
+        env.templates.remove("snap-4");
     }
 }
