@@ -18,7 +18,6 @@ import dev.scalebox.vm.Admission;
 import dev.scalebox.vm.VmLimits;
 import dev.scalebox.vm.VmService;
 
-
 /**
  * The in-process services over one data directory, wired once. Opening creates the data directory
  * layout and migrates the store, so call it only once the data directory is where it should be
@@ -36,7 +35,6 @@ record Services(Settings settings, DataLayout layout, ProgramRunner runner, File
         StorageService storage = new StorageService(layout, runner, filesystems);
         TemplateService templates = new TemplateService(storage, db.templates(), runner, filesystems);
         Accelerator accelerator = Accelerator.choose(settings.accel());
-
         Admission admission = new Admission(settings.maxConcurrentStarts()
                 .orElse(Admission.defaultLimit(Runtime.getRuntime().availableProcessors())));
         VmLimits limits = new VmLimits(settings.defaultVcpuCount(), settings.defaultMemSizeMib(),
@@ -46,7 +44,8 @@ record Services(Settings settings, DataLayout layout, ProgramRunner runner, File
                 settings.networkCidr(), settings.bindAddress(), settings.egressDefault(), settings.boxEgress()),
                 settings.httpDomain().map(domain -> new HttpsConfig(domain, settings.httpsBind(), settings.httpsPort(),
                         settings.httpAcmeEmail().orElse(null), layout.root().resolve("caddy"), wakeUpstream(settings))));
-        Hypervisor hypervisor = new Hypervisor(runner, accelerator, settings.tcgCacheMib(), new QemuUsers(layout.root(), layout.lentToQemu(), layout.kernel()), network::plug);
+        Hypervisor hypervisor = new Hypervisor(runner, accelerator, settings.tcgCacheMib(),
+                new QemuUsers(layout.root(), layout.lentToQemu(), layout.kernel()), network::plug);
         VmService vms = new VmService(storage, hypervisor, db.vms(), limits, templates, admission, network);
         return new Services(settings, layout, runner, filesystems, storage, templates, hypervisor, vms,
                 new Users(db.users()));
@@ -55,7 +54,9 @@ record Services(Settings settings, DataLayout layout, ProgramRunner runner, File
     /** Where Caddy reaches the API's wake endpoint: the API's own address, or loopback when it listens on all. */
     private static String wakeUpstream(Settings settings) {
         String bind = settings.apiBind();
-        String host = bind.equals("0.0.0.0") ? "127.0.0.1" : bind.equals("::") ? "[::1]" : bind.contains(":") ? "[" + bind + "]" : bind;
+        String host = bind.equals("0.0.0.0") ? "127.0.0.1"
+                : bind.equals("::") ? "[::1]"
+                : bind.contains(":") ? "[" + bind + "]" : bind;
         return host + ":" + settings.apiPort();
     }
 }
