@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.regex.Matcher;
@@ -138,6 +139,39 @@ final class Ext4Image {
                     Files.deleteIfExists(keyFile);
                 } catch (IOException ignored) {
                     // a stray public key in the temp directory discloses nothing
+                }
+            }
+        }
+    }
+
+    /**
+     * Makes the image's guest a new machine at its next boot, as a VM of the base template is: no
+     * SSH host keys (the guest makes its own at boot) and an empty machine id (systemd makes one).
+     */
+    void forgetIdentity(Path image) {
+        Path empty = null;
+        try {
+            empty = Files.createTempFile("scalebox-empty-", "");
+            if (empty.toString().chars().anyMatch(Character::isWhitespace)) {
+                throw new ScaleboxException.HostFailure("temporary directory path contains whitespace: " + empty);
+            }
+            List<String> commands = new ArrayList<>();
+            for (String type : List.of("ed25519", "ecdsa", "rsa", "dsa")) {
+                commands.add("rm /etc/ssh/ssh_host_" + type + "_key");
+                commands.add("rm /etc/ssh/ssh_host_" + type + "_key.pub");
+            }
+            commands.addAll(List.of("rm /var/lib/dbus/machine-id", "rm /etc/machine-id",
+                    "write " + empty + " /etc/machine-id", "sif /etc/machine-id mode 0100444",
+                    "sif /etc/machine-id uid 0", "sif /etc/machine-id gid 0"));
+            debugfs(image, String.join("\n", commands));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } finally {
+            if (empty != null) {
+                try {
+                    Files.deleteIfExists(empty);
+                } catch (IOException ignored) {
+                    // an empty file left in the temporary directory
                 }
             }
         }

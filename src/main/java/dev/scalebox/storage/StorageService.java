@@ -188,7 +188,9 @@ public final class StorageService {
 
     /**
      * Makes template {@code name} out of a VM's disk: clone, repair (the source may have been
-     * running, so the copy is only crash-consistent), clear authorized keys. 409 when it exists.
+     * running, so the copy is only crash-consistent), clear authorized keys, and drop the VM's
+     * identity (SSH host keys, machine id), which no two VMs made from the template may share.
+     * 409 when it exists.
      * {@code cloned} runs as soon as the clone is made, before the slower repair: a paused VM can
      * go on then.
      */
@@ -206,6 +208,7 @@ public final class StorageService {
             }
             ext4.repair(partial);
             ext4.writeAuthorizedKeys(partial, null);
+            ext4.forgetIdentity(partial);
         });
     }
 

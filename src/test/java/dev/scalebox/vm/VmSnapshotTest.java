@@ -11,6 +11,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
 
+import java.util.List;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -24,6 +26,8 @@ class VmSnapshotTest {
     private static VmService vms;
     private static String source;
     private static String copy;
+    private static String sourceIdentity;
+    private static final String IDENTITY = "cat /etc/ssh/ssh_host_ed25519_key.pub /etc/machine-id";
 
     @BeforeAll
     static void create() {
@@ -42,6 +46,7 @@ class VmSnapshotTest {
     void aRunningVmIsSnapshottedAndGoesOn() {
         Vm vm = Waits.status(vms, source, VmStatus.RUNNING, Waits.START);
         env.ssh(vm, "echo before-snapshot > /root/marker && sync");
+        sourceIdentity = env.ssh(vm, IDENTITY);
 
         long start = System.nanoTime();
         Snapshot snapshot = vms.snapshot(source, "snap-1");
@@ -64,6 +69,11 @@ class VmSnapshotTest {
         Vm vm = Waits.status(vms, copy, VmStatus.RUNNING, Waits.START);
         assertThat(env.ssh(vm, "cat /root/marker").strip()).isEqualTo("before-snapshot");
         assertThat(env.ssh(vm, "grep -c '^ssh-' /root/.ssh/authorized_keys").strip()).isEqualTo("1");
+        List<String> source = sourceIdentity.lines().toList();
+        List<String> own = env.ssh(vm, IDENTITY).lines().toList();
+        assertThat(own).hasSize(2);
+        assertThat(own.get(0)).as("its own SSH host key").startsWith("ssh-ed25519 ").isNotEqualTo(source.get(0));
+        assertThat(own.get(1)).as("its own machine id").matches("[0-9a-f]{32}").isNotEqualTo(source.get(1));
         assertThat(env.ssh(vm, "df -B1G --output=size / | tail -1").strip()).isEqualTo("3");
     }
 
