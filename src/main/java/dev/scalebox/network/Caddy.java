@@ -17,6 +17,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.UserPrincipalLookupService;
 import java.nio.file.attribute.UserPrincipalNotFoundException;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
@@ -52,12 +53,18 @@ final class Caddy {
         return dir.resolve("caddy.pid");
     }
 
-    List<String> argv() {
-        return List.of("setpriv", "--reuid=" + USER, "--regid=" + USER, "--init-groups", "--reset-env",
-                "--inh-caps=-all,+net_bind_service", "--ambient-caps=-all,+net_bind_service",
-                "--bounding-set=-all,+net_bind_service", "--no-new-privs", "--",
-                HostPrograms.require("caddy").toString(), "run", "--config", dir.resolve("boot.json").toString(),
+    /** Caddy's own command line: what {@code /proc} shows of it once {@code setpriv} has run it. */
+    List<String> caddyArgv() {
+        return List.of(HostPrograms.require("caddy").toString(), "run", "--config", dir.resolve("boot.json").toString(),
                 "--pidfile", pidFile().toString());
+    }
+
+    private List<String> argv() {
+        List<String> argv = new ArrayList<>(List.of("setpriv", "--reuid=" + USER, "--regid=" + USER, "--init-groups",
+                "--reset-env", "--inh-caps=-all,+net_bind_service", "--ambient-caps=-all,+net_bind_service",
+                "--bounding-set=-all,+net_bind_service", "--no-new-privs", "--"));
+        argv.addAll(caddyArgv());
+        return argv;
     }
 
     /**
@@ -66,8 +73,9 @@ final class Caddy {
      */
     synchronized void ensure(Collection<Guest> guests) {
         Optional<Long> pid = running();
+        List<String> wanted = caddyArgv();
         if (pid.isPresent() && !ProcessTable.arguments(pid.get()).map(a -> a.subList(1, a.size()))
-                .equals(Optional.of(argv().subList(1, argv().size())))) {
+                .equals(Optional.of(wanted.subList(1, wanted.size())))) {
             log.info("Caddy {} runs with other arguments; starting it again", pid.get());
             ProcessTable.kill(pid.get());
             pid = Optional.empty();

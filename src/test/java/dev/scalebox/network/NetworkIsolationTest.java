@@ -1,5 +1,8 @@
 package dev.scalebox.network;
 
+import dev.scalebox.api.ApiServer;
+import dev.scalebox.api.ApiToken;
+import dev.scalebox.host.ProgramResult;
 import dev.scalebox.testing.Sh;
 import dev.scalebox.testing.TestVms;
 import dev.scalebox.testing.Waits;
@@ -15,7 +18,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
 import java.io.IOException;
+import java.net.ConnectException;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.net.ServerSocket;
@@ -24,15 +29,20 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * What a guest on the bridge reaches, tried from inside real guests with bash's {@code /dev/tcp}:
  * the internet (the Debian mirror this machine reaches, and a "public" address served by a
  * network namespace of the test's own), and none of the host's world: its listeners on loopback,
  * on the bridge and on its other interfaces (an interface in 192.168.0.0/16 among them), nor
- * the other VM.
+ * the other VM. Then, on the same two guests: QEMU's confinement; a VM's HTTPS address through a
+ * real Caddy to a web server in the guest, served with a certificate of Caddy's internal CA, woken
+ * from suspended by a request, and gone (404) once the VM is deleted; and last a restart of
+ * Scalebox, which keeps the network of the VM left.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class NetworkIsolationTest {
@@ -43,6 +53,7 @@ class NetworkIsolationTest {
     private static final String DUMMY = "192.168.231.1";
     private static final String DUMMY_LINK = "sbtlan0";
     private static final String OUTSIDE = "sbtoutside";
+    private static final String DOMAIN = "vms.scalebox.test";
 
     private static TestVms env;
     private static VmService vms;
@@ -51,11 +62,18 @@ class NetworkIsolationTest {
     private static final List<ServerSocket> listeners = new ArrayList<>();
     private static int wildcardPort;
     private static int loopbackPort;
+    private static int httpsPort;
+    private static ApiServer api;
 
     @BeforeAll
     static void start() throws IOException {
-        env = new TestVms("network", 30001);
+        int apiPort = freePort();
+        httpsPort = freePort();
+        env = new TestVms("network", 30001, layout -> new HttpsConfig(DOMAIN, "127.0.0.1", httpsPort, null,
+                layout.root().resolve("caddy"), "127.0.0.1:" + apiPort));
         vms = env.service();
+        api = ApiServer.start("127.0.0.1", apiPort, ApiToken.resolve(Optional.of("network-test-token-0123456789"),
+                Path.of("/nonexistent")), new ApiServer.Services(env.templates, vms, env.storage, "tcg", null, null));
         a = vms.create(new CreateVm("debian-base", env.publicKey, "net-a", 1, 384, null, null));
         b = vms.create(new CreateVm("debian-base", env.publicKey, "net-b", 1, 384, null, null));
 
@@ -90,6 +108,9 @@ class NetworkIsolationTest {
             s.close();
         }
         cleanHost();
+        if (api != null) {
+            api.close();
+        }
         if (env != null) {
             env.close();
         }
@@ -193,7 +214,7 @@ class NetworkIsolationTest {
     }
 
     @Test
-    @Order(5)
+    @Order(9)
     void aRestartOfScaleboxKeepsTheRunningVmsNetworkAndRulesWithoutDuplicates() {
         String bridge = env.network.config().bridge();
         String before = Sh.run("nft", "list", "table", "inet", bridge);
@@ -203,11 +224,11 @@ class NetworkIsolationTest {
         assertThat(Sh.run("nft", "list", "tables")).containsOnlyOnce("inet " + bridge + "\n");
         assertThat(Files.exists(Path.of("/sys/class/net", Guest.tapOf(a.id())))).as("the TAP device stays").isTrue();
         assertThat(env.ssh(a, "echo still")).contains("still");
-        assertThat(reach(b, List.of(MIRROR + ":80"))).containsEntry(MIRROR + ":80", true);
+        assertThat(reach(a, List.of(MIRROR + ":80"))).containsEntry(MIRROR + ":80", true);
     }
 
     @Test
-    @Order(6)
+    @Order(5)
     void eachQemuRunsConfinedAsAUserOfItsOwnThatCannotWriteTheOtherVmsDisk() throws IOException {
         Map<String, String> qemuA = processStatus(vms.processId(a.id()).orElseThrow());
         Map<String, String> qemuB = processStatus(vms.processId(b.id()).orElseThrow());
@@ -226,7 +247,7 @@ class NetworkIsolationTest {
         assertThat(asQemu(asQemuA, env.layout.runDir(b.id()).resolve("serial.log")).stderr()).contains("Permission denied");
     }
 
-    private static dev.scalebox.host.ProgramResult asQemu(List<String> argv, Path file) {
+    private static ProgramResult asQemu(List<String> argv, Path file) {
         List<String> all = new ArrayList<>(argv);
         all.add(file.toString());
         return Sh.tryRun(all.toArray(String[]::new));
@@ -239,5 +260,63 @@ class NetworkIsolationTest {
             fields.put(kv[0], kv.length > 1 ? kv[1].strip() : "");
         }
         return fields;
+    }
+
+    @Test
+    @Order(6)
+    void aVmIsServedAtItsNameUnderTheDomainWithACertificateOfTheInternalCa() {
+        env.serveHttp(b);
+        assertThat(b.url()).isEqualTo("https://net-b." + DOMAIN + ":" + httpsPort + "/");
+        assertThat(vms.get("net-b").httpPort()).isEqualTo(80);
+        ProgramResult page = curl("net-b");
+        assertThat(page.stdout()).as(page.stderr()).isEqualTo("hello from web\n200");
+    }
+
+    @Test
+    @Order(7)
+    void aRequestWakesASuspendedVmAndIsServedOnceItRuns() {
+        vms.suspend("net-b");
+        assertThat(vms.get("net-b").status()).isEqualTo(VmStatus.SUSPENDED);
+
+        assertThatThrownBy(() -> {
+            try (Socket socket = new Socket()) {
+                socket.connect(new InetSocketAddress(b.ip(), 80), 20_000);
+            }
+        })
+                .as("a connection to a VM that does not run is reset, not left to fail on ARP")
+                .isInstanceOf(ConnectException.class).hasMessageContaining("Connection refused");
+        ProgramResult first = curl("net-b");
+        assertThat(first.stdout()).as("the first answer, while the VM wakes").endsWith("503");
+        assertThat(first.stdout()).contains("waking up");
+        // The resume waits its turn in the host's line of starts, which other test classes fill.
+        ProgramResult page = curl("net-b", "--retry", "10000", "--retry-max-time", "900");
+        assertThat(page.stdout()).as(page.stderr()).endsWith("hello from web\n200");
+        assertThat(curl("net-b").stdout()).isEqualTo("hello from web\n200");
+        Waits.status(vms, "net-b", VmStatus.RUNNING, Waits.STEP);
+    }
+
+    @Test
+    @Order(8)
+    void aDeletedVmLosesItsRouteAndItsAddressAnswers404() {
+        vms.delete("net-b");
+        ProgramResult gone = curl("net-b");
+        assertThat(gone.stdout()).as(gone.stderr()).isEqualTo("No VM is published at this address.\n404");
+        assertThat(curl("never-was").stdout()).endsWith("404");
+    }
+
+    /** {@code curl} to NAME's address on loopback, trusting only the internal CA's root; body then status. */
+    private static ProgramResult curl(String name, String... options) {
+        String host = name + "." + DOMAIN;
+        List<String> argv = new ArrayList<>(List.of("curl", "-sS", "--resolve", host + ":" + httpsPort + ":127.0.0.1",
+                "--cacert", env.network.https().orElseThrow().rootCertificate().toString(), "-w", "%{http_code}", "-m", "120"));
+        argv.addAll(List.of(options));
+        argv.add("https://" + host + ":" + httpsPort + "/");
+        return Sh.tryRun(argv.toArray(String[]::new));
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
     }
 }
