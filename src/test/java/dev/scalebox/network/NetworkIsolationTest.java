@@ -215,11 +215,14 @@ class NetworkIsolationTest {
 
     @Test
     @Order(9)
-    void aRestartOfScaleboxKeepsTheRunningVmsNetworkAndRulesWithoutDuplicates() {
+    void aRestartOfScaleboxKeepsTheRunningVmsNetworkAndRulesWithoutDuplicates() throws IOException {
         String bridge = env.network.config().bridge();
         String before = Sh.run("nft", "list", "table", "inet", bridge);
+        Path caddyPid = env.network.config().runDir().resolve("caddy/caddy.pid");
+        String caddyBefore = Files.readString(caddyPid);
         VmService restarted = env.service();
         restarted.recover();
+        assertThat(Files.readString(caddyPid)).as("Caddy is adopted, not started again").isEqualTo(caddyBefore);
         assertThat(Sh.run("nft", "list", "table", "inet", bridge)).isEqualTo(before);
         assertThat(Sh.run("nft", "list", "tables")).containsOnlyOnce("inet " + bridge + "\n");
         assertThat(Files.exists(Path.of("/sys/class/net", Guest.tapOf(a.id())))).as("the TAP device stays").isTrue();
