@@ -310,7 +310,7 @@ public final class Hypervisor {
 
     /** The live QEMU of {@code vmId} described by its run directory, if there is one and it is ours. */
     public Optional<Instance> adopt(String vmId, Path runDir) {
-        Optional<Long> pid = readPid(runDir.resolve("qemu.pid"));
+        Optional<Long> pid = ProcessTable.pidIn(runDir.resolve("qemu.pid"));
         String name = processNameIn(runDir).orElse(processName(vmId));
         if (pid.isEmpty() || !isOurs(pid.get(), name)) {
             return Optional.empty();
@@ -413,13 +413,5 @@ public final class Hypervisor {
 
     private static String hostForward(VmSpec spec) {
         return "tcp:" + spec.bindAddress() + ":" + spec.sshPort() + "-:22";
-    }
-
-    private static Optional<Long> readPid(Path pidFile) {
-        try {
-            return Optional.of(Long.parseLong(Files.readString(pidFile).strip()));
-        } catch (IOException | NumberFormatException e) {
-            return Optional.empty();
-        }
     }
 }

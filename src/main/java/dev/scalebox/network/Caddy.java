@@ -73,9 +73,7 @@ final class Caddy {
      */
     synchronized void ensure(Collection<Guest> guests) {
         Optional<Long> pid = running();
-        List<String> wanted = caddyArgv();
-        if (pid.isPresent() && !ProcessTable.arguments(pid.get()).map(a -> a.subList(1, a.size()))
-                .equals(Optional.of(wanted.subList(1, wanted.size())))) {
+        if (pid.isPresent() && !ProcessTable.startedWith(pid.get(), caddyArgv())) {
             log.info("Caddy {} runs with other arguments; starting it again", pid.get());
             ProcessTable.kill(pid.get());
             pid = Optional.empty();
@@ -170,12 +168,8 @@ final class Caddy {
 
     /** The pid of our Caddy, when it runs. */
     Optional<Long> running() {
-        try {
-            long pid = Long.parseLong(Files.readString(pidFile()).strip());
-            return ProcessTable.arguments(pid).filter(a -> a.contains(pidFile().toString())).map(a -> pid);
-        } catch (IOException | NumberFormatException e) {
-            return Optional.empty();
-        }
+        return ProcessTable.pidIn(pidFile()).filter(pid -> ProcessTable.arguments(pid)
+                .filter(a -> a.contains(pidFile().toString())).isPresent());
     }
 
     /** A directory only the caddy user (and root) may use. */

@@ -57,10 +57,7 @@ final class Dnsmasq {
     synchronized void ensure() {
         Optional<Long> pid = running();
         if (pid.isPresent()) {
-            List<String> wanted = argv();
-            // argv[0] is as the runner found the program on the PATH
-            if (ProcessTable.arguments(pid.get()).map(a -> a.subList(1, a.size()))
-                    .equals(Optional.of(wanted.subList(1, wanted.size())))) {
+            if (ProcessTable.startedWith(pid.get(), argv())) {
                 return;
             }
             log.info("dnsmasq {} of bridge {} runs with other arguments; starting it again", pid.get(), config.bridge());
@@ -81,13 +78,8 @@ final class Dnsmasq {
 
     /** The pid of our dnsmasq, when it runs. */
     Optional<Long> running() {
-        try {
-            long pid = Long.parseLong(Files.readString(pidFile()).strip());
-            return ProcessTable.arguments(pid).filter(a -> !a.isEmpty() && a.get(0).endsWith("dnsmasq")
-                    && a.contains("--pid-file=" + pidFile())).map(a -> pid);
-        } catch (IOException | NumberFormatException e) {
-            return Optional.empty();
-        }
+        return ProcessTable.pidIn(pidFile()).filter(pid -> ProcessTable.arguments(pid).filter(a -> !a.isEmpty()
+                && a.get(0).endsWith("dnsmasq") && a.contains("--pid-file=" + pidFile())).isPresent());
     }
 
     /** One file per guest, {@code MAC,ADDRESS}; dnsmasq reads new and changed files as they come. */
