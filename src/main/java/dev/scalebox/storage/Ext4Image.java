@@ -18,6 +18,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -107,41 +108,23 @@ final class Ext4Image {
     void writeAuthorizedKeys(Path image, String line) {
         int blockSize = readSuperblock(image).orElseThrow(() -> new ScaleboxException.BadRequest(
                 image.getFileName() + " is not an ext4 image")).blockSize();
-        Path keyFile = null;
-        try {
-            keyFile = Files.createTempFile("scalebox-key-", ".pub");
-            Files.write(keyFile, KeySlot.content(line, blockSize));
-            if (keyFile.toString().chars().anyMatch(Character::isWhitespace)) {
-                throw new ScaleboxException.HostFailure("temporary directory path contains whitespace: " + keyFile);
-            }
-            // debugfs's mkdir of an existing directory leaks an inode and a block (e2fsck then
-            // complains), so /root/.ssh is made only when it is not already a directory.
-            String sshDir = switch (typeOf(image, "/root/.ssh")) {
-                case "directory" -> "";
-                case "" -> "mkdir /root/.ssh";
-                default -> "rm /root/.ssh\nmkdir /root/.ssh";
-            };
-            debugfs(image, String.join("\n",
-                    sshDir,
-                    "sif /root/.ssh mode 040700",
-                    "sif /root/.ssh uid 0",
-                    "sif /root/.ssh gid 0",
-                    "rm " + KeySlot.PATH,
-                    "write " + keyFile + " " + KeySlot.PATH,
-                    "sif " + KeySlot.PATH + " mode 0100600",
-                    "sif " + KeySlot.PATH + " uid 0",
-                    "sif " + KeySlot.PATH + " gid 0"));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } finally {
-            if (keyFile != null) {
-                try {
-                    Files.deleteIfExists(keyFile);
-                } catch (IOException ignored) {
-                    // a stray public key in the temp directory discloses nothing
-                }
-            }
-        }
+        // debugfs's mkdir of an existing directory leaks an inode and a block (e2fsck then
+        // complains), so /root/.ssh is made only when it is not already a directory.
+        String sshDir = switch (typeOf(image, "/root/.ssh")) {
+            case "directory" -> "";
+            case "" -> "mkdir /root/.ssh";
+            default -> "rm /root/.ssh\nmkdir /root/.ssh";
+        };
+        debugfsWriting(image, KeySlot.content(line, blockSize), keyFile -> List.of(
+                sshDir,
+                "sif /root/.ssh mode 040700",
+                "sif /root/.ssh uid 0",
+                "sif /root/.ssh gid 0",
+                "rm " + KeySlot.PATH,
+                "write " + keyFile + " " + KeySlot.PATH,
+                "sif " + KeySlot.PATH + " mode 0100600",
+                "sif " + KeySlot.PATH + " uid 0",
+                "sif " + KeySlot.PATH + " gid 0"));
     }
 
     /**
@@ -149,12 +132,7 @@ final class Ext4Image {
      * SSH host keys (the guest makes its own at boot) and an empty machine id (systemd makes one).
      */
     void forgetIdentity(Path image) {
-        Path empty = null;
-        try {
-            empty = Files.createTempFile("scalebox-empty-", "");
-            if (empty.toString().chars().anyMatch(Character::isWhitespace)) {
-                throw new ScaleboxException.HostFailure("temporary directory path contains whitespace: " + empty);
-            }
+        debugfsWriting(image, new byte[0], empty -> {
             List<String> commands = new ArrayList<>();
             for (String type : List.of("ed25519", "ecdsa", "rsa", "dsa")) {
                 commands.add("rm /etc/ssh/ssh_host_" + type + "_key");
@@ -163,15 +141,31 @@ final class Ext4Image {
             commands.addAll(List.of("rm /var/lib/dbus/machine-id", "rm /etc/machine-id",
                     "write " + empty + " /etc/machine-id", "sif /etc/machine-id mode 0100444",
                     "sif /etc/machine-id uid 0", "sif /etc/machine-id gid 0"));
-            debugfs(image, String.join("\n", commands));
+            return commands;
+        });
+    }
+
+    /**
+     * Runs the debugfs {@code commands} made for a local file holding {@code content}, which they
+     * write into the image; the file is removed after.
+     */
+    private void debugfsWriting(Path image, byte[] content, Function<Path, List<String>> commands) {
+        Path local = null;
+        try {
+            local = Files.createTempFile("scalebox-debugfs-", "");
+            Files.write(local, content);
+            if (local.toString().chars().anyMatch(Character::isWhitespace)) {
+                throw new ScaleboxException.HostFailure("temporary directory path contains whitespace: " + local);
+            }
+            debugfs(image, String.join("\n", commands.apply(local)));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } finally {
-            if (empty != null) {
+            if (local != null) {
                 try {
-                    Files.deleteIfExists(empty);
+                    Files.deleteIfExists(local);
                 } catch (IOException ignored) {
-                    // an empty file left in the temporary directory
+                    // a stray public key or empty file in the temporary directory discloses nothing
                 }
             }
         }
