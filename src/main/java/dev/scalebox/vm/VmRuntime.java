@@ -153,12 +153,7 @@ final class VmRuntime implements StartWatch.Owner {
                 return true;
             });
         } catch (RuntimeException e) {
-            states.locked(id, () -> {
-                if (!instances.containsKey(id)) {
-                    network.unplug(id);
-                }
-                return null;
-            });
+            unplugUnlessRunning(id);
             log.error("QEMU of {} did not start: {}", id, e.getMessage());
             states.moveIf(id, VmStatus.STARTING, VmStatus.ERROR, "QEMU did not start: " + e.getMessage(), r -> true);
         } finally {
@@ -166,6 +161,16 @@ final class VmRuntime implements StartWatch.Owner {
                 ticket.close();
             }
         }
+    }
+
+    /** Removes the VM's TAP device, unless a new QEMU of it has taken it meanwhile. */
+    private void unplugUnlessRunning(String id) {
+        states.locked(id, () -> {
+            if (!instances.containsKey(id)) {
+                network.unplug(id);
+            }
+            return null;
+        });
     }
 
     /**
@@ -435,12 +440,7 @@ final class VmRuntime implements StartWatch.Owner {
     private void exited(String id, Instance instance) {
         if (instances.remove(id, instance)) {
             instance.release();
-            states.locked(id, () -> {
-                if (!instances.containsKey(id)) {
-                    network.unplug(id);
-                }
-                return null;
-            });
+            unplugUnlessRunning(id);
             states.locked(id, () -> states.current(id).map(r -> {
                 VmStatus s = VmStatus.of(r.status());
                 if (s == VmStatus.STARTING || s == VmStatus.RUNNING) {

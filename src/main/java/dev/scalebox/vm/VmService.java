@@ -373,7 +373,7 @@ public final class VmService {
         network.start(store.list().stream().map(VmSpecs::guest).filter(java.util.Objects::nonNull).toList());
     }
 
-    /** Starts the network's own processes (dnsmasq) again when they are gone; call it now and then. */
+    /** Starts the network's own processes (dnsmasq, Caddy) again when they are gone; call it now and then. */
     public void superviseNetwork() {
         network.supervise();
     }
