@@ -89,8 +89,14 @@ final class Caddy {
         }
     }
 
-    /** Sets the route of {@code guest}, new or changed. */
-    synchronized void put(Guest guest) {
+    /**
+     * Sets the route of {@code guest}, new or changed; nothing when it is the route of
+     * {@code before}, the guest as it was (only its egress changed, say).
+     */
+    synchronized void put(Guest before, Guest guest) {
+        if (before != null && CaddyConfig.route(https, before).equals(CaddyConfig.route(https, guest))) {
+            return;
+        }
         change(() -> {
             remove(guest.vmId());
             if (HttpsConfig.publishes(guest.name())) {

@@ -94,9 +94,7 @@ public final class HostNetwork {
         Guest before = guests.put(guest.vmId(), guest);
         dnsmasq.hosts(guests.values());
         firewall.apply(guests.values());
-        if (!guest.equals(before)) {
-            caddy.ifPresent(c -> c.put(guest));
-        }
+        caddy.ifPresent(c -> c.put(before, guest));
     }
 
     /** Forgets a deleted VM: its rules, its DHCP entry, its HTTPS route and its TAP device. */
