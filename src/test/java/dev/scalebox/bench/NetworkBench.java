@@ -3,6 +3,7 @@ package dev.scalebox.bench;
 import dev.scalebox.api.ApiServer;
 import dev.scalebox.api.ApiToken;
 import dev.scalebox.network.HttpsConfig;
+import dev.scalebox.testing.Ports;
 import dev.scalebox.testing.Sh;
 import dev.scalebox.testing.TestVms;
 import dev.scalebox.testing.Waits;
@@ -39,8 +40,8 @@ public final class NetworkBench {
     }
 
     public static void main(String[] args) throws Exception {
-        int apiPort = freePort();
-        int httpsPort = freePort();
+        int apiPort = Ports.free();
+        int httpsPort = Ports.free();
         TestVms env = new TestVms("network-bench", 31001, layout -> new HttpsConfig(DOMAIN, "127.0.0.1", httpsPort, null,
                 layout.root().resolve("caddy"), "127.0.0.1:" + apiPort));
         List<Row> rows = new ArrayList<>();
@@ -115,11 +116,6 @@ public final class NetworkBench {
         return all;
     }
 
-    private static int freePort() throws java.io.IOException {
-        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
-            return s.getLocalPort();
-        }
-    }
 
     private static Row measure(TestVms env, String network, VmService vms, Vm vm) throws Exception {
         String ssh = "ssh -c aes128-gcm@openssh.com -i " + env.privateKey + " -p " + vm.sshPort()

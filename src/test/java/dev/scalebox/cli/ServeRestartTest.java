@@ -3,6 +3,7 @@ package dev.scalebox.cli;
 import dev.scalebox.api.Json;
 import dev.scalebox.host.FaultPoint;
 import dev.scalebox.network.HttpsConfig;
+import dev.scalebox.testing.Ports;
 import dev.scalebox.testing.Sh;
 import dev.scalebox.testing.TestGateway;
 import dev.scalebox.testing.TestVms;
@@ -17,7 +18,6 @@ import org.junit.jupiter.api.TestMethodOrder;
 import tools.jackson.databind.JsonNode;
 
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -61,9 +61,9 @@ class ServeRestartTest {
 
     @BeforeAll
     static void startService() throws Exception {
-        apiPort = freePort();
-        gatewayPort = freePort();
-        httpsPort = freePort();
+        apiPort = Ports.free();
+        gatewayPort = Ports.free();
+        httpsPort = Ports.free();
         env = new TestVms("serve", 27001, layout -> new HttpsConfig(DOMAIN, "127.0.0.1", httpsPort, null,
                 layout.root().resolve("caddy"), "127.0.0.1:" + apiPort));
         serve = startServe(Map.of());
@@ -124,9 +124,9 @@ class ServeRestartTest {
     void aSecondServiceOnTheSameDataDirectoryIsRefusedAndChangesNothing() throws Exception {
         String recordBefore = api("/vms/" + survivor).body();
         long qemu = env.qemuPid(survivor);
-        ProcessBuilder pb = java("serve", "--data-dir", env.layout.root().toString(), "--port", Integer.toString(freePort()));
+        ProcessBuilder pb = java("serve", "--data-dir", env.layout.root().toString(), "--port", Integer.toString(Ports.free()));
         pb.environment().putAll(Map.of("API_TOKEN", TOKEN, "PORT_MIN", "27001", "PORT_MAX", "27100",
-                "GATEWAY_PORT", Integer.toString(freePort())));
+                "GATEWAY_PORT", Integer.toString(Ports.free())));
         pb.environment().putAll(networkSettings());
         Process second = pb.start();
         second.getOutputStream().close();
@@ -333,11 +333,6 @@ class ServeRestartTest {
         return new ProcessBuilder(argv);
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
-    }
 
     private static HttpResponse<String> api(String path) throws IOException, InterruptedException {
         return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + apiPort + path))

@@ -3,6 +3,7 @@ package dev.scalebox.gateway;
 import dev.scalebox.api.ApiServer;
 import dev.scalebox.api.ApiToken;
 import dev.scalebox.api.Json;
+import dev.scalebox.testing.Ports;
 import dev.scalebox.testing.Sh;
 import dev.scalebox.vm.Vm;
 import dev.scalebox.testing.TestGateway;
@@ -114,7 +115,7 @@ class GatewayTest {
     @Test
     void portsOfTheOwnBoxAreForwardedAndNothingElse() throws Exception {
         String hostKey = ssh("alice", null, "cut -d' ' -f2 /etc/ssh/ssh_host_ed25519_key.pub").stdout().strip();
-        int local = freePort();
+        int local = Ports.free();
         List<String> argv = new ArrayList<>(List.of("ssh", "-p", Integer.toString(gateway.port()), "-N",
                 "-o", "ExitOnForwardFailure=yes", "-L", local + ":localhost:22"));
         argv.addAll(TestGateway.clientOptions(keys.resolve("alice")));
@@ -144,11 +145,6 @@ class GatewayTest {
         }
     }
 
-    private static int freePort() throws java.io.IOException {
-        try (var socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return socket.getLocalPort();
-        }
-    }
 
     private static Result call(java.util.concurrent.Callable<Result> c) {
         try {

@@ -3,6 +3,7 @@ package dev.scalebox.network;
 import dev.scalebox.api.ApiServer;
 import dev.scalebox.api.ApiToken;
 import dev.scalebox.host.ProgramResult;
+import dev.scalebox.testing.Ports;
 import dev.scalebox.testing.Sh;
 import dev.scalebox.testing.TestVms;
 import dev.scalebox.testing.Waits;
@@ -67,8 +68,8 @@ class NetworkIsolationTest {
 
     @BeforeAll
     static void start() throws IOException {
-        int apiPort = freePort();
-        httpsPort = freePort();
+        int apiPort = Ports.free();
+        httpsPort = Ports.free();
         env = new TestVms("network", 30001, layout -> new HttpsConfig(DOMAIN, "127.0.0.1", httpsPort, null,
                 layout.root().resolve("caddy"), "127.0.0.1:" + apiPort));
         vms = env.service();
@@ -317,9 +318,4 @@ class NetworkIsolationTest {
         return Sh.tryRun(argv.toArray(String[]::new));
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
-    }
 }
