@@ -85,7 +85,7 @@ public final class ApiServer implements AutoCloseable {
                 .get("/openapi.yaml", ApiServer::openApi)
                 .get("/info", (req, res) -> json(res, 200, InfoView.of(services)))
                 .get("/templates", (req, res) -> json(res, 200,
-                        services.templates().list().stream().map(TemplateView::of).toList()))
+                        services.templates().list().stream().map(t -> TemplateView.of(t, services.vms())).toList()))
                 .delete("/templates/{name}", (req, res) -> {
                     services.templates().remove(req.path().pathParameters().get("name"));
                     res.status(Status.NO_CONTENT_204).send();

@@ -51,11 +51,12 @@ final class VmRoutes {
     /** A VM as the API shows it. */
     record VmView(String id, String name, String template, String status, String statusReason, int vcpuCount,
                   int memSizeMib, int diskSizeGib, String sshHost, int sshPort, String sshUser, String ssh,
-                  Instant createdAt, String ip, String mac, Object egress, int httpPort, String url) {
+                  Instant createdAt, String ip, String mac, Object egress, int httpPort, String url, String startedFrom,
+                  String sshHostKey) {
         static VmView of(Vm vm) {
             return new VmView(vm.id(), vm.name(), vm.template(), vm.status().label(), vm.statusReason(), vm.vcpuCount(),
                     vm.memSizeMib(), vm.diskSizeGib(), vm.sshHost(), vm.sshPort(), vm.sshUser(), vm.ssh(), vm.createdAt(),
-                    vm.ip(), vm.mac(), vm.egress().json(), vm.httpPort(), vm.url());
+                    vm.ip(), vm.mac(), vm.egress().json(), vm.httpPort(), vm.url(), vm.startedFrom(), vm.sshHostKey());
         }
     }
 

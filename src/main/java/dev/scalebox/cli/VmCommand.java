@@ -147,8 +147,36 @@ final class VmCommand {
               @Option(names = "--timeout", defaultValue = "0", paramLabel = "SECONDS",
                       description = "Give up waiting after this long (default 0: wait while the VM is starting)") int timeout,
               @Option(names = "--json") boolean json) throws InterruptedException {
-        print(awaitRunning(vm, timeout), json);
+        JsonNode v = awaitRunning(vm, timeout);
+        checkHostKey(v);
+        print(v, json);
         return 0;
+    }
+
+    /**
+     * Checks that the key the VM's SSH server offers is the one Scalebox made for it, and records
+     * it in Scalebox's known-hosts file; a VM of an older Scalebox, with no known key, is not checked.
+     */
+    private static void checkHostKey(JsonNode v) throws InterruptedException {
+        if (v.path("ssh_host_key").isNull() || v.path("ssh_host_key").isMissingNode()) {
+            return;
+        }
+        String known = v.get("ssh_host_key").asString();
+        KnownHosts.ofUser().put(v.get("id").asString(), known);
+        try {
+            Process scan = new ProcessBuilder("ssh-keyscan", "-T", "20", "-t", "ed25519", "-p", v.get("ssh_port").asString(),
+                    v.get("ssh_host").asString()).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            String offered = new String(scan.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII);
+            scan.waitFor();
+            boolean matches = offered.lines().map(l -> l.substring(l.indexOf(' ') + 1).strip()).anyMatch(known::equals);
+            if (!matches) {
+                throw new CliException("VM " + v.get("id").asString() + " answers SSH with a host key that is not the one"
+                        + " Scalebox made for it (" + known + "); not trusting it");
+            }
+        } catch (IOException e) {
+            throw new CliException("cannot check the SSH host key of VM " + v.get("id").asString() + " (ssh-keyscan): "
+                    + e.getMessage());
+        }
     }
 
     @Command(name = "ssh", mixinStandardHelpOptions = true, description = "Log into a VM with the OpenSSH client.")
@@ -156,8 +184,15 @@ final class VmCommand {
             @Option(names = {"-i", "--identity"}, paramLabel = "FILE", description = "Private key") Path identity,
             @Parameters(index = "1..*", paramLabel = "COMMAND") List<String> command) throws IOException, InterruptedException {
         JsonNode v = api().get(path(vm));
-        List<String> argv = new ArrayList<>(List.of("ssh", "-p", v.get("ssh_port").asString(),
-                "-o", "StrictHostKeyChecking=accept-new"));
+        KnownHosts known = KnownHosts.ofUser();
+        List<String> argv = new ArrayList<>(List.of("ssh", "-p", v.get("ssh_port").asString()));
+        if (v.path("ssh_host_key").isString()) {
+            known.put(v.get("id").asString(), v.get("ssh_host_key").asString());
+            argv.addAll(known.sshOptions(v.get("id").asString()));
+        } else {  // a VM of an older Scalebox: its key is learnt on first use, under its id
+            argv.addAll(List.of("-o", "HostKeyAlias=" + v.get("id").asString(), "-o", "UserKnownHostsFile=" + known.file(),
+                    "-o", "StrictHostKeyChecking=accept-new"));
+        }
         if (identity != null) {
             argv.addAll(List.of("-i", identity.toString()));
         }

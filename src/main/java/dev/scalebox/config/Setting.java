@@ -34,6 +34,8 @@ public enum Setting {
     TCG_CACHE_MIB("64", "the translation cache of each VM under TCG, MiB: smaller saves host memory, larger boots faster"),
     DEFAULT_VCPU_COUNT("2", "the vCPUs of a VM when the request gives none"),
     DEFAULT_MEM_SIZE_MIB("2048", "the memory of a VM when the request gives none"),
+    TEMPLATE_SNAPSHOTS_MAX("4", "how many memory snapshots (one per VM shape) each template keeps, the least recently"
+            + " used dropped first; VMs of a shape with one start by resuming it; 0: every VM boots"),
     DEFAULT_DISK_SIZE_GIB("2", "the disk size of a VM when the request gives none (its template's when larger)"),
     MAX_DISK_SIZE_GIB("100", "the largest disk size a request may ask for"),
     STORAGE_IMAGE("/var/lib/scalebox.img", "the loop image of the btrfs pool"),

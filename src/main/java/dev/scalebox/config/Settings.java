@@ -94,6 +94,7 @@ public final class Settings {
     }
     public int defaultVcpuCount() { return integer(Setting.DEFAULT_VCPU_COUNT); }
     public int defaultMemSizeMib() { return integer(Setting.DEFAULT_MEM_SIZE_MIB); }
+    public int templateSnapshotsMax() { return integer(Setting.TEMPLATE_SNAPSHOTS_MAX); }
 
     /** The host name clients should ssh to. */
     public String sshHost() {
@@ -138,6 +139,7 @@ public final class Settings {
         requireRange(Setting.DEFAULT_DISK_SIZE_GIB, 1, maxDiskSizeGib());
         requireRange(Setting.DEFAULT_VCPU_COUNT, 1, 1024);
         requireRange(Setting.DEFAULT_MEM_SIZE_MIB, 128, 1024 * 1024);
+        requireRange(Setting.TEMPLATE_SNAPSHOTS_MAX, 0, 64);
         requirePort(Setting.GATEWAY_PORT, 1);
         requireRange(Setting.BOX_IDLE_SUSPEND, 1, 30 * 24 * 3600);
         requireRange(Setting.BOX_MEM_MIB, 128, 1024 * 1024);

@@ -2,6 +2,8 @@ package dev.scalebox.gateway;
 
 import dev.scalebox.ScaleboxException;
 import dev.scalebox.host.ProgramRunner;
+import dev.scalebox.storage.SshHostKey;
+import dev.scalebox.vm.Personalization;
 import dev.scalebox.vm.Vm;
 import dev.scalebox.vm.VmService;
 import org.apache.sshd.client.SshClient;
@@ -34,14 +36,13 @@ import java.util.function.Consumer;
 
 /**
  * The gateway's way into a box: SSH as root with its internal key, and the work done in a box
- * just resumed (see {@code after-resume.pl}): its clock and hostname, and on a copy's first
+ * just resumed (see {@link Personalization}): its clock and hostname, and on a copy's first
  * resume, its own SSH host key, machine id and random pool.
  */
 final class BoxGuest {
 
     /** For one step inside a box that runs: a login, a command. Not for a start, which waits its turn. */
     static final Duration TIMEOUT = Duration.ofSeconds(60);
-    private static final String SCRIPT = HexFormat.of().formatHex(resource("after-resume.pl"));
 
     private final SshClient client;
     private final KeyPair key;
@@ -49,6 +50,7 @@ final class BoxGuest {
     private final Path scratch;
     private final ProgramRunner runner = new ProgramRunner();
     private final SecureRandom random = new SecureRandom();
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(BoxGuest.class);
 
     BoxGuest(SshClient client, KeyPair key, String host, Path scratch) {
         this.client = client;
@@ -71,31 +73,40 @@ final class BoxGuest {
     }
 
     /**
+     * As {@link #afterResume}, through the box's guest agent instead of a login: false, with
+     * nothing done, when the box has no agent that answers (a box of a template without one).
+     */
+    boolean afterResumeByAgent(VmService vms, Vm box, String hostname, boolean renew) {
+        Personalization setup = Personalization.hostname(hostname);
+        if (renew) {
+            setup.renew(SshHostKey.generate(runner, scratch), random);
+        }
+        try {
+            vms.personalize(box.id(), setup);
+            return true;
+        } catch (ScaleboxException.HostFailure e) {
+            log.info("Box {} is set up over SSH: {}", box.name(), e.getMessage());
+            return false;
+        }
+    }
+
+    /**
      * Sets the hostname and clock of a box just resumed or booted; with {@code renew}, gives it its
      * own secrets. The clock is sent last, when the guest asks for it, so it is the host's time at
      * the moment it is set, not at the moment the work began.
      */
     void afterResume(ClientSession session, String hostname, boolean renew) throws IOException {
-        Map<String, byte[]> values = new LinkedHashMap<>();
-        values.put("hostname", hostname.getBytes(StandardCharsets.UTF_8));
+        Personalization setup = Personalization.hostname(hostname);
         if (renew) {
-            values.put("seed", randomBytes(64));
-            values.put("machine_id", HexFormat.of().formatHex(randomBytes(16)).getBytes(StandardCharsets.US_ASCII));
-            HostKey hostKey = newHostKey();
-            values.put("host_key", hostKey.privateKey());
-            values.put("host_key_pub", hostKey.publicKey());
+            setup.renew(SshHostKey.generate(runner, scratch), random);
         }
-        StringBuilder input = new StringBuilder();
-        values.forEach((k, v) -> input.append(k).append(' ').append(HexFormat.of().formatHex(v)).append('\n'));
-        input.append("clock\n");
-        String command = "perl -e 'eval pack(q(H*), q(" + SCRIPT + ")); die $@ if $@'";
-        try (ClientChannel channel = session.createExecChannel(command)) {
+        try (ClientChannel channel = session.createExecChannel(Personalization.shellCommand())) {
             channel.open().verify(TIMEOUT);
             // The exchange below reads the guest's answers; a guest that stops answering is cut off.
             var watchdog = CompletableFuture.runAsync(() -> channel.close(true),
                     CompletableFuture.delayedExecutor(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS));
             try {
-                exchange(channel, input.toString());
+                exchange(channel, setup.input(true));
             } finally {
                 watchdog.cancel(false);
             }
@@ -109,10 +120,10 @@ final class BoxGuest {
     }
 
     /** Sends the values, answers the guest's "time?" with the time now, and waits for its "ok". */
-    private static void exchange(ClientChannel channel, String input) throws IOException {
+    private static void exchange(ClientChannel channel, byte[] input) throws IOException {
         OutputStream in = channel.getInvertedIn();
         BufferedReader out = new BufferedReader(new InputStreamReader(channel.getInvertedOut(), StandardCharsets.US_ASCII));
-        in.write(input.getBytes(StandardCharsets.US_ASCII));
+        in.write(input);
         in.flush();
         expect(out, "time?", channel);
         long now = System.currentTimeMillis();
@@ -139,26 +150,6 @@ final class BoxGuest {
         }
     }
 
-    private record HostKey(byte[] privateKey, byte[] publicKey) {
-    }
-
-    /** A fresh ed25519 key pair, made on the host: ssh-keygen takes 0.15 s in a guest under TCG. */
-    private HostKey newHostKey() throws IOException {
-        Files.createDirectories(scratch);
-        Path dir = Files.createTempDirectory(scratch, "hostkey", PosixFilePermissions.asFileAttribute(
-                PosixFilePermissions.fromString("rwx------")));
-        Path file = dir.resolve("key");
-        try {
-            runner.check(List.of("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "", "-f", file.toString()),
-                    Duration.ofSeconds(30));
-            return new HostKey(Files.readAllBytes(file), Files.readAllBytes(dir.resolve("key.pub")));
-        } finally {
-            Files.deleteIfExists(file);
-            Files.deleteIfExists(dir.resolve("key.pub"));
-            Files.deleteIfExists(dir);
-        }
-    }
-
     /**
      * Waits until the VM's SSH answers, however long its turn in the host's line of starts takes;
      * fails when its start ends any other way. While it waits in line, {@code progress} is told
@@ -176,20 +167,4 @@ final class BoxGuest {
         }
     }
 
-    private byte[] randomBytes(int count) {
-        byte[] bytes = new byte[count];
-        random.nextBytes(bytes);
-        return bytes;
-    }
-
-    private static byte[] resource(String name) {
-        try (InputStream in = BoxGuest.class.getResourceAsStream(name)) {
-            if (in == null) {
-                throw new IllegalStateException(name + " is missing from the jar");
-            }
-            return in.readAllBytes();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
 }

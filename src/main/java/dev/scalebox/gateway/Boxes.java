@@ -218,8 +218,15 @@ public final class Boxes {
         return ready;
     }
 
-    /** Logs into the running box and sets its hostname and clock; with {@code renew}, its own secrets too. */
+    /**
+     * Sets the running box's hostname and clock, with {@code renew} its own secrets too: through its
+     * guest agent, else by logging in (then the session is handed on).
+     */
     private Ready setUp(Vm running, String hostname, boolean renew) throws IOException {
+        if (guest.afterResumeByAgent(vms, running, hostname, renew)) {
+            markSetUp(running);
+            return new Ready(running, null);
+        }
         ClientSession session = guest.connect(running);
         try {
             guest.afterResume(session, hostname, renew);

@@ -98,8 +98,15 @@ final class Golden {
         }
     }
 
-    /** Lets the boot finish (the SSH banner comes early), so that copies do not carry on booting. */
+    /**
+     * Lets the boot finish (the SSH banner comes early), so that copies do not carry on booting:
+     * through the guest agent, or over SSH for a box template without one.
+     */
     private void settle(Vm vm) throws IOException {
+        if (vms.hasGuestAgent(spec.template())) {
+            vms.settle(vm.id());
+            return;
+        }
         try (ClientSession session = guest.connect(vm);
              ClientChannel channel = session.createExecChannel("systemctl is-system-running --wait; sync")) {
             channel.open().verify(BoxGuest.TIMEOUT);

@@ -45,7 +45,7 @@ final class VolumePool implements AutoCloseable {
                     int instancesTotal, int maxBoxes, Duration interval, Duration cooldown) {
     }
 
-    /** A new box, unique and running, with the session that set it up. */
+    /** A new box, unique and running, with the session that set it up (null when its guest agent did). */
     record Unique(Vm vm, ClientSession session) {
     }
 
@@ -145,6 +145,9 @@ final class VolumePool implements AutoCloseable {
         try {
             vms.start(copy.id(), priority);
             Vm running = BoxGuest.awaitRunning(vms, copy.id(), progress);
+            if (guest.afterResumeByAgent(vms, running, hostname, true)) {
+                return new Unique(running, null);
+            }
             ClientSession session = guest.connect(running);
             try {
                 guest.afterResume(session, hostname, true);
@@ -223,7 +226,9 @@ final class VolumePool implements AutoCloseable {
         Vm from = golden(Admission.Priority.BACKGROUND, line -> { }).orElseThrow(() ->
                 new ScaleboxException.HostFailure("no golden state to copy ready boxes from"));
         Unique made = makeUnique(from, name, Admission.Priority.BACKGROUND, line -> { });
-        made.session().close(true);
+        if (made.session() != null) {
+            made.session().close(true);
+        }
         try {
             vms.suspend(made.vm().id());
             vms.rename(made.vm().id(), name);

@@ -6,6 +6,7 @@ import dev.scalebox.host.HostPrograms;
 import dev.scalebox.host.ProcessTable;
 import dev.scalebox.host.ProgramRunner;
 import org.slf4j.Logger;
+import tools.jackson.databind.JsonNode;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
@@ -41,10 +42,11 @@ public final class Hypervisor {
     private static final Duration LAUNCH_TIMEOUT = Duration.ofSeconds(30);
     // PCI slots are fixed so that a blank QEMU given its disk and network later has the same
     // devices at the same addresses as the QEMU that saved the state it loads. The disk, network
-    // and RNG had these slots before they were written down; the balloon came last.
+    // and RNG had these slots before they were written down; the balloon, then the agent's channel, came after.
     private static final String DISK_SLOT = "0x2";
     private static final String RNG_SLOT = "0x4";
     private static final String BALLOON_SLOT = "0x5";
+    private static final String AGENT_SLOT = "0x6";
     private static final String NAME_FILE = "qemu.name";
     private static final String LOG_FILE = "qemu.log";
     private static final Duration QMP_TIMEOUT = Duration.ofSeconds(10);
@@ -57,10 +59,13 @@ public final class Hypervisor {
     private final QemuUsers users;
     private final Taps taps;
 
-    /** Makes a VM's TAP device, owned by the user its QEMU runs as, so that no other user can attach to it. */
+    /**
+     * Makes a VM's TAP device, owned by the user its QEMU runs as, so that no other user can attach
+     * to it; {@code alone}: on no bridge and down, for a guest that must reach nothing.
+     */
     @FunctionalInterface
     public interface Taps {
-        void plug(String vmId, int owner);
+        void plug(String vmId, int owner, boolean alone);
     }
 
     public Hypervisor(ProgramRunner runner, Accelerator accelerator, int tcgCacheMib, QemuUsers users, Taps taps) {
@@ -111,7 +116,7 @@ public final class Hypervisor {
             return instance;
         } catch (RuntimeException e) {
             instance.end();
-            throw e;
+            throw new ScaleboxException.HostFailure(e.getMessage() + saidOnExit(spec), e);
         }
     }
 
@@ -137,7 +142,7 @@ public final class Hypervisor {
             Files.createDirectories(spec.runDir());
             users.lend(blank.uid(), spec.runDir(), spec.disk());
             if (spec.bridged()) {
-                taps.plug(spec.vmId(), blank.uid());
+                taps.plug(spec.vmId(), blank.uid(), false);
             }
             QmpClient qmp = blank.qmp();
             qmp.execute("blockdev-add", Map.of("driver", "raw", "node-name", "root", "discard", "unmap",
@@ -165,13 +170,12 @@ public final class Hypervisor {
             return joined;
         } catch (IOException | RuntimeException e) {
             blank.end();
-            throw e instanceof RuntimeException r ? r : new ScaleboxException.HostFailure("cannot prepare "
-                    + spec.runDir() + ": " + e.getMessage(), e);
+            throw new ScaleboxException.HostFailure(e.getMessage() + saidOnExit(spec), e);
         }
     }
 
     /**
-     * Moves the blank QEMU's pid file, QMP socket and log into the VM's run directory (a socket keeps
+     * Moves the blank QEMU's pid file, QMP and agent sockets and log into the VM's run directory (a socket keeps
      * working under its new name) and records the process name there, so that a later Scalebox
      * adopts the process as this VM's. The blank's own directory goes.
      */
@@ -181,6 +185,8 @@ public final class Hypervisor {
             Files.writeString(spec.runDir().resolve(NAME_FILE), blank.processName() + "\n");
             Files.move(from.resolve("qemu.pid"), spec.pidFile(), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             Files.move(from.resolve("qmp.sock"), spec.qmpSocket(), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            Files.move(from.resolve(GuestAgent.SOCKET), spec.runDir().resolve(GuestAgent.SOCKET),
+                    StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             Files.move(from.resolve(LOG_FILE), spec.runDir().resolve(LOG_FILE), StandardCopyOption.REPLACE_EXISTING,
                     StandardCopyOption.ATOMIC_MOVE);  // QEMU writes on into the file, under its new name
             Files.delete(from);
@@ -188,6 +194,24 @@ public final class Hypervisor {
             throw new ScaleboxException.HostFailure("cannot hand " + blank.vmId() + " to " + spec.vmId() + ": "
                     + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Grows the running guest's disk to {@code bytes}: the file and the size the guest sees, which
+     * its kernel hears of at once; its filesystem is the guest's to grow.
+     */
+    public void growDisk(Instance instance, long bytes) {
+        QmpClient qmp = instance.qmp();
+        String node = null;
+        for (JsonNode block : qmp.execute("query-block", Map.of(), QMP_TIMEOUT)) {
+            if (block.path("device").asString("").equals("root") || block.path("qdev").asString("").contains("root-disk")) {
+                node = block.path("inserted").path("node-name").asString(null);
+            }
+        }
+        if (node == null) {
+            throw new ScaleboxException.HostFailure("the disk of " + instance.vmId() + " is not among its QEMU's block devices");
+        }
+        qmp.execute("block_resize", Map.of("node-name", node, "size", bytes), QMP_TIMEOUT);
     }
 
     /** {@code state}, when a suspended VM's memory was saved there. */
@@ -200,6 +224,7 @@ public final class Hypervisor {
             Files.createDirectories(spec.runDir());
             Files.deleteIfExists(spec.pidFile());
             Files.deleteIfExists(spec.qmpSocket());
+            Files.deleteIfExists(spec.runDir().resolve(GuestAgent.SOCKET));
             Files.deleteIfExists(spec.runDir().resolve(NAME_FILE));
             Files.deleteIfExists(spec.runDir().resolve(LOG_FILE));
         } catch (IOException e) {
@@ -211,7 +236,7 @@ public final class Hypervisor {
             if (!spec.isBlank()) {
                 users.lend(uid, spec.disk());
                 if (spec.bridged()) {
-                    taps.plug(spec.vmId(), uid);
+                    taps.plug(spec.vmId(), uid, spec.isolated());
                 }
             }
             List<String> argv = confined(uid, argv(spec));
@@ -287,6 +312,12 @@ public final class Hypervisor {
         } catch (IOException e) {
             return Optional.empty();
         }
+    }
+
+    /** What QEMU wrote before it ended, as a clause of an error message; empty when it wrote nothing. */
+    private static String saidOnExit(VmSpec spec) {
+        String said = lastLines(spec.runDir().resolve(LOG_FILE));
+        return said.isEmpty() ? "" : " (QEMU: " + said + ")";
     }
 
     /** The last lines QEMU wrote, where it tells why it ended. */
@@ -393,6 +424,9 @@ public final class Hypervisor {
                 "-append", spec.cmdline(),
                 "-device", "virtio-rng-pci,addr=" + RNG_SLOT,
                 "-device", "virtio-balloon-pci,id=balloon0,free-page-reporting=on,addr=" + BALLOON_SLOT,
+                "-device", "virtio-serial-pci,id=agent-bus,addr=" + AGENT_SLOT,
+                "-chardev", "socket,id=agent,path=" + spec.runDir().resolve(GuestAgent.SOCKET) + ",server=on,wait=off",
+                "-device", "virtserialport,bus=agent-bus.0,chardev=agent,name=" + GuestAgent.PORT_NAME,
                 "-qmp", "unix:" + spec.qmpSocket() + ",server=on,wait=off",
                 "-pidfile", spec.pidFile().toString()));
         if (spec.isBlank()) {
@@ -403,7 +437,7 @@ public final class Hypervisor {
                 "-drive", "file=" + spec.disk() + ",format=raw,if=none,id=root,discard=unmap",
                 "-device", "virtio-blk-pci,drive=root,id=root-disk,addr=" + DISK_SLOT,
                 "-netdev", spec.bridged() ? "tap,id=net0,ifname=" + spec.tap() + ",script=no,downscript=no"
-                        : "user,id=net0,hostfwd=" + hostForward(spec),
+                        : spec.isolated() ? "user,id=net0,restrict=on" : "user,id=net0,hostfwd=" + hostForward(spec),
                 "-device", "virtio-net-pci,netdev=net0,id=net0-nic,addr=" + GuestNic.SLOT
                         + (spec.bridged() ? ",mac=" + spec.mac() : ""),
                 "-chardev", "file,id=serial0,path=" + spec.serialLog() + ",append=on",

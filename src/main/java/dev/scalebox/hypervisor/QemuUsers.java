@@ -140,10 +140,14 @@ public final class QemuUsers {
         for (Path root : lendable) {
             try (Stream<Path> paths = Files.walk(root, 2)) {
                 for (Path path : paths.filter(p -> !p.equals(root)).toList()) {
-                    int owner = (int) Files.getAttribute(path, "unix:uid", LinkOption.NOFOLLOW_LINKS);
-                    if (lent.test(owner)) {
-                        Files.setAttribute(path, "unix:uid", 0, LinkOption.NOFOLLOW_LINKS);
-                        Files.setAttribute(path, "unix:gid", 0, LinkOption.NOFOLLOW_LINKS);
+                    try {
+                        int owner = (int) Files.getAttribute(path, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+                        if (lent.test(owner)) {
+                            Files.setAttribute(path, "unix:uid", 0, LinkOption.NOFOLLOW_LINKS);
+                            Files.setAttribute(path, "unix:gid", 0, LinkOption.NOFOLLOW_LINKS);
+                        }
+                    } catch (java.nio.file.NoSuchFileException gone) {
+                        // removed meanwhile (a partial file renamed into place, a VM deleted): nothing to give back
                     }
                 }
             } catch (IOException | UncheckedIOException e) {

@@ -9,6 +9,8 @@ import java.nio.file.Path;
  *                    ({@code scalebox-ID}), which is how a process is recognised as ours
  * @param runDir      where the pid file, QMP socket and serial log live
  * @param bindAddress the host address the guest's SSH is forwarded on, under QEMU's user-mode network
+ * @param sshPort     the host port forwarded to the guest's SSH; 0 for none, with the guest cut
+ *                    off from everything (a TAP device on no bridge, or a restricted user-mode network)
  * @param tap         the TAP device of the guest's NIC on the bridge, or null for the user-mode network
  * @param mac         the guest NIC's MAC (with a TAP device)
  */
@@ -25,6 +27,8 @@ public record VmSpec(String vmId, int vcpus, int memMib, Path disk, Path runDir,
 
     public boolean isBlank() { return disk == null; }
     public boolean bridged() { return tap != null; }
+    /** A guest cut off from everything: no port forwarded, and a network card that leads nowhere. */
+    public boolean isolated() { return sshPort == 0 && !isBlank(); }
     public Path pidFile() { return runDir.resolve("qemu.pid"); }
     public Path qmpSocket() { return runDir.resolve("qmp.sock"); }
     public Path serialLog() { return runDir.resolve("serial.log"); }

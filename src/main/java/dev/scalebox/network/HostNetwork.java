@@ -110,8 +110,11 @@ public final class HostNetwork {
         }
     }
 
-    /** A fresh TAP device for the VM's QEMU, on the bridge, that only {@code owner} may attach to; nothing in user mode. */
-    public void plug(String vmId, int owner) {
+    /**
+     * A fresh TAP device for the VM's QEMU, on the bridge, that only {@code owner} may attach to;
+     * with {@code alone}, on no bridge and down (a template's snapshot being made); nothing in user mode.
+     */
+    public void plug(String vmId, int owner, boolean alone) {
         if (!config.bridged()) {
             return;
         }
@@ -120,6 +123,9 @@ public final class HostNetwork {
         // Only its owner may attach to a TAP device (with no owner, any user could).
         ip("tuntap", "add", "dev", tap, "mode", "tap", "vnet_hdr", "user", Integer.toString(owner),
                 "group", Integer.toString(owner));
+        if (alone) {
+            return;  // down and on no bridge: what the guest sends goes nowhere
+        }
         try {
             ip("link", "set", "dev", tap, "master", config.bridge());
             // The kernel's own guard, besides the firewall's: isolated ports forward only to the bridge itself.

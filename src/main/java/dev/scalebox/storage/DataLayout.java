@@ -27,9 +27,31 @@ public record DataLayout(Path root) {
     public Path run() { return root.resolve("run"); }
     public Path database() { return root.resolve("scalebox.db"); }
     public Path apiToken() { return root.resolve("api-token"); }
+    /** For short-lived files of the host's own, such as a key pair being made; never lent to a guest's QEMU. */
+    public Path scratch() { return root.resolve("tmp"); }
 
     public Path templateImage(String name) {
         return inside(templates(), Names.require("template name", name) + IMAGE_SUFFIX);
+    }
+
+    /**
+     * Where template {@code name}'s memory snapshots live, one directory per VM shape
+     * ({@code VCPUSxMEMMIB}) holding a disk and the memory saved with it; they go with the template.
+     */
+    public Path templateSnapshots(String name) {
+        return inside(templates(), Names.require("template name", name) + ".snapshots");
+    }
+
+    public Path templateSnapshot(String name, int vcpus, int memMib) {
+        return templateSnapshots(name).resolve(vcpus + "x" + memMib);
+    }
+
+    /**
+     * What a VM made from a memory snapshot is given once it resumes (root's authorized key):
+     * beside its disk, where its QEMU cannot write, until its guest has it.
+     */
+    public Path personalization(String vmId, boolean box) {
+        return (box ? volumes() : vms()).resolve(Names.require("VM id", vmId) + ".personalize");
     }
 
     public Path vmImage(String vmId) {

@@ -146,26 +146,56 @@ final class Ext4Image {
     }
 
     /**
+     * Gives the image's guest {@code key} as its SSH host key, the only one: the base template's
+     * boot makes one only when there is none.
+     */
+    void writeHostKey(Path image, SshHostKey key) {
+        debugfsWriting(image, List.of(key.privateKey(), key.publicKeyFile()), files -> {
+            List<String> commands = new ArrayList<>();
+            for (String type : List.of("ed25519", "ecdsa", "rsa", "dsa")) {
+                commands.add("rm /etc/ssh/ssh_host_" + type + "_key");
+                commands.add("rm /etc/ssh/ssh_host_" + type + "_key.pub");
+            }
+            commands.addAll(rootFile(files.get(0), "/etc/ssh/ssh_host_ed25519_key", "0100600"));
+            commands.addAll(rootFile(files.get(1), "/etc/ssh/ssh_host_ed25519_key.pub", "0100644"));
+            return commands;
+        });
+    }
+
+    private static List<String> rootFile(Path local, String path, String mode) {
+        return List.of("write " + local + " " + path, "sif " + path + " mode " + mode, "sif " + path + " uid 0",
+                "sif " + path + " gid 0");
+    }
+
+    /**
      * Runs the debugfs {@code commands} made for a local file holding {@code content}, which they
      * write into the image; the file is removed after.
      */
     private void debugfsWriting(Path image, byte[] content, Function<Path, List<String>> commands) {
-        Path local = null;
+        debugfsWriting(image, List.of(content), files -> commands.apply(files.getFirst()));
+    }
+
+    /** As above, with a local file for each of {@code contents}, in order. */
+    private void debugfsWriting(Path image, List<byte[]> contents, Function<List<Path>, List<String>> commands) {
+        List<Path> locals = new ArrayList<>();
         try {
-            local = Files.createTempFile("scalebox-debugfs-", "");
-            Files.write(local, content);
-            if (local.toString().chars().anyMatch(Character::isWhitespace)) {
-                throw new ScaleboxException.HostFailure("temporary directory path contains whitespace: " + local);
+            for (byte[] content : contents) {
+                Path local = Files.createTempFile("scalebox-debugfs-", "");
+                locals.add(local);
+                Files.write(local, content);
+                if (local.toString().chars().anyMatch(Character::isWhitespace)) {
+                    throw new ScaleboxException.HostFailure("temporary directory path contains whitespace: " + local);
+                }
             }
-            debugfs(image, String.join("\n", commands.apply(local)));
+            debugfs(image, String.join("\n", commands.apply(locals)));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } finally {
-            if (local != null) {
+            for (Path local : locals) {
                 try {
                     Files.deleteIfExists(local);
                 } catch (IOException ignored) {
-                    // a stray public key or empty file in the temporary directory discloses nothing
+                    // a stray file in the temporary directory (made 0600) is left for the system's cleaning
                 }
             }
         }

@@ -78,6 +78,48 @@ public final class StorageService {
     }
 
     /**
+     * A new VM's disk and saved memory, cloned from a template's memory snapshot (its disk and
+     * state under {@code templates/}), replacing nothing; on failure neither is left.
+     */
+    public void cloneSnapshot(Path snapshotDisk, Path snapshotState, Path disk, Path state) {
+        if (!layout.contains(layout.templates(), snapshotDisk) || !layout.contains(layout.templates(), snapshotState)
+                || !holdsStates(state)) {
+            throw new IllegalArgumentException("not a template snapshot of this data directory: " + snapshotDisk);
+        }
+        if (Files.exists(state)) {
+            throw new ScaleboxException.Conflict("memory state " + state + " already exists");
+        }
+        writeImage(newDisk(disk), partial -> cloneFile(snapshotDisk, partial));
+        try {
+            writeImage(state, partial -> {
+                Files.createDirectories(state.getParent());
+                cloneFile(snapshotState, partial);
+            });
+        } catch (RuntimeException e) {
+            deleteRootfs(disk);
+            throw e;
+        }
+    }
+
+    /** Whether template {@code name}'s image has a file (or directory) at {@code path}. */
+    public boolean templateHas(String name, String path) {
+        return ext4.exists(templateImage(name), path);
+    }
+
+    /** Gives the disk's guest {@code key} as its only SSH host key. */
+    public void writeHostKey(Path image, SshHostKey key) {
+        ext4.writeHostKey(requireDisk(image), key);
+    }
+
+    /**
+     * Replays the journal of a disk taken from a running guest (a memory snapshot's), so that it
+     * can be written offline and booted.
+     */
+    public void recoverJournal(Path image) {
+        ext4.repair(requireDisk(image));
+    }
+
+    /**
      * A VM's whole disk in one step: clone of the template, grown to {@code sizeGib}, with
      * {@code publicKey} as root's key. Renamed into place only when every step succeeded.
      */

@@ -13,24 +13,34 @@ public final class VmStore {
      * A stored VM; {@code status} is the lower-case state name, {@code box} whether it is a box
      * of the gateway, whose disk is a volume; {@code ip} its address on the bridge (null until it
      * has one), {@code egress} where it may connect to, in its stored form, {@code httpPort} the
-     * port of its web server that its HTTPS address leads to.
+     * port of its web server that its HTTPS address leads to; {@code startedFrom} how its guest
+     * last came to run ({@code snapshot} or {@code boot}, null before), {@code sshHostKey} the
+     * public SSH host key Scalebox made for it.
      */
     public record Row(String id, String name, String template, String status, String statusReason, int vcpuCount,
                       int memSizeMib, int diskSizeGib, int sshPort, Instant createdAt, boolean box, String ip,
-                      String egress, int httpPort) {
+                      String egress, int httpPort, String startedFrom, String sshHostKey) {
+        /** A VM that has not run yet. */
+        public Row(String id, String name, String template, String status, String statusReason, int vcpuCount,
+                   int memSizeMib, int diskSizeGib, int sshPort, Instant createdAt, boolean box, String ip,
+                   String egress, int httpPort) {
+            this(id, name, template, status, statusReason, vcpuCount, memSizeMib, diskSizeGib, sshPort, createdAt, box, ip,
+                    egress, httpPort, null, null);
+        }
+
         public Row withStatus(String newStatus, String reason) {
             return new Row(id, name, template, newStatus, reason, vcpuCount, memSizeMib, diskSizeGib, sshPort, createdAt,
-                    box, ip, egress, httpPort);
+                    box, ip, egress, httpPort, startedFrom, sshHostKey);
         }
 
         public Row withSizes(int vcpus, int memMib, int diskGib) {
             return new Row(id, name, template, status, statusReason, vcpus, memMib, diskGib, sshPort, createdAt, box, ip,
-                    egress, httpPort);
+                    egress, httpPort, startedFrom, sshHostKey);
         }
 
         public Row withNetwork(String newIp, String newEgress) {
             return new Row(id, name, template, status, statusReason, vcpuCount, memSizeMib, diskSizeGib, sshPort, createdAt,
-                    box, newIp, newEgress, httpPort);
+                    box, newIp, newEgress, httpPort, startedFrom, sshHostKey);
         }
     }
 
@@ -61,6 +71,12 @@ public final class VmStore {
         db.update("set the network of VM " + id, "UPDATE vms SET ip = ?, egress = ? WHERE id = ?", ip, egress, id);
     }
 
+    /** Records how the VM's guest came to run, and the host key it runs with (kept when null). */
+    public void setStart(String id, String startedFrom, String sshHostKey) {
+        db.update("record the start of VM " + id, "UPDATE vms SET started_from = ?, ssh_host_key = COALESCE(?, ssh_host_key)"
+                + " WHERE id = ?", startedFrom, sshHostKey, id);
+    }
+
     /** Gives VM {@code id} another name; false when the name is taken. */
     public boolean rename(String id, String name) {
         return db.update("rename VM " + id, "UPDATE vms SET name = ? WHERE id = ?", name, id) >= 0;
@@ -84,6 +100,6 @@ public final class VmStore {
                 rs.getString("status_reason"), rs.getInt("vcpu_count"), rs.getInt("mem_size_mib"),
                 rs.getInt("disk_size_gib"), rs.getInt("ssh_port"), Instant.parse(rs.getString("created_at")),
                 "box".equals(rs.getString("kind")), rs.getString("ip"), rs.getString("egress"),
-                rs.getInt("http_port"));
+                rs.getInt("http_port"), rs.getString("started_from"), rs.getString("ssh_host_key"));
     }
 }

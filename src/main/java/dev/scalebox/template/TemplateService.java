@@ -18,6 +18,8 @@ import java.nio.file.StandardCopyOption;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 
 /**
  * The template registry: images in {@code templates/} and their records in the store, kept in
@@ -36,6 +38,7 @@ public final class TemplateService implements TemplateCatalog {
     private final StorageService storage;
     private final TemplateStore store;
     private final TemplateBuilder builder;
+    private final List<Consumer<String>> listeners = new CopyOnWriteArrayList<>();
 
     public TemplateService(StorageService storage, TemplateStore store, ProgramRunner runner, Filesystems filesystems) {
         this.storage = storage;
@@ -49,6 +52,26 @@ public final class TemplateService implements TemplateCatalog {
 
     public Optional<Template> find(String name) {
         return store.find(Names.require("template name", name)).map(TemplateService::toTemplate);
+    }
+
+    @Override
+    public List<String> names() {
+        return store.list().stream().map(TemplateStore.Row::name).toList();
+    }
+
+    @Override
+    public void onChange(Consumer<String> listener) {
+        listeners.add(listener);
+    }
+
+    private void changed(String name) {
+        for (Consumer<String> listener : listeners) {
+            try {
+                listener.accept(name);
+            } catch (RuntimeException e) {
+                log.warn("A listener of template {} failed: {}", name, e.getMessage());
+            }
+        }
     }
 
     @Override
@@ -78,6 +101,7 @@ public final class TemplateService implements TemplateCatalog {
             }
             store.delete(name);
             Files.deleteIfExists(hidden);
+            changed(name);
         } catch (IOException e) {
             throw new ScaleboxException.HostFailure("cannot remove template " + name + ": " + e.getMessage(), e);
         }
@@ -106,6 +130,7 @@ public final class TemplateService implements TemplateCatalog {
         try {
             TemplateStore.Row row = new TemplateStore.Row(name, Files.size(image), Instant.now(), isProtected(name), origin);
             store.put(row);
+            changed(name);
             return toTemplate(row);
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -51,6 +51,7 @@ final class VmRuntime implements StartWatch.Owner {
     private final VmSpecs specs;
     private final HostNetwork network;
     private final Reservations reservations;
+    private final FirstStart firstStart;
     private final Map<String, Instance> instances = new ConcurrentHashMap<>();
     private final StartLine line;
     private final WarmInstances warm;
@@ -74,7 +75,8 @@ final class VmRuntime implements StartWatch.Owner {
     };
 
     VmRuntime(DataLayout layout, Hypervisor hypervisor, VmStates states, VmLimits limits, Admission admission,
-              BootLimits bootLimits, HostNetwork network, Reservations reservations) {
+              BootLimits bootLimits, HostNetwork network, Reservations reservations, FirstStart firstStart) {
+        this.firstStart = firstStart;
         this.layout = layout;
         this.network = network;
         this.reservations = reservations;
@@ -142,13 +144,18 @@ final class VmRuntime implements StartWatch.Owner {
                 Boot boot = new Boot(ticket.requestedAt(), System.nanoTime());
                 VmStore.Row wired = wire(row.get());
                 Optional<Path> state = savedState(wired);
+                Optional<String> firstKey = firstStart.pending(wired);
                 if (state.isPresent()) {
                     Optional<Instance> resumed = resume(wired, state.get());
+                    if (resumed.isPresent() && firstKey.isPresent()) {
+                        resumed = firstStart.personalize(resumed.get(), wired, firstKey.get());
+                    }
                     if (resumed.isPresent()) {
                         watch(states.move(wired, VmStatus.STARTING, "resuming"), resumed.get(), ticket, boot.withResumed(), true);
                         return true;
                     }
                 }
+                firstKey.ifPresent(key -> firstStart.prepareBoot(wired, key));
                 boot(wired, ticket, boot, true, "booting");
                 return true;
             });
@@ -193,6 +200,7 @@ final class VmRuntime implements StartWatch.Owner {
     private void boot(VmStore.Row row, Admission.Ticket ticket, Boot boot, boolean mayRetry, String reason) {
         discardState(row);
         Instance instance = hypervisor.start(specs.of(row));
+        firstStart.recordBoot(row);
         watch(states.move(row, VmStatus.STARTING, reason), instance, ticket, boot.withQemuUp(), mayRetry);
     }
 
@@ -270,7 +278,7 @@ final class VmRuntime implements StartWatch.Owner {
         return Hypervisor.savedState(statePath(row));
     }
 
-    private Path statePath(VmStore.Row row) {
+    Path statePath(VmStore.Row row) {
         return layout.memoryState(row.id(), row.box());
     }
 

@@ -3,6 +3,7 @@ package dev.scalebox.vm;
 import dev.scalebox.ScaleboxException;
 import dev.scalebox.host.FaultPoint;
 import dev.scalebox.hypervisor.ConsoleLog;
+import dev.scalebox.hypervisor.GuestAgent;
 import dev.scalebox.hypervisor.Hypervisor;
 import dev.scalebox.hypervisor.Instance;
 import dev.scalebox.network.Egress;
@@ -38,6 +39,8 @@ import java.util.stream.Collectors;
 public final class VmService {
 
     private static final Logger log = LoggerFactory.getLogger(VmService.class);
+    /** For the guest agent to answer, and to freeze or thaw the guest's filesystems. */
+    private static final java.time.Duration FREEZE_TIMEOUT = java.time.Duration.ofSeconds(20);
 
     private final StorageService storage;
     private final VmStore store;
@@ -48,6 +51,8 @@ public final class VmService {
     private final Reservations reservations;
     private final HostNetwork network;
     private final Hypervisor hypervisor;
+    private final FirstStart firstStart;
+    private final TemplateSnapshots snapshots;
     private volatile List<String> orphans = List.of();
 
     public VmService(StorageService storage, Hypervisor hypervisor, VmStore store, VmLimits limits,
@@ -65,8 +70,13 @@ public final class VmService {
         this.hypervisor = hypervisor;
         this.states = new VmStates(store);
         this.reservations = new Reservations(store, states, limits, network.bridged() ? network.config().subnet() : null);
+        this.firstStart = new FirstStart(storage.layout(), storage, hypervisor, store);
         this.runtime = new VmRuntime(storage.layout(), hypervisor, states, limits, admission, bootLimits, network,
-                reservations);
+                reservations, firstStart);
+        this.snapshots = new TemplateSnapshots(storage.layout(), storage, hypervisor, admission,
+                new VmSpecs(storage.layout(), limits.bindAddress()), templates, network, limits.templateSnapshotsMax(),
+                new WarmInstances.Shape(limits.defaultVcpus(), limits.defaultMemMib()));
+        templates.onChange(snapshots::templateChanged);
     }
 
     /** Told of what happens to VMs, for the metrics. */
@@ -144,13 +154,69 @@ public final class VmService {
         int httpPort = Validation.httpPort(request.httpPort());
         storage.checkAvailableSpace(disk);
 
+        Optional<TemplateSnapshots.Ready> snapshot = box ? Optional.empty()
+                : snapshots.take(request.template(), new WarmInstances.Shape(vcpus, mem));
+
         VmStore.Row row = reservations.reserve(request.template(), name, vcpus, mem, disk, box, egress, httpPort);
         return build(row, () -> {
             addToNetwork(row);
-            storage.createRootfs(request.template(), disk(row), disk, request.sshPublicKey());
+            if (snapshot.isEmpty() || !cloneSnapshot(row, snapshot.get(), request.sshPublicKey())) {
+                storage.createRootfs(request.template(), disk(row), disk, request.sshPublicKey());
+                firstStart.giveHostKey(row);
+            }
             FaultPoint.reach("create.disk-made");
             runtime.start(row, priority);
         });
+    }
+
+    /**
+     * Gives the new VM the disk and memory of its template's snapshot, and keeps its key for its
+     * guest; false, with nothing left, when they cannot be cloned (the template was rebuilt
+     * meanwhile, say): the VM then boots.
+     */
+    private boolean cloneSnapshot(VmStore.Row row, TemplateSnapshots.Ready snapshot, String key) {
+        try {
+            storage.cloneSnapshot(snapshot.disk(), snapshot.state(), disk(row), runtime.statePath(row));
+            firstStart.plan(row, key);
+            return true;
+        } catch (RuntimeException e) {
+            log.warn("VM {} cannot be made from its template's snapshot ({}); it boots", row.id(), e.getMessage());
+            storage.deleteRootfs(disk(row));
+            runtime.discardState(row);
+            firstStart.forget(row);
+            return false;
+        }
+    }
+
+    /**
+     * Runs {@code setup} in the running VM's guest through its guest agent (and sets its clock);
+     * fails when the agent does not answer (a guest without one) or the setup fails.
+     */
+    public void personalize(String idOrName, Personalization setup) {
+        String id = row(idOrName).id();
+        try (GuestAgent agent = GuestAgent.connect(id, storage.layout().runDir(id), Personalization.TIMEOUT)) {
+            setup.applyThrough(agent);
+        }
+    }
+
+    /**
+     * Waits, through its guest agent, until the running VM's boot is over (systemd says so) and its
+     * writes are flushed, so that copies of it do not carry on booting; fails at once when its
+     * guest has no agent channel, or its QEMU ends.
+     */
+    public void settle(String idOrName) {
+        String id = row(idOrName).id();
+        TemplateSnapshots.settle(id, storage.layout().runDir(id), () -> runtime.instance(id).map(Instance::isAlive).orElse(false));
+    }
+
+    /** Whether template {@code name} has the guest agent (qemu-guest-agent) installed. */
+    public boolean hasGuestAgent(String template) {
+        return TemplateSnapshots.hasGuestAgent(storage, template);
+    }
+
+    /** The memory snapshots of template {@code name}, made and in the making. */
+    public List<TemplateSnapshots.Info> templateSnapshots(String name) {
+        return snapshots.list(name);
     }
 
     /** Makes a reserved VM's files under its lock; a failure undoes every step and the record. */
@@ -379,9 +445,11 @@ public final class VmService {
     }
 
     /**
-     * Makes template {@code templateName} from the VM's disk. A running VM is paused for the
-     * clone only (milliseconds on btrfs), so the copy is crash-consistent; the copy is then
-     * repaired with e2fsck and left with no authorized key. 409 when the template exists.
+     * Makes template {@code templateName} from the VM's disk. A running VM's filesystems are
+     * frozen through its guest agent (flushed, writes held) and the VM paused for the clone only
+     * (milliseconds on btrfs), so the copy is consistent, even of a database that writes; a guest
+     * without the agent gives a crash-consistent copy. The copy is then repaired with e2fsck and
+     * left with no authorized key, host keys or machine id. 409 when the template exists.
      */
     public Snapshot snapshot(String idOrName, String templateName) {
         if (templateName == null) {
@@ -402,9 +470,17 @@ public final class VmService {
                 }
                 storage.checkAvailableSpace(0);
                 Optional<Instance> running = runtime.instance(row.id());
-                running.ifPresent(Instance::pause);
-                Path image = storage.copyRootfsToTemplate(disk(row), templateName, () -> running.ifPresent(Instance::cont));
-                var template = templates.register(templateName, image, "snapshot");
+                Path[] image = new Path[1];
+                Runnable copy = () -> {
+                    running.ifPresent(Instance::pause);
+                    image[0] = storage.copyRootfsToTemplate(disk(row), templateName, () -> running.ifPresent(Instance::cont));
+                };
+                if (running.isEmpty()) {
+                    copy.run();
+                } else if (!GuestAgent.whileFrozen(row.id(), storage.layout().runDir(row.id()), FREEZE_TIMEOUT, copy)) {
+                    log.info("VM {} has no guest agent that froze its filesystems: its snapshot is crash-consistent", row.id());
+                }
+                var template = templates.register(templateName, image[0], "snapshot");
                 return new Snapshot(templateName, row.id(), template.sizeBytes(), template.createdAt());
             });
         }
@@ -455,6 +531,7 @@ public final class VmService {
                 || VmStatus.of(r.status()) == VmStatus.RUNNING).map(VmStore.Row::id).collect(Collectors.toSet()));
         orphans = Orphans.sweep(storage.layout(), store.list().stream().map(VmStore.Row::id).collect(Collectors.toSet()));
         hypervisor.reclaimIdleUsers();
+        snapshots.recover(templates.names());
     }
 
     private void recover(VmStore.Row row) {
@@ -478,6 +555,7 @@ public final class VmService {
 
     /** Releases the QMP connections; the VMs keep running, warm instances end. */
     public void detach() {
+        snapshots.close();
         runtime.detach();
     }
 
@@ -491,6 +569,7 @@ public final class VmService {
     private void removeFiles(VmStore.Row row) {
         storage.deleteRootfs(disk(row));
         runtime.discardState(row);
+        firstStart.forget(row);
         Orphans.deleteRunDir(storage.layout().runDir(row.id()));
     }
 
@@ -518,6 +597,6 @@ public final class VmService {
         return new Vm(r.id(), r.name(), r.template(), VmStatus.of(r.status()), r.statusReason(), r.vcpuCount(),
                 r.memSizeMib(), r.diskSizeGib(), limits.sshHost(), r.sshPort(), "root", r.createdAt(), r.ip(),
                 r.ip() == null ? null : Subnet.macOf(r.ip()), Egress.ofStored(r.egress()), r.httpPort(),
-                network.https().flatMap(h -> h.urlOf(r.name())).orElse(null));
+                network.https().flatMap(h -> h.urlOf(r.name())).orElse(null), r.startedFrom(), r.sshHostKey());
     }
 }

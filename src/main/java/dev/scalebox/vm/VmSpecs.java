@@ -17,6 +17,8 @@ import java.nio.file.Path;
  */
 final class VmSpecs {
 
+    /** A locally administered MAC no VM on the bridge has (theirs are 52:54 and their address). */
+    private static final String ISOLATED_MAC = "52:54:00:00:00:01";
     private static final String FALLBACK_CMDLINE = "root=/dev/vda rw console=ttyS0 net.ifnames=0 quiet";
 
     private final DataLayout layout;
@@ -39,6 +41,16 @@ final class VmSpecs {
     static Guest guest(VmStore.Row row) {
         return row.ip() == null ? null : new Guest(row.id(), row.ip(), row.sshPort(), Egress.ofStored(row.egress()),
                 row.name(), row.httpPort());
+    }
+
+    /**
+     * A QEMU of {@code shape} that boots the disk {@code vms/ID.ext4} cut off from everything, with
+     * a network card of the kind the VMs have (the card's backend is part of a saved state): a TAP
+     * device on no bridge, or a user-mode network with no way out and no port forwarded.
+     */
+    VmSpec isolated(String id, WarmInstances.Shape shape, boolean bridged) {
+        return new VmSpec(id, shape.vcpus(), shape.memMib(), layout.vmImage(id), layout.runDir(id), bindAddress, 0,
+                kernel(), initrd(), cmdline(), bridged ? Guest.tapOf(id) : null, bridged ? ISOLATED_MAC : null);
     }
 
     VmSpec blank(String name, WarmInstances.Shape shape) {

@@ -3,6 +3,7 @@ package dev.scalebox.cli;
 import dev.scalebox.api.Json;
 import dev.scalebox.host.FaultPoint;
 import dev.scalebox.network.HttpsConfig;
+import dev.scalebox.testing.LoopFs;
 import dev.scalebox.testing.Ports;
 import dev.scalebox.testing.Sh;
 import dev.scalebox.testing.TestGateway;
@@ -87,7 +88,7 @@ class ServeRestartTest {
         survivor = vm.get("id").asString();
         assertThat(vm.get("status").asString()).isEqualTo("running");
         sshTarget = new Vm(survivor, "survivor", "debian-base", null, null, 2, 512, 2, "127.0.0.1",
-                vm.get("ssh_port").asInt(), "root", Instant.now(), null, null, null, 80, null);
+                vm.get("ssh_port").asInt(), "root", Instant.now(), null, null, null, 80, null, null, null);
         env.ssh(sshTarget, "echo alive > /root/marker && sync");
         env.serveHttp(sshTarget);
         String recordBefore = api("/vms/" + survivor).body();
@@ -220,6 +221,38 @@ class ServeRestartTest {
         assertThat(back.out()).isEqualTo("kept\nstill-running\n");
     }
 
+    @Test
+    @Order(7)
+    void vmsFromTheTemplateSnapshotOnOnePortOneAfterTheOtherAreEachCheckedByTheirOwnHostKey() throws Exception {
+        serve.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        serve = startServe(Map.of("TEMPLATE_SNAPSHOTS_MAX", "1", "DEFAULT_MEM_SIZE_MIB", "512"));
+        Waits.until("the base template's snapshot", Waits.START, () -> Json.MAPPER.readTree(api("/templates").body())
+                .get(0).get("snapshots").toString().contains("\"state\":\"ready\""), ServeRestartTest::serveLog);
+        Path home = LoopFs.tempDir();
+        Path userKnownHosts = Path.of(System.getProperty("user.home"), ".ssh", "known_hosts");
+        String userKnownBefore = Files.exists(userKnownHosts) ? Files.readString(userKnownHosts) : null;
+        Path key = Path.of(env.privateKey + ".pub");
+        List<Integer> ports = new ArrayList<>();
+        for (String name : List.of("known-1", "known-2")) {
+            CliResult created = cli(home, "vm", "create", "--key", key.toString(), "--name", name, "--mem", "512", "--wait",
+                    "--json");
+            assertThat(created.exitCode()).as(created.stderr()).isZero();
+            JsonNode vm = Json.MAPPER.readTree(created.stdout());
+            assertThat(vm.get("started_from").asString()).isEqualTo("snapshot");
+            ports.add(vm.get("ssh_port").asInt());
+            CliResult waited = cli(home, "vm", "wait", name, "--ssh");
+            assertThat(waited.exitCode()).as(waited.stderr()).isZero();
+            CliResult ssh = cli(home, "vm", "ssh", name, "-i", env.privateKey.toString(), "hostname");
+            assertThat(ssh.exitCode()).as(ssh.stderr()).isZero();
+            assertThat(ssh.stdout().strip()).isEqualTo(name);
+            assertThat(cli(home, "vm", "rm", name).exitCode()).isZero();
+        }
+        assertThat(ports.get(1)).as("the second VM took the first one's port").isEqualTo(ports.get(0));
+        assertThat(Files.exists(userKnownHosts) ? Files.readString(userKnownHosts) : null).as("the user's own known_hosts")
+                .isEqualTo(userKnownBefore);
+        assertThat(Files.readAllLines(home.resolve(".config/scalebox/known_hosts"))).hasSize(2);
+    }
+
     private interface Action {
         void run() throws Exception;
     }
@@ -251,7 +284,8 @@ class ServeRestartTest {
         ProcessBuilder pb = java("serve", "--data-dir", env.layout.root().toString(), "--port", Integer.toString(apiPort));
         pb.environment().putAll(Map.of("API_TOKEN", TOKEN, "PORT_MIN", "27001", "PORT_MAX", "27100",
                 "GATEWAY_PORT", Integer.toString(gatewayPort), "POOL_VOLUMES_MIN_FREE", "0", "POOL_VOLUMES_MAX_FREE", "0",
-                "POOL_INSTANCES_MIN_FREE", "0", "POOL_INSTANCES_MAX_FREE", "0", "BOX_MEM_MIB", "512"));
+                "POOL_INSTANCES_MIN_FREE", "0", "POOL_INSTANCES_MAX_FREE", "0", "BOX_MEM_MIB", "512",
+                "TEMPLATE_SNAPSHOTS_MAX", "0"));
         pb.environment().putAll(networkSettings());
         pb.environment().putAll(extra);
         pb.redirectErrorStream(true).redirectOutput(log().toFile());
@@ -315,8 +349,16 @@ class ServeRestartTest {
     }
 
     private static CliResult cli(String... args) throws Exception {
-        ProcessBuilder pb = java(args);
+        return cli(null, args);
+    }
+
+    /** The CLI, with {@code home} as its user's home directory (where it keeps its own files) when not null. */
+    private static CliResult cli(Path home, String... args) throws Exception {
+        ProcessBuilder pb = java(home == null ? args : withHome(home, args));
         pb.environment().putAll(Map.of("SCALEBOX_URL", "http://127.0.0.1:" + apiPort, "SCALEBOX_TOKEN", TOKEN));
+        if (home != null) {
+            pb.environment().remove("XDG_CONFIG_HOME");
+        }
         Process p = pb.start();
         p.getOutputStream().close();
         var out = p.getInputStream().readAllBytes();
@@ -325,10 +367,22 @@ class ServeRestartTest {
         return new CliResult(p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
     }
 
-    /** This JVM's java and classpath running the Scalebox CLI. */
+    private static String[] withHome(Path home, String... args) {
+        List<String> all = new ArrayList<>(List.of("-Duser.home=" + home));
+        all.addAll(List.of(args));
+        return all.toArray(String[]::new);
+    }
+
+    /** This JVM's java and classpath running the Scalebox CLI; arguments before the class name's that start with -D go to java. */
     private static ProcessBuilder java(String... args) {
         List<String> argv = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
-                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path")));
+        int i = 0;
+        for (; i < args.length && args[i].startsWith("-D"); i++) {
+            argv.add(args[i]);
+        }
+        argv.add(Main.class.getName());
+        args = java.util.Arrays.copyOfRange(args, i, args.length);
         argv.addAll(List.of(args));
         return new ProcessBuilder(argv);
     }

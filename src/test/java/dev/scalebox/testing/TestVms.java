@@ -52,6 +52,7 @@ public final class TestVms implements AutoCloseable {
     private final Database db;
     private final int portMin;
     public final HostNetwork network;
+    private int templateSnapshotsMax;
 
     public TestVms(String name, int portMin) {
         this(name, portMin, layout -> null);
@@ -82,6 +83,15 @@ public final class TestVms implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /**
+     * Lets the services made from now on keep up to {@code max} memory snapshots per template, so
+     * that VMs start from them; with none (the default) every VM boots.
+     */
+    public TestVms withTemplateSnapshots(int max) {
+        templateSnapshotsMax = max;
+        return this;
     }
 
     /** A new service over this store and data directory, as after a restart of Scalebox. */
@@ -122,7 +132,7 @@ public final class TestVms implements AutoCloseable {
     private VmService service(int tcgCacheMib, BootLimits limits, Admission line, HostNetwork network) {
         VmService vms = new VmService(storage, new Hypervisor(new ProgramRunner(), ACCELERATOR, tcgCacheMib,
                 new QemuUsers(layout.root(), layout.lentToQemu(), layout.kernel()), network::plug), db.vms(),
-                new VmLimits(2, 512, 2, 100, "127.0.0.1", "127.0.0.1", portMin, portMin + 99), templates, line, limits,
+                new VmLimits(2, 512, 2, 100, "127.0.0.1", "127.0.0.1", portMin, portMin + 99, templateSnapshotsMax), templates, line, limits,
                 network);
         vms.startNetwork();
         return vms;

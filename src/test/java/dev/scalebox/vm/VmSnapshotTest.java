@@ -1,6 +1,8 @@
 package dev.scalebox.vm;
 
 import dev.scalebox.template.Template;
+import dev.scalebox.testing.RecentLog;
+import dev.scalebox.testing.Sh;
 import dev.scalebox.testing.TestVms;
 import dev.scalebox.testing.Waits;
 import org.junit.jupiter.api.AfterAll;
@@ -47,6 +49,9 @@ class VmSnapshotTest {
         Vm vm = Waits.status(vms, source, VmStatus.RUNNING, Waits.START);
         env.ssh(vm, "echo before-snapshot > /root/marker && sync");
         sourceIdentity = env.ssh(vm, IDENTITY);
+        // A writer that never stops: the snapshot is taken in the middle of its writes.
+        env.ssh(vm, "setsid nohup sh -c 'i=0; while :; do i=$((i+1)); echo \"line $i of the writer\" >> /root/log; done'"
+                + " >/dev/null 2>&1 < /dev/null & sleep 1");
 
         long start = System.nanoTime();
         Snapshot snapshot = vms.snapshot(source, "snap-1");
@@ -56,6 +61,9 @@ class VmSnapshotTest {
         assertThat(snapshot.sourceVm()).isEqualTo(source);
         assertThat(snapshot.sizeBytes()).isEqualTo(2L << 30);
         assertThat(env.templates.find("snap-1")).map(Template::origin).hasValue("snapshot");
+        assertThat(Sh.tryRun("e2fsck", "-f", "-n", env.layout.templateImage("snap-1").toString()).exitCode())
+                .as("the template's filesystem is clean").isZero();
+        assertThat(RecentLog.tail(200, null)).doesNotContain("crash-consistent");
         assertThat(vms.get(source).status()).isEqualTo(VmStatus.RUNNING);
         assertThat(env.ssh(vm, "cat /root/marker").strip()).isEqualTo("before-snapshot");
     }
@@ -68,6 +76,11 @@ class VmSnapshotTest {
 
         Vm vm = Waits.status(vms, copy, VmStatus.RUNNING, Waits.START);
         assertThat(env.ssh(vm, "cat /root/marker").strip()).isEqualTo("before-snapshot");
+        String log = env.ssh(vm, "cat /root/log");
+        assertThat(log).as("the writer's file, whole: only full lines, in order").endsWith("\n")
+                .matches("(?s)(line [0-9]+ of the writer\n)+");
+        List<String> lines = log.lines().toList();
+        assertThat(lines.getLast()).isEqualTo("line " + lines.size() + " of the writer");
         assertThat(env.ssh(vm, "grep -c '^ssh-' /root/.ssh/authorized_keys").strip()).isEqualTo("1");
         List<String> source = sourceIdentity.lines().toList();
         List<String> own = env.ssh(vm, IDENTITY).lines().toList();

@@ -1,18 +1,25 @@
-# Run by the Scalebox gateway as root in a box it has just resumed. Reads "KEY HEX" lines on
-# stdin up to a "clock" line. Sets the hostname; on the first resume of a box made from the shared
-# golden state, also renews what no two boxes may share: the SSH host key, the machine id and the
-# kernel's random pool. Last it sets the clock (it stands where the box was suspended): it asks
-# for the time ("time?") only once everything else is done and sets it the moment it arrives, so
-# the clock is the host's within the time of one message, however slow the guest. One process,
-# because under TCG each program started in the guest costs about 0.1 s.
+# Run by Scalebox as root in a guest it has just resumed: through the guest agent in a VM made
+# from a template's memory snapshot, over SSH in a box of the gateway. Reads "KEY HEX" lines on
+# stdin up to its end or a "clock" line. Sets the hostname; in a guest that is a new copy of a
+# shared memory state, also renews what no two guests may share: the SSH host key, the machine id
+# and the kernel's random pool, and sets root's authorized key and grows the root filesystem to
+# the disk it was given. With "clock" it sets the clock last (it stands where the guest was
+# saved): it asks for the time ("time?") only once everything else is done and sets it the moment
+# it arrives, so the clock is the host's within the time of one message, however slow the guest;
+# through the agent the host sets the clock itself. One process, because under TCG each program
+# started in the guest costs about 0.1 s.
 use strict;
 use warnings;
 
 $| = 1;
 my %v;
+my $clock = 0;
 while (my $line = <STDIN>) {
     chomp $line;
-    last if $line eq 'clock';
+    if ($line eq 'clock') {
+        $clock = 1;
+        last;
+    }
     my ($key, $hex) = split / /, $line, 2;
     $v{$key} = pack('H*', $hex // '');
 }
@@ -46,6 +53,25 @@ if (defined $v{machine_id}) {
     put('/etc/machine-id', 0444, "$v{machine_id}\n");
 }
 
+if (defined $v{authorized_key}) {
+    mkdir('/root/.ssh', 0700);
+    chmod(0700, '/root/.ssh') or die "chmod /root/.ssh: $!\n";
+    put('/root/.ssh/authorized_keys', 0600, $v{authorized_key});
+}
+
+# The disk was grown under the running guest; its kernel hears of the new size a moment later.
+if (defined $v{disk_bytes}) {
+    my $waited = 0;
+    while (1) {
+        open(my $size, '<', '/sys/block/vda/size') or die "/sys/block/vda/size: $!\n";
+        my $sectors = <$size>;
+        last if $sectors * 512 >= $v{disk_bytes};
+        die "the disk did not grow to $v{disk_bytes} bytes\n" if $waited++ > 300;
+        select(undef, undef, undef, 0.1);
+    }
+    system('/sbin/resize2fs', '/dev/vda') == 0 or die "resize2fs failed\n";
+}
+
 if (defined $v{hostname}) {
     my $name = $v{hostname};
     open(my $current, '<', '/etc/hostname');
@@ -63,6 +89,7 @@ if (defined $v{hostname}) {
     close($kernel) or die "hostname: $!\n";
 }
 
+exit 0 unless $clock;
 print "time?\n";
 my $time = <STDIN> // die "no time came\n";
 chomp $time;

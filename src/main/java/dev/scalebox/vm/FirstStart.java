@@ -1,0 +1,144 @@
+package dev.scalebox.vm;
+
+import dev.scalebox.host.ProgramRunner;
+import dev.scalebox.hypervisor.GuestAgent;
+import dev.scalebox.hypervisor.Hypervisor;
+import dev.scalebox.hypervisor.Instance;
+import dev.scalebox.storage.DataLayout;
+import dev.scalebox.storage.SshHostKey;
+import dev.scalebox.storage.SshPublicKey;
+import dev.scalebox.storage.StorageService;
+import dev.scalebox.store.VmStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.util.Optional;
+
+/**
+ * A new VM's own identity: root's authorized key and an SSH host key made on the host, whose
+ * public part the VM's record keeps. A booting VM has both written into its disk at its create. A
+ * VM made from a template's memory snapshot cannot: its guest's page cache would not see a write
+ * under it. Its key waits beside its disk ({@code ID.personalize}) until its first resume, after
+ * which the guest agent gives the guest its key, hostname, host key, machine id, random seed,
+ * grown filesystem and clock; only then does it count as started. When that resume or that
+ * personalization fails, the disk (taken from a running guest) has its journal replayed and the
+ * key and host key written, and the VM boots.
+ */
+final class FirstStart {
+
+    private static final Logger log = LoggerFactory.getLogger(FirstStart.class);
+    private static final long GIB = 1L << 30;
+
+    private final DataLayout layout;
+    private final StorageService storage;
+    private final Hypervisor hypervisor;
+    private final VmStore store;
+    private final ProgramRunner runner = new ProgramRunner();
+    private final SecureRandom random = new SecureRandom();
+
+    FirstStart(DataLayout layout, StorageService storage, Hypervisor hypervisor, VmStore store) {
+        this.layout = layout;
+        this.storage = storage;
+        this.hypervisor = hypervisor;
+        this.store = store;
+    }
+
+    /** Writes the VM's own host key into its disk, made from a template to boot, and records it. */
+    void giveHostKey(VmStore.Row row) {
+        SshHostKey key = newHostKey();
+        storage.writeHostKey(layout.disk(row.id(), row.box()), key);
+        store.setStart(row.id(), null, key.publicKey());
+    }
+
+    /** Keeps {@code authorizedKey} for the guest of a VM cloned from a memory snapshot, until it resumes. */
+    void plan(VmStore.Row row, String authorizedKey) {
+        Path file = file(row);
+        Path partial = file.resolveSibling("." + file.getFileName() + ".partial");
+        try {
+            Files.deleteIfExists(partial);
+            Files.writeString(Files.createFile(partial, PosixFilePermissions.asFileAttribute(
+                    PosixFilePermissions.fromString("rw-------"))), SshPublicKey.parse(authorizedKey).toLine() + "\n");
+            Files.move(partial, file, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot keep the key of " + row.id(), e);
+        }
+    }
+
+    /** The authorized key waiting for the VM's guest; empty once the guest has it. */
+    Optional<String> pending(VmStore.Row row) {
+        try {
+            return Optional.of(Files.readString(file(row), StandardCharsets.US_ASCII).strip());
+        } catch (java.nio.file.NoSuchFileException e) {
+            return Optional.empty();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Makes the guest just resumed from a template's snapshot the VM's own; on failure its QEMU is
+     * ended and empty is returned, for the VM to boot instead.
+     */
+    Optional<Instance> personalize(Instance instance, VmStore.Row row, String authorizedKey) {
+        long started = System.nanoTime();
+        try {
+            SshHostKey hostKey = newHostKey();
+            Personalization setup = Personalization.hostname(row.name()).renew(hostKey, random).authorizedKey(authorizedKey);
+            long bytes = row.diskSizeGib() * GIB;
+            if (Files.size(layout.disk(row.id(), row.box())) < bytes) {
+                hypervisor.growDisk(instance, bytes);
+                setup.growTo(bytes);
+            }
+            try (GuestAgent agent = GuestAgent.connect(row.id(), layout.runDir(row.id()), Personalization.TIMEOUT)) {
+                setup.applyThrough(agent);
+            }
+            store.setStart(row.id(), "snapshot", hostKey.publicKey());
+            forget(row);
+            log.info("Personalized VM {} in {} ms", row.id(), (System.nanoTime() - started) / 1_000_000);
+            return Optional.of(instance);
+        } catch (IOException | RuntimeException e) {
+            log.warn("VM {} resumed from its template's snapshot could not be made its own ({}); booting it from its disk",
+                    row.id(), e.getMessage());
+            instance.end();
+            return Optional.empty();
+        }
+    }
+
+    /** Makes the disk of a VM cloned from a memory snapshot ready to boot as a new machine with its key. */
+    void prepareBoot(VmStore.Row row, String authorizedKey) {
+        Path disk = layout.disk(row.id(), row.box());
+        storage.recoverJournal(disk);
+        storage.resizeRootfs(disk, row.diskSizeGib());
+        storage.injectSshKey(disk, authorizedKey);
+        giveHostKey(row);
+        forget(row);
+    }
+
+    void recordBoot(VmStore.Row row) {
+        store.setStart(row.id(), "boot", null);
+    }
+
+    void forget(VmStore.Row row) {
+        try {
+            Files.deleteIfExists(file(row));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private SshHostKey newHostKey() {
+        return SshHostKey.generate(runner, layout.scratch());
+    }
+
+    private Path file(VmStore.Row row) {
+        return layout.personalization(row.id(), row.box());
+    }
+}

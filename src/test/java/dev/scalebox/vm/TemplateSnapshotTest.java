@@ -1,0 +1,127 @@
+package dev.scalebox.vm;
+
+import dev.scalebox.testing.RecentLog;
+import dev.scalebox.testing.TestVms;
+import dev.scalebox.testing.Waits;
+import dev.scalebox.template.TemplateService;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * VMs that start from the base template's memory snapshot: the snapshot made in the background,
+ * two VMs resumed from it and each made its own through the guest agent, a corrupt snapshot that
+ * falls back to a boot, and a rebuilt template whose snapshots go and come back.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class TemplateSnapshotTest {
+
+    private static final String TEMPLATE = TemplateService.BASE;
+    private static TestVms env;
+    private static VmService vms;
+
+    @BeforeAll
+    static void start() {
+        env = new TestVms("tsnap", 32001).withTemplateSnapshots(2);
+        vms = env.service();
+        vms.recover();
+    }
+
+    @AfterAll
+    static void cleanUp() {
+        vms.detach();
+        env.close();
+    }
+
+    @Test
+    @Order(1)
+    void theTemplateGetsASnapshotOfTheDefaultShape() throws Exception {
+        awaitSnapshot();
+        assertThat(vms.templateSnapshots(TEMPLATE)).extracting(TemplateSnapshots.Info::vcpuCount,
+                TemplateSnapshots.Info::memSizeMib).containsExactly(org.assertj.core.groups.Tuple.tuple(2, 512));
+        assertThat(Files.list(env.layout.vms()).toList()).as("the booted copy went into the snapshot").isEmpty();
+    }
+
+    @Test
+    @Order(2)
+    void vmsFromTheSnapshotAreEachTheirOwn() {
+        long started = System.nanoTime();
+        Vm a = vms.create(new CreateVm(TEMPLATE, env.publicKey, "snap-a", 2, 512, 3, null));
+        Vm b = vms.create(new CreateVm(TEMPLATE, env.publicKey, "snap-b", 2, 512, null, null));
+        a = Waits.status(vms, a.id(), VmStatus.RUNNING, Waits.START);
+        System.err.printf("two creates from the snapshot to running: %.1f s%n", (System.nanoTime() - started) / 1e9);
+        b = Waits.status(vms, b.id(), VmStatus.RUNNING, Waits.START);
+
+        for (Vm vm : List.of(a, b)) {
+            assertThat(vm.startedFrom()).isEqualTo("snapshot");
+            assertThat(env.ssh(vm, "hostname").strip()).isEqualTo(vm.name());
+            assertThat(env.ssh(vm, "cat /etc/ssh/ssh_host_ed25519_key.pub").strip()).isEqualTo(vm.sshHostKey());
+            double before = System.currentTimeMillis() / 1000.0;
+            double guest = Double.parseDouble(env.ssh(vm, "date +%s.%N").strip());
+            double after = System.currentTimeMillis() / 1000.0;
+            assertThat(guest).as("the guest's clock").isBetween(before - 1, after + 1);
+        }
+        assertThat(env.ssh(a, "df -B1G --output=size / | tail -1").strip()).isEqualTo("3");
+        assertThat(env.ssh(b, "df -B1G --output=size / | tail -1").strip()).isEqualTo("2");
+        assertThat(a.sshHostKey()).startsWith("ssh-ed25519 ").isNotEqualTo(b.sshHostKey());
+        assertThat(env.ssh(a, "cat /etc/machine-id")).isNotEqualTo(env.ssh(b, "cat /etc/machine-id"));
+        String random = "head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \\n'";
+        assertThat(env.ssh(a, random)).hasSize(64).isNotEqualTo(env.ssh(b, random));
+        assertThat(Files.exists(env.layout.personalization(a.id(), false))).isFalse();
+        vms.delete(a.id());
+        vms.delete(b.id());
+    }
+
+    @Test
+    @Order(3)
+    void aSnapshotThatDoesNotLoadFallsBackToABoot() throws Exception {
+        Path state = env.layout.templateSnapshot(TEMPLATE, 2, 512).resolve(TemplateSnapshots.STATE);
+        Path saved = state.resolveSibling("saved");
+        Files.move(state, saved);
+        Files.write(state, new byte[4096]);
+        Vm vm;
+        try {
+            vm = vms.create(new CreateVm(TEMPLATE, env.publicKey, "snap-corrupt", 2, 512, null, null));
+        } finally {
+            Files.move(saved, state, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
+        vm = Waits.status(vms, vm.id(), VmStatus.RUNNING, Waits.START);
+        assertThat(vm.startedFrom()).isEqualTo("boot");
+        assertThat(env.ssh(vm, "cat /etc/ssh/ssh_host_ed25519_key.pub").strip()).isEqualTo(vm.sshHostKey());
+        assertThat(RecentLog.tail(200, null)).contains("could not be resumed");
+        vms.delete(vm.id());
+    }
+
+    @Test
+    @Order(4)
+    void aRebuiltTemplateDropsItsSnapshotsAndGetsANewOne() {
+        env.templates.register(TEMPLATE, env.layout.templateImage(TEMPLATE), "built");
+        assertThat(Files.exists(env.layout.templateSnapshot(TEMPLATE, 2, 512))).isFalse();
+
+        Vm vm = vms.create(new CreateVm(TEMPLATE, env.publicKey, "after-rebuild", 2, 512, null, null));
+        Waits.until("the VM to start", Waits.START, () -> vms.get(vm.id()).startedFrom() != null);
+        assertThat(vms.get(vm.id()).startedFrom()).isEqualTo("boot");
+        vms.delete(vm.id());
+        awaitSnapshot();
+    }
+
+    private static void awaitSnapshot() {
+        Waits.until("the template's snapshot", Waits.START, () -> {
+            Optional<TemplateSnapshots.Info> info = vms.templateSnapshots(TEMPLATE).stream().findFirst();
+            if (info.map(i -> i.state().equals("failed")).orElse(false)) {
+                throw new AssertionError("the snapshot failed: " + info.get().reason());
+            }
+            return info.map(i -> i.state().equals("ready")).orElse(false);
+        }, () -> "snapshots: " + vms.templateSnapshots(TEMPLATE) + "\nlog:\n" + RecentLog.tail(40, null));
+    }
+}
