@@ -20,9 +20,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
 
 /**
  * QEMU processes, one per VM, in a session of their own so that they keep running when the
@@ -105,18 +108,37 @@ public final class Hypervisor {
         return state;
     }
 
-    /** Starts QEMU for {@code spec} from a saved state, and lets the guest run on; returns its instance. */
-    public Instance resume(VmSpec spec, Path state) {
+    /**
+     * Starts QEMU for {@code spec} from a saved state, and lets the guest run on; returns its
+     * instance once {@code alongside} (work on the guest, run while its network card is made its
+     * own) is done too. On any failure the QEMU is ended; the state is untouched.
+     */
+    public Instance resume(VmSpec spec, Path state, Consumer<Instance> alongside) {
         Instance instance = start(spec, true);
         try {
             MemoryState.load(instance, spec.runDir(), state);
-            String loadedMac = spec.bridged() ? GuestNic.mac(instance) : "";
-            instance.cont();
-            GuestNic.makeOwn(instance, spec, loadedMac);
+            letRun(instance, spec, alongside);
             return instance;
         } catch (RuntimeException e) {
             instance.end();
             throw new ScaleboxException.HostFailure(e.getMessage() + saidOnExit(spec), e);
+        }
+    }
+
+    /** Lets the guest just loaded run, and gives it its own network card while {@code alongside} runs. */
+    private static void letRun(Instance instance, VmSpec spec, Consumer<Instance> alongside) {
+        String loadedMac = spec.bridged() ? GuestNic.mac(instance) : "";
+        instance.cont();
+        CompletableFuture<Void> other = CompletableFuture.runAsync(() -> alongside.accept(instance),
+                command -> Thread.ofVirtual().start(command));
+        try {
+            GuestNic.makeOwn(instance, spec, loadedMac);
+        } finally {
+            try {
+                other.join();
+            } catch (CompletionException e) {
+                throw e.getCause() instanceof RuntimeException r ? r : e;
+            }
         }
     }
 
@@ -134,10 +156,10 @@ public final class Hypervisor {
     /**
      * Resumes the VM of {@code spec} from {@code state} in the blank QEMU {@code blank}: hands it
      * the VM's run directory, plugs in the VM's disk, network and console at the slots the saving
-     * QEMU had them, loads the state and lets the guest run. On any failure the QEMU is killed;
-     * the state is untouched.
+     * QEMU had them, loads the state and lets the guest run, as {@link #resume} does. On any
+     * failure the QEMU is killed; the state is untouched.
      */
-    public Instance resumeIn(Instance blank, VmSpec spec, Path state) {
+    public Instance resumeIn(Instance blank, VmSpec spec, Path state, Consumer<Instance> alongside) {
         try {
             Files.createDirectories(spec.runDir());
             users.lend(blank.uid(), spec.runDir(), spec.disk());
@@ -164,9 +186,7 @@ public final class Hypervisor {
             Instance joined = blank.servingVm(spec.vmId());
             FaultPoint.reach("join.plugged");
             MemoryState.load(joined, spec.runDir(), state);
-            String loadedMac = spec.bridged() ? GuestNic.mac(joined) : "";
-            joined.cont();
-            GuestNic.makeOwn(joined, spec, loadedMac);
+            letRun(joined, spec, alongside);
             return joined;
         } catch (IOException | RuntimeException e) {
             blank.end();
@@ -316,7 +336,8 @@ public final class Hypervisor {
 
     /** What QEMU wrote before it ended, as a clause of an error message; empty when it wrote nothing. */
     private static String saidOnExit(VmSpec spec) {
-        String said = lastLines(spec.runDir().resolve(LOG_FILE));
+        Path log = spec.runDir().resolve(LOG_FILE);
+        String said = Files.exists(log) ? lastLines(log) : "";
         return said.isEmpty() ? "" : " (QEMU: " + said + ")";
     }
 

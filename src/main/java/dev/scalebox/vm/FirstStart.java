@@ -21,6 +21,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.util.Optional;
+import java.util.function.Consumer;
 
 /**
  * A new VM's own identity: root's authorized key and an SSH host key made on the host, whose
@@ -84,32 +85,30 @@ final class FirstStart {
     }
 
     /**
-     * Makes the guest just resumed from a template's snapshot the VM's own; on failure its QEMU is
-     * ended and empty is returned, for the VM to boot instead.
+     * What makes the guest just resumed from a template's snapshot the VM's own, to run on its
+     * instance; it fails when the guest cannot be, and then the VM boots instead. The key is
+     * forgotten ({@link #forget}) only once the whole resume succeeded.
      */
-    Optional<Instance> personalize(Instance instance, VmStore.Row row, String authorizedKey) {
-        long started = System.nanoTime();
-        try {
+    Consumer<Instance> personalization(VmStore.Row row, String authorizedKey) {
+        return instance -> {
+            long started = System.nanoTime();
             SshHostKey hostKey = newHostKey();
             Personalization setup = Personalization.hostname(row.name()).renew(hostKey, random).authorizedKey(authorizedKey);
             long bytes = row.diskSizeGib() * GIB;
-            if (Files.size(layout.disk(row.id(), row.box())) < bytes) {
-                hypervisor.growDisk(instance, bytes);
-                setup.growTo(bytes);
+            try {
+                if (Files.size(layout.disk(row.id(), row.box())) < bytes) {
+                    hypervisor.growDisk(instance, bytes);
+                    setup.growTo(bytes);
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
             }
             try (GuestAgent agent = GuestAgent.connect(row.id(), layout.runDir(row.id()), Personalization.TIMEOUT)) {
                 setup.applyThrough(agent);
             }
             store.setStart(row.id(), "snapshot", hostKey.publicKey());
-            forget(row);
-            log.info("Personalized VM {} in {} ms", row.id(), (System.nanoTime() - started) / 1_000_000);
-            return Optional.of(instance);
-        } catch (IOException | RuntimeException e) {
-            log.warn("VM {} resumed from its template's snapshot could not be made its own ({}); booting it from its disk",
-                    row.id(), e.getMessage());
-            instance.end();
-            return Optional.empty();
-        }
+            log.info("Made VM {} its own in {} ms", row.id(), (System.nanoTime() - started) / 1_000_000);
+        };
     }
 
     /** Makes the disk of a VM cloned from a memory snapshot ready to boot as a new machine with its key. */

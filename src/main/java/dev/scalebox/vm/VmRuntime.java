@@ -22,6 +22,7 @@ import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 
 /**
  * The QEMU processes of the VMs, from the admission of their start to their end. A start takes a
@@ -146,11 +147,10 @@ final class VmRuntime implements StartWatch.Owner {
                 Optional<Path> state = savedState(wired);
                 Optional<String> firstKey = firstStart.pending(wired);
                 if (state.isPresent()) {
-                    Optional<Instance> resumed = resume(wired, state.get());
-                    if (resumed.isPresent() && firstKey.isPresent()) {
-                        resumed = firstStart.personalize(resumed.get(), wired, firstKey.get());
-                    }
+                    Optional<Instance> resumed = resume(wired, state.get(),
+                            firstKey.map(key -> firstStart.personalization(wired, key)).orElse(instance -> { }));
                     if (resumed.isPresent()) {
+                        firstStart.forget(wired);
                         watch(states.move(wired, VmStatus.STARTING, "resuming"), resumed.get(), ticket, boot.withResumed(), true);
                         return true;
                     }
@@ -206,20 +206,21 @@ final class VmRuntime implements StartWatch.Owner {
 
     /**
      * The VM resumed from {@code state}, in a warm instance of its shape when one waits, else in a
-     * QEMU started for it; empty, with the state set aside, when the state cannot be loaded.
+     * QEMU started for it, with {@code alongside} done on its guest; empty, with the state set
+     * aside, when the state cannot be loaded or {@code alongside} fails.
      */
-    private Optional<Instance> resume(VmStore.Row row, Path state) {
+    private Optional<Instance> resume(VmStore.Row row, Path state, Consumer<Instance> alongside) {
         Optional<Instance> blank = warm.take(shape(row));
         try {
             if (blank.isPresent()) {
                 try {
-                    return Optional.of(hypervisor.resumeIn(blank.get(), specs.of(row), state));
+                    return Optional.of(hypervisor.resumeIn(blank.get(), specs.of(row), state, alongside));
                 } catch (RuntimeException e) {
                     log.warn("VM {} could not be resumed in warm instance {} ({}); starting a QEMU for it", row.id(),
                             blank.get().vmId(), e.getMessage());
                 }
             }
-            return Optional.of(hypervisor.resume(specs.of(row), state));
+            return Optional.of(hypervisor.resume(specs.of(row), state, alongside));
         } catch (RuntimeException e) {
             log.warn("VM {} could not be resumed ({}); booting it from its disk", row.id(), e.getMessage());
             return Optional.empty();
