@@ -15,6 +15,6 @@ record TemplateView(String name, long sizeBytes, Instant createdAt, @JsonPropert
 
     static TemplateView of(Template t, VmService vms) {
         return new TemplateView(t.name(), t.sizeBytes(), t.createdAt(), t.isProtected(), t.origin(),
-                vms.templateSnapshots(t.name()));
+                vms == null ? List.of() : vms.templateSnapshots(t.name()));  // null: an API of templates alone
     }
 }

@@ -176,9 +176,24 @@ public final class GuestAgent implements AutoCloseable {
         }
     }
 
-    /** Sets the guest's clock to the host's, now. */
-    public void setClock(Duration timeout) {
-        execute("guest-set-time", Map.of("time", System.currentTimeMillis() * 1_000_000L), timeout);
+    /**
+     * Sets the guest's clock to the host's, now, and reads it back: a guest starved of CPU while
+     * the command crossed may be set late, and is set again, up to three times. Returns how far
+     * the guest's clock is from the host's in the end, in milliseconds (positive: ahead).
+     */
+    public long setClock(Duration timeout) {
+        long offMillis = 0;
+        for (int attempt = 0; attempt < 3; attempt++) {
+            execute("guest-set-time", Map.of("time", System.currentTimeMillis() * 1_000_000L), timeout);
+            long before = System.currentTimeMillis();
+            long guest = execute("guest-get-time", Map.of(), timeout).asLong() / 1_000_000L;
+            long after = System.currentTimeMillis();
+            offMillis = guest < before ? guest - before : guest > after ? guest - after : 0;
+            if (Math.abs(offMillis) < 500) {
+                break;
+            }
+        }
+        return offMillis;
     }
 
     private static String decode(JsonNode data) {

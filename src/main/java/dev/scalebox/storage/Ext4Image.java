@@ -147,9 +147,13 @@ final class Ext4Image {
 
     /**
      * Gives the image's guest {@code key} as its SSH host key, the only one: the base template's
-     * boot makes one only when there is none.
+     * boot makes one only when there is none. False, with nothing written, for an image with no
+     * {@code /etc/ssh} (no SSH server).
      */
-    void writeHostKey(Path image, SshHostKey key) {
+    boolean writeHostKey(Path image, SshHostKey key) {
+        if (!"directory".equals(typeOf(image, "/etc/ssh"))) {
+            return false;
+        }
         debugfsWriting(image, List.of(key.privateKey(), key.publicKeyFile()), files -> {
             List<String> commands = new ArrayList<>();
             for (String type : List.of("ed25519", "ecdsa", "rsa", "dsa")) {
@@ -160,6 +164,7 @@ final class Ext4Image {
             commands.addAll(rootFile(files.get(1), "/etc/ssh/ssh_host_ed25519_key.pub", "0100644"));
             return commands;
         });
+        return true;
     }
 
     private static List<String> rootFile(Path local, String path, String mode) {

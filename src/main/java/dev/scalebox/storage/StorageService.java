@@ -106,9 +106,9 @@ public final class StorageService {
         return ext4.exists(templateImage(name), path);
     }
 
-    /** Gives the disk's guest {@code key} as its only SSH host key. */
-    public void writeHostKey(Path image, SshHostKey key) {
-        ext4.writeHostKey(requireDisk(image), key);
+    /** Gives the disk's guest {@code key} as its only SSH host key; false for a guest with no {@code /etc/ssh}. */
+    public boolean writeHostKey(Path image, SshHostKey key) {
+        return ext4.writeHostKey(requireDisk(image), key);
     }
 
     /**

@@ -55,8 +55,9 @@ final class FirstStart {
     /** Writes the VM's own host key into its disk, made from a template to boot, and records it. */
     void giveHostKey(VmStore.Row row) {
         SshHostKey key = newHostKey();
-        storage.writeHostKey(layout.disk(row.id(), row.box()), key);
-        store.setStart(row.id(), null, key.publicKey());
+        if (storage.writeHostKey(layout.disk(row.id(), row.box()), key)) {
+            store.setStart(row.id(), null, key.publicKey());
+        }
     }
 
     /** Keeps {@code authorizedKey} for the guest of a VM cloned from a memory snapshot, until it resumes. */

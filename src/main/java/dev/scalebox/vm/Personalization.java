@@ -4,6 +4,8 @@ import dev.scalebox.ScaleboxException;
 import dev.scalebox.hypervisor.GuestAgent;
 import dev.scalebox.storage.SshHostKey;
 
+import org.slf4j.LoggerFactory;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -83,7 +85,10 @@ public final class Personalization {
             throw new ScaleboxException.HostFailure("personalizing the guest failed (exit " + exit.code() + "): "
                     + exit.err().strip());
         }
-        agent.setClock(TIMEOUT);
+        long off = agent.setClock(TIMEOUT);
+        if (Math.abs(off) >= 500) {
+            LoggerFactory.getLogger(Personalization.class).warn("The clock of a guest set through its agent stays {} ms off", off);
+        }
     }
 
     private static byte[] bytes(SecureRandom random, int count) {

@@ -22,6 +22,7 @@ import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 
 /**
@@ -211,16 +212,24 @@ final class VmRuntime implements StartWatch.Owner {
      */
     private Optional<Instance> resume(VmStore.Row row, Path state, Consumer<Instance> alongside) {
         Optional<Instance> blank = warm.take(shape(row));
+        AtomicBoolean ran = new AtomicBoolean();
+        Consumer<Instance> marked = instance -> {
+            ran.set(true);
+            alongside.accept(instance);
+        };
         try {
             if (blank.isPresent()) {
                 try {
-                    return Optional.of(hypervisor.resumeIn(blank.get(), specs.of(row), state, alongside));
+                    return Optional.of(hypervisor.resumeIn(blank.get(), specs.of(row), state, marked));
                 } catch (RuntimeException e) {
+                    if (ran.get()) {
+                        throw e;  // the guest ran on from the state and wrote to its disk: the state no longer fits it
+                    }
                     log.warn("VM {} could not be resumed in warm instance {} ({}); starting a QEMU for it", row.id(),
                             blank.get().vmId(), e.getMessage());
                 }
             }
-            return Optional.of(hypervisor.resume(specs.of(row), state, alongside));
+            return Optional.of(hypervisor.resume(specs.of(row), state, marked));
         } catch (RuntimeException e) {
             log.warn("VM {} could not be resumed ({}); booting it from its disk", row.id(), e.getMessage());
             return Optional.empty();

@@ -80,6 +80,7 @@ class TemplateApiTest {
         assertThat(base.get("size_bytes").asLong()).isEqualTo(1L << 30);
         assertThat(base.get("protected").asBoolean()).isTrue();
         assertThat(base.get("created_at").asString()).matches("\\d{4}-\\d\\d-\\d\\dT.*Z");
+        assertThat(base.get("snapshots").isArray()).isTrue();
     }
 
     @Test
