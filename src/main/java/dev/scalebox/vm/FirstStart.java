@@ -25,8 +25,9 @@ import java.util.function.Consumer;
 
 /**
  * A new VM's own identity: root's authorized key and an SSH host key made on the host, whose
- * public part the VM's record keeps. A booting VM has both written into its disk at its create. A
- * VM made from a template's memory snapshot cannot: its guest's page cache would not see a write
+ * public part the VM's record keeps. A booting VM has the key written into its disk at its create
+ * and the host key before its first boot (a VM that never ran has no {@code started_from}). A
+ * VM made from a template's memory snapshot cannot have them written: its guest's page cache would not see a write
  * under it. Its key waits beside its disk ({@code ID.personalize}) until its first resume, after
  * which the guest agent gives the guest its key, hostname, host key, machine id, random seed,
  * grown filesystem and clock; only then does it count as started. When that resume or that
@@ -52,7 +53,7 @@ final class FirstStart {
         this.store = store;
     }
 
-    /** Writes the VM's own host key into its disk, made from a template to boot, and records it. */
+    /** Writes the VM's own host key into its disk, before its first boot, and records it. */
     void giveHostKey(VmStore.Row row) {
         SshHostKey key = newHostKey();
         if (storage.writeHostKey(layout.disk(row.id(), row.box()), key)) {
@@ -124,6 +125,13 @@ final class FirstStart {
 
     void recordBoot(VmStore.Row row) {
         store.setStart(row.id(), "boot", null);
+    }
+
+    /** A VM resumed from saved memory for the first time (a fork, a box) counts as started from a snapshot. */
+    void recordResume(VmStore.Row row) {
+        if (row.startedFrom() == null) {
+            store.setStart(row.id(), "snapshot", null);
+        }
     }
 
     void forget(VmStore.Row row) {

@@ -152,11 +152,16 @@ final class VmRuntime implements StartWatch.Owner {
                             firstKey.map(key -> firstStart.personalization(wired, key)).orElse(instance -> { }));
                     if (resumed.isPresent()) {
                         firstStart.forget(wired);
+                        firstStart.recordResume(wired);
                         watch(states.move(wired, VmStatus.STARTING, "resuming"), resumed.get(), ticket, boot.withResumed(), true);
                         return true;
                     }
                 }
-                firstKey.ifPresent(key -> firstStart.prepareBoot(wired, key));
+                if (firstKey.isPresent()) {
+                    firstStart.prepareBoot(wired, firstKey.get());
+                } else if (wired.startedFrom() == null) {
+                    firstStart.giveHostKey(wired);  // its first boot: written here, not in the create the client waits for
+                }
                 boot(wired, ticket, boot, true, "booting");
                 return true;
             });

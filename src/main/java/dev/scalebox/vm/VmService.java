@@ -162,7 +162,6 @@ public final class VmService {
             addToNetwork(row);
             if (snapshot.isEmpty() || !cloneSnapshot(row, snapshot.get(), request.sshPublicKey())) {
                 storage.createRootfs(request.template(), disk(row), disk, request.sshPublicKey());
-                firstStart.giveHostKey(row);
             }
             FaultPoint.reach("create.disk-made");
             runtime.start(row, priority);

@@ -3,3 +3,6 @@
 -- key Scalebox made for it, which clients check the VM against.
 ALTER TABLE vms ADD COLUMN started_from VARCHAR(16);
 ALTER TABLE vms ADD COLUMN ssh_host_key VARCHAR(200);
+-- Every VM made before has run (or was made from one that had); only new VMs start with null,
+-- which is how a VM's first boot is known.
+UPDATE vms SET started_from = 'boot';

@@ -49,6 +49,9 @@ class VmSnapshotTest {
         Vm vm = Waits.status(vms, source, VmStatus.RUNNING, Waits.START);
         env.ssh(vm, "echo before-snapshot > /root/marker && sync");
         sourceIdentity = env.ssh(vm, IDENTITY);
+        assertThat(vm.startedFrom()).isEqualTo("boot");
+        assertThat(sourceIdentity.lines().findFirst()).as("the host key made on the host before its first boot")
+                .hasValue(vm.sshHostKey());
         // A writer that never stops: the snapshot is taken in the middle of its writes.
         env.ssh(vm, "setsid nohup sh -c 'i=0; while :; do i=$((i+1)); echo \"line $i of the writer\" >> /root/log; done'"
                 + " >/dev/null 2>&1 < /dev/null & sleep 1");
