@@ -87,6 +87,7 @@ public final class TemplateSnapshots implements AutoCloseable {
     private final ExecutorService worker = Executors.newSingleThreadExecutor(
             Thread.ofPlatform().name("template-snapshots").daemon(true).factory());
     private final SecureRandom random = new SecureRandom();
+    private volatile boolean started;
     private volatile boolean closed;
 
     TemplateSnapshots(DataLayout layout, StorageService storage, Hypervisor hypervisor, Admission admission,
@@ -144,7 +145,7 @@ public final class TemplateSnapshots implements AutoCloseable {
     /** Makes the snapshot of {@code template} in {@code shape} in the background, unless it is there, made or failed. */
     void request(String template, WarmInstances.Shape shape) {
         Key key = new Key(template, shape);
-        if (closed || max <= 0 || failed.containsKey(key)
+        if (!started || closed || max <= 0 || failed.containsKey(key)
                 || Files.isDirectory(layout.templateSnapshot(template, shape.vcpus(), shape.memMib()))) {
             return;
         }
@@ -162,8 +163,13 @@ public final class TemplateSnapshots implements AutoCloseable {
         }
     }
 
-    /** After a start of the service: removes what an interrupted making left, and makes the default snapshot where it is missing. */
+    /**
+     * After a start of the service, once its sweep of orphans is done (a QEMU making a snapshot
+     * before would be taken for an orphan): removes what an interrupted making left, makes the
+     * default snapshot where it is missing, and from then on takes requests.
+     */
     void recover(List<String> templateNames) {
+        started = true;
         for (Path dir : list(layout.templates())) {
             if (dir.getFileName().toString().endsWith(".snapshots")) {
                 list(dir).stream().filter(p -> p.getFileName().toString().startsWith(PARTIAL)).forEach(TemplateSnapshots::deleteTree);
