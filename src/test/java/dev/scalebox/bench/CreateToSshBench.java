@@ -2,7 +2,6 @@ package dev.scalebox.bench;
 
 import dev.scalebox.api.ApiServer;
 import dev.scalebox.api.ApiToken;
-import dev.scalebox.testing.Sh;
 import dev.scalebox.testing.TestVms;
 import dev.scalebox.testing.Waits;
 import dev.scalebox.vm.Personalization;
