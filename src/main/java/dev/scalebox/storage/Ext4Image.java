@@ -115,16 +115,12 @@ final class Ext4Image {
             case "" -> "mkdir /root/.ssh";
             default -> "rm /root/.ssh\nmkdir /root/.ssh";
         };
-        debugfsWriting(image, KeySlot.content(line, blockSize), keyFile -> List.of(
-                sshDir,
-                "sif /root/.ssh mode 040700",
-                "sif /root/.ssh uid 0",
-                "sif /root/.ssh gid 0",
-                "rm " + KeySlot.PATH,
-                "write " + keyFile + " " + KeySlot.PATH,
-                "sif " + KeySlot.PATH + " mode 0100600",
-                "sif " + KeySlot.PATH + " uid 0",
-                "sif " + KeySlot.PATH + " gid 0"));
+        debugfsWriting(image, KeySlot.content(line, blockSize), keyFile -> {
+            List<String> commands = new ArrayList<>(List.of(sshDir, "sif /root/.ssh mode 040700", "sif /root/.ssh uid 0",
+                    "sif /root/.ssh gid 0", "rm " + KeySlot.PATH));
+            commands.addAll(rootFile(keyFile, KeySlot.PATH, "0100600"));
+            return commands;
+        });
     }
 
     /**
@@ -133,14 +129,9 @@ final class Ext4Image {
      */
     void forgetIdentity(Path image) {
         debugfsWriting(image, new byte[0], empty -> {
-            List<String> commands = new ArrayList<>();
-            for (String type : List.of("ed25519", "ecdsa", "rsa", "dsa")) {
-                commands.add("rm /etc/ssh/ssh_host_" + type + "_key");
-                commands.add("rm /etc/ssh/ssh_host_" + type + "_key.pub");
-            }
-            commands.addAll(List.of("rm /var/lib/dbus/machine-id", "rm /etc/machine-id",
-                    "write " + empty + " /etc/machine-id", "sif /etc/machine-id mode 0100444",
-                    "sif /etc/machine-id uid 0", "sif /etc/machine-id gid 0"));
+            List<String> commands = new ArrayList<>(removeHostKeys());
+            commands.addAll(List.of("rm /var/lib/dbus/machine-id", "rm /etc/machine-id"));
+            commands.addAll(rootFile(empty, "/etc/machine-id", "0100444"));
             return commands;
         });
     }
@@ -155,11 +146,7 @@ final class Ext4Image {
             return false;
         }
         debugfsWriting(image, List.of(key.privateKey(), key.publicKeyFile()), files -> {
-            List<String> commands = new ArrayList<>();
-            for (String type : List.of("ed25519", "ecdsa", "rsa", "dsa")) {
-                commands.add("rm /etc/ssh/ssh_host_" + type + "_key");
-                commands.add("rm /etc/ssh/ssh_host_" + type + "_key.pub");
-            }
+            List<String> commands = new ArrayList<>(removeHostKeys());
             commands.addAll(rootFile(files.get(0), "/etc/ssh/ssh_host_ed25519_key", "0100600"));
             commands.addAll(rootFile(files.get(1), "/etc/ssh/ssh_host_ed25519_key.pub", "0100644"));
             return commands;
@@ -167,6 +154,17 @@ final class Ext4Image {
         return true;
     }
 
+    /** The debugfs commands that remove every SSH host key an image may have, of any type. */
+    private static List<String> removeHostKeys() {
+        List<String> commands = new ArrayList<>();
+        for (String type : List.of("ed25519", "ecdsa", "rsa", "dsa")) {
+            commands.add("rm /etc/ssh/ssh_host_" + type + "_key");
+            commands.add("rm /etc/ssh/ssh_host_" + type + "_key.pub");
+        }
+        return commands;
+    }
+
+    /** The debugfs commands that write {@code local} to {@code path} as a root file of {@code mode}. */
     private static List<String> rootFile(Path local, String path, String mode) {
         return List.of("write " + local + " " + path, "sif " + path + " mode " + mode, "sif " + path + " uid 0",
                 "sif " + path + " gid 0");
