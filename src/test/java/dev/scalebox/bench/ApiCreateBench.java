@@ -1,25 +1,16 @@
 package dev.scalebox.bench;
 
-import dev.scalebox.api.ApiServer;
-import dev.scalebox.api.ApiToken;
 import dev.scalebox.testing.Sh;
 import dev.scalebox.testing.TestVms;
 import dev.scalebox.vm.VmService;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * {@code POST /vms} over real HTTP against the API server, on a btrfs pool with the real
@@ -30,15 +21,11 @@ import java.util.regex.Pattern;
  */
 public final class ApiCreateBench {
 
-    private static final String TOKEN = "bench-token-0123456789abcdef";
-    private static final Pattern ID = Pattern.compile("\"id\":\"(vm-[0-9a-f]{12})\"");
-    private static final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-    private static String base;
+    private static BenchApi api;
 
     public static void main(String[] args) throws Exception {
         int runs = args.length > 0 ? Integer.parseInt(args[0]) : 20;
         TestVms env = new TestVms("api-bench", 28001);
-        ApiServer server = null;
         try {
             Path big = env.layout.root().resolve("big16.ext4");
             Sh.run("cp", "--reflink=always", env.layout.templateImage("debian-base").toString(), big.toString());
@@ -46,9 +33,7 @@ public final class ApiCreateBench {
             Sh.run("resize2fs", "-f", big.toString());
             env.templates.importImage(big, "big16");
             VmService vms = env.service();
-            server = ApiServer.start("127.0.0.1", 0, ApiToken.resolve(Optional.of(TOKEN), Path.of("/nonexistent")),
-                    new ApiServer.Services(env.templates, vms, env.storage, "tcg", null, null));
-            base = "http://127.0.0.1:" + server.port();
+            api = new BenchApi(env, vms);
             String key = env.publicKey;
 
             serial(key, "debian-base", 2, 5);  // warm-up: JIT, the template probes, the page cache
@@ -70,8 +55,8 @@ public final class ApiCreateBench {
             System.out.printf("%-36s %8.1f%n", "10 clients x 1 create (a burst)", burst);
             System.out.printf("%-36s %8.1f%n", "10 clients x 3 creates (sustained)", sustained);
         } finally {
-            if (server != null) {
-                server.close();
+            if (api != null) {
+                api.close();
             }
             env.close();
         }
@@ -84,7 +69,7 @@ public final class ApiCreateBench {
             long start = System.nanoTime();
             String id = create(key, template, diskGib);
             ms[i] = (System.nanoTime() - start) / 1e6;
-            delete(id);
+            api.delete(id);
         }
         Arrays.sort(ms);
         return ms;
@@ -109,34 +94,15 @@ public final class ApiCreateBench {
             }
             double seconds = (System.nanoTime() - start) / 1e9;
             for (String id : ids) {
-                delete(id);
+                api.delete(id);
             }
             return ids.size() / seconds;
         }
     }
 
     private static String create(String key, String template, int diskGib) throws Exception {
-        String body = "{\"template\":\"" + template + "\",\"ssh_public_key\":\"" + key + "\",\"mem_size_mib\":256,"
-                + "\"vcpu_count\":1,\"disk_size_gib\":" + diskGib + "}";
-        HttpResponse<String> r = http.send(request("POST", "/vms").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
-                HttpResponse.BodyHandlers.ofString());
-        Matcher id = ID.matcher(r.body());
-        if (r.statusCode() != 201 || !id.find()) {
-            throw new IllegalStateException("create failed: " + r.statusCode() + " " + r.body());
-        }
-        return id.group(1);
-    }
-
-    private static void delete(String id) throws Exception {
-        HttpResponse<String> r = http.send(request("DELETE", "/vms/" + id).DELETE().build(), HttpResponse.BodyHandlers.ofString());
-        if (r.statusCode() != 204) {
-            throw new IllegalStateException("delete failed: " + r.statusCode() + " " + r.body());
-        }
-    }
-
-    private static HttpRequest.Builder request(String method, String path) {
-        return HttpRequest.newBuilder(URI.create(base + path)).header("Authorization", "Bearer " + TOKEN)
-                .header("Content-Type", "application/json");
+        return api.create("{\"template\":\"" + template + "\",\"ssh_public_key\":\"" + key + "\",\"mem_size_mib\":256,"
+                + "\"vcpu_count\":1,\"disk_size_gib\":" + diskGib + "}");
     }
 
     private static void row(String label, double[] ms) {

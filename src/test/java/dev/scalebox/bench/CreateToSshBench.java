@@ -1,7 +1,5 @@
 package dev.scalebox.bench;
 
-import dev.scalebox.api.ApiServer;
-import dev.scalebox.api.ApiToken;
 import dev.scalebox.testing.TestVms;
 import dev.scalebox.testing.Waits;
 import dev.scalebox.vm.Personalization;
@@ -9,10 +7,6 @@ import dev.scalebox.vm.Vm;
 import dev.scalebox.vm.VmService;
 import dev.scalebox.vm.VmStatus;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,9 +14,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Optional;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * From {@code POST /vms} over HTTP to the first command's output over SSH (the real OpenSSH
@@ -33,10 +24,6 @@ import java.util.regex.Pattern;
  * bench/vm-create.sh after the POST /vms latency.
  */
 public final class CreateToSshBench {
-
-    private static final String TOKEN = "bench-token-0123456789abcdef";
-    private static final Pattern ID = Pattern.compile("\"id\":\"(vm-[0-9a-f]{12})\"");
-    private static final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
     private record Series(String label, double[] seconds, long overheadMib) {
     }
@@ -83,15 +70,12 @@ public final class CreateToSshBench {
     private static final class Api implements AutoCloseable {
         private final TestVms env;
         private final VmService vms;
-        private final ApiServer server;
-        private final String base;
+        private final BenchApi api;
 
         Api(TestVms env, VmService vms) {
             this.env = env;
             this.vms = vms;
-            this.server = ApiServer.start("127.0.0.1", 0, ApiToken.resolve(Optional.of(TOKEN), Path.of("/nonexistent")),
-                    new ApiServer.Services(env.templates, vms, env.storage, "tcg", null, null));
-            this.base = "http://127.0.0.1:" + server.port();
+            this.api = new BenchApi(env, vms);
         }
 
         Series serial(String label, int runs, Runnable before) throws Exception {
@@ -107,7 +91,7 @@ public final class CreateToSshBench {
                     Thread.sleep(10_000);
                     overhead = overheadMib(vm);
                 }
-                delete(id);
+                api.delete(id);
             }
             Arrays.sort(seconds);
             return new Series(label, seconds, overhead);
@@ -127,7 +111,7 @@ public final class CreateToSshBench {
             }
             Arrays.sort(seconds[0]);
             Arrays.sort(seconds[1]);
-            delete(vm.id());
+            api.delete(vm.id());
             return seconds;
         }
 
@@ -170,32 +154,13 @@ public final class CreateToSshBench {
         }
 
         private String create() throws Exception {
-            String body = "{\"template\":\"debian-base\",\"ssh_public_key\":\"" + env.publicKey + "\",\"mem_size_mib\":512,"
-                    + "\"vcpu_count\":2}";
-            HttpResponse<String> r = http.send(request("POST", "/vms").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
-                    HttpResponse.BodyHandlers.ofString());
-            Matcher id = ID.matcher(r.body());
-            if (r.statusCode() != 201 || !id.find()) {
-                throw new IllegalStateException("create failed: " + r.statusCode() + " " + r.body());
-            }
-            return id.group(1);
-        }
-
-        private void delete(String id) throws Exception {
-            HttpResponse<String> r = http.send(request("DELETE", "/vms/" + id).DELETE().build(), HttpResponse.BodyHandlers.ofString());
-            if (r.statusCode() != 204) {
-                throw new IllegalStateException("delete failed: " + r.statusCode() + " " + r.body());
-            }
-        }
-
-        private HttpRequest.Builder request(String method, String path) {
-            return HttpRequest.newBuilder(URI.create(base + path)).header("Authorization", "Bearer " + TOKEN)
-                    .header("Content-Type", "application/json");
+            return api.create("{\"template\":\"debian-base\",\"ssh_public_key\":\"" + env.publicKey
+                    + "\",\"mem_size_mib\":512,\"vcpu_count\":2}");
         }
 
         @Override
         public void close() {
-            server.close();
+            api.close();
         }
     }
 
