@@ -1,6 +1,8 @@
 package dev.scalebox.hypervisor;
 
 import dev.scalebox.ScaleboxException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.ObjectMapper;
 import tools.jackson.databind.json.JsonMapper;
@@ -22,6 +24,8 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 /**
  * A client of the QEMU guest agent inside a VM, over the virtio-serial channel QEMU exposes as a
@@ -41,6 +45,7 @@ public final class GuestAgent implements AutoCloseable {
     /** The name the guest's agent looks for among its virtio-serial ports. */
     static final String PORT_NAME = "org.qemu.guest_agent.0";
     private static final int MAX_REPLY = 4 << 20;
+    private static final Logger log = LoggerFactory.getLogger(GuestAgent.class);
     private static final ObjectMapper JSON = JsonMapper.builder().build();
     private static final ScheduledExecutorService DEADLINES = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().name("guest-agent-deadlines").daemon(true).factory());
@@ -90,32 +95,53 @@ public final class GuestAgent implements AutoCloseable {
     }
 
     /**
-     * Runs {@code work} with the guest's filesystems frozen (flushed to the disk, writes held), so
-     * that a copy of the disk taken meanwhile is consistent; when the agent does not answer within
-     * {@code timeout} or cannot freeze, {@code work} runs all the same. True when it was frozen.
+     * Waits, up to {@code within} and while {@code alive} holds, until the guest's agent answers
+     * (a booting guest starts it late); fails when it does not.
      */
-    public static boolean whileFrozen(String vmId, Path runDir, Duration timeout, Runnable work) {
+    public static void awaitAnswer(String vmId, Path runDir, Duration within, BooleanSupplier alive) {
+        long deadline = System.nanoTime() + within.toNanos();
+        while (!answers(vmId, runDir, Duration.ofSeconds(5))) {
+            Sleep.millis(500, "waiting for the guest agent of " + vmId);
+            if (!alive.getAsBoolean()) {
+                throw new ScaleboxException.HostFailure("the guest's QEMU ended before its agent answered");
+            }
+            if (System.nanoTime() > deadline) {
+                throw new ScaleboxException.HostFailure("the guest agent did not answer within " + within.toMinutes()
+                        + " minutes of the boot");
+            }
+        }
+    }
+
+    /**
+     * Returns what {@code work} makes, made with the guest's filesystems frozen (flushed to the
+     * disk, writes held), so that a copy of the disk taken meanwhile is consistent; when the agent
+     * does not answer within {@code timeout} or cannot freeze, {@code work} runs all the same and
+     * the log says its copy is only crash-consistent.
+     */
+    public static <T> T whileFrozen(String vmId, Path runDir, Duration timeout, Supplier<T> work) {
         GuestAgent agent;
         try {
             agent = connect(vmId, runDir, timeout);
         } catch (RuntimeException e) {
-            work.run();
-            return false;
+            return unfrozen(vmId, work);
         }
         try (agent) {
             try {
                 agent.execute("guest-fsfreeze-freeze", Map.of(), timeout);
             } catch (RuntimeException e) {
-                work.run();
-                return false;
+                return unfrozen(vmId, work);
             }
             try {
-                work.run();
-                return true;
+                return work.get();
             } finally {
                 agent.execute("guest-fsfreeze-thaw", Map.of(), timeout);
             }
         }
+    }
+
+    private static <T> T unfrozen(String vmId, Supplier<T> work) {
+        log.info("VM {} has no guest agent that froze its filesystems: its snapshot is crash-consistent", vmId);
+        return work.get();
     }
 
     private void sync(Duration timeout) {
@@ -172,7 +198,7 @@ public final class GuestAgent implements AutoCloseable {
                 return new Exit(status.path("exitcode").asInt(-1), decode(status.path("out-data")),
                         decode(status.path("err-data")));
             }
-            pause(20);
+            Sleep.millis(20, "");
         }
     }
 
@@ -268,15 +294,6 @@ public final class GuestAgent implements AutoCloseable {
             }
         }
         return in.get();
-    }
-
-    private static void pause(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new ScaleboxException.HostFailure("interrupted");
-        }
     }
 
     @Override

@@ -6,8 +6,8 @@ import dev.scalebox.host.HostPrograms;
 import dev.scalebox.host.ProcessTable;
 import dev.scalebox.host.ProgramRunner;
 import org.slf4j.Logger;
-import tools.jackson.databind.JsonNode;
 import org.slf4j.LoggerFactory;
+import tools.jackson.databind.JsonNode;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -296,7 +296,7 @@ public final class Hypervisor {
                     }
                 }
             }
-            sleep(20);
+            Sleep.millis(20, "QEMU started");
         }
         boolean exited = !qemu.isAlive();
         Instance.kill(qemu.pid(), name);
@@ -348,15 +348,6 @@ public final class Hypervisor {
             return String.join("; ", lines.subList(Math.max(0, lines.size() - 5), lines.size())).strip();
         } catch (IOException e) {
             return "(" + log + " cannot be read: " + e.getMessage() + ")";
-        }
-    }
-
-    private static void sleep(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new ScaleboxException.HostFailure("interrupted while QEMU started");
         }
     }
 

@@ -150,7 +150,7 @@ final class MemoryState {
                 if (System.nanoTime() > deadline) {
                     throw e;
                 }
-                sleep(20);
+                Sleep.millis(20, "");
             }
         }
     }
@@ -167,19 +167,10 @@ final class MemoryState {
                 }
                 case "failed", "cancelled" -> throw new ScaleboxException.HostFailure("migration " + status + ": "
                         + info.path("error-desc").asString(""));
-                default -> sleep(50);
+                default -> Sleep.millis(50, "");
             }
         }
         throw new ScaleboxException.HostFailure("migration did not complete within " + TIMEOUT.toMinutes() + " minutes");
-    }
-
-    private static void sleep(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new ScaleboxException.HostFailure("interrupted");
-        }
     }
 
     private static void deleteQuietly(Path p) {

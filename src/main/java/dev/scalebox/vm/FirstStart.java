@@ -1,7 +1,6 @@
 package dev.scalebox.vm;
 
 import dev.scalebox.host.ProgramRunner;
-import dev.scalebox.hypervisor.GuestAgent;
 import dev.scalebox.hypervisor.Hypervisor;
 import dev.scalebox.hypervisor.Instance;
 import dev.scalebox.storage.DataLayout;
@@ -105,9 +104,7 @@ final class FirstStart {
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
-            try (GuestAgent agent = GuestAgent.connect(row.id(), layout.runDir(row.id()), Personalization.TIMEOUT)) {
-                setup.applyThrough(agent);
-            }
+            setup.applyTo(row.id(), layout.runDir(row.id()));
             store.setStart(row.id(), "snapshot", hostKey.publicKey());
             log.info("Made VM {} its own in {} ms", row.id(), (System.nanoTime() - started) / 1_000_000);
         };

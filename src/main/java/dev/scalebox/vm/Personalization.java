@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.HexFormat;
@@ -78,8 +79,17 @@ public final class Personalization {
         return "perl -e '" + PERL_CODE + "'";
     }
 
-    /** Runs it in the guest through its agent, then sets the guest's clock to the host's. */
-    void applyThrough(GuestAgent agent) {
+    /**
+     * Runs it in the guest of VM {@code vmId} (run directory {@code runDir}) through its agent,
+     * then sets the guest's clock to the host's; fails when the agent does not answer.
+     */
+    void applyTo(String vmId, Path runDir) {
+        try (GuestAgent agent = GuestAgent.connect(vmId, runDir, TIMEOUT)) {
+            applyThrough(agent);
+        }
+    }
+
+    private void applyThrough(GuestAgent agent) {
         GuestAgent.Exit exit = agent.run(List.of("/usr/bin/perl", "-e", PERL_CODE), input(false), TIMEOUT);
         if (exit.code() != 0) {
             throw new ScaleboxException.HostFailure("personalizing the guest failed (exit " + exit.code() + "): "

@@ -269,29 +269,10 @@ public final class TemplateSnapshots implements AutoCloseable {
      * boot is over, and flushes the guest's writes; fails when the agent never answers.
      */
     static void settle(String id, Path runDir, java.util.function.BooleanSupplier alive) {
-        long deadline = System.nanoTime() + AGENT_DEADLINE.toNanos();
-        while (!GuestAgent.answers(id, runDir, Duration.ofSeconds(5))) {
-            pause();
-            if (!alive.getAsBoolean()) {
-                throw new ScaleboxException.HostFailure("the guest's QEMU ended before its agent answered");
-            }
-            if (System.nanoTime() > deadline) {
-                throw new ScaleboxException.HostFailure("the guest agent did not answer within " + AGENT_DEADLINE.toMinutes()
-                        + " minutes of the boot");
-            }
-        }
+        GuestAgent.awaitAnswer(id, runDir, AGENT_DEADLINE, alive);
         try (GuestAgent agent = GuestAgent.connect(id, runDir, SETTLE_TIMEOUT)) {
             agent.run(List.of("/usr/bin/systemctl", "is-system-running", "--wait"), new byte[0], SETTLE_TIMEOUT);
             agent.run(List.of("/usr/bin/sync"), new byte[0], SETTLE_TIMEOUT);
-        }
-    }
-
-    private static void pause() {
-        try {
-            Thread.sleep(500);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new ScaleboxException.HostFailure("interrupted");
         }
     }
 

@@ -25,6 +25,7 @@ import java.util.OptionalInt;
 import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import java.util.stream.Collectors;
 
 /**
@@ -193,9 +194,7 @@ public final class VmService {
      */
     public void personalize(String idOrName, Personalization setup) {
         String id = row(idOrName).id();
-        try (GuestAgent agent = GuestAgent.connect(id, storage.layout().runDir(id), Personalization.TIMEOUT)) {
-            setup.applyThrough(agent);
-        }
+        setup.applyTo(id, storage.layout().runDir(id));
     }
 
     /**
@@ -469,17 +468,13 @@ public final class VmService {
                 }
                 storage.checkAvailableSpace(0);
                 Optional<Instance> running = runtime.instance(row.id());
-                Path[] image = new Path[1];
-                Runnable copy = () -> {
+                Supplier<Path> copy = () -> {
                     running.ifPresent(Instance::pause);
-                    image[0] = storage.copyRootfsToTemplate(disk(row), templateName, () -> running.ifPresent(Instance::cont));
+                    return storage.copyRootfsToTemplate(disk(row), templateName, () -> running.ifPresent(Instance::cont));
                 };
-                if (running.isEmpty()) {
-                    copy.run();
-                } else if (!GuestAgent.whileFrozen(row.id(), storage.layout().runDir(row.id()), FREEZE_TIMEOUT, copy)) {
-                    log.info("VM {} has no guest agent that froze its filesystems: its snapshot is crash-consistent", row.id());
-                }
-                var template = templates.register(templateName, image[0], "snapshot");
+                Path image = running.isEmpty() ? copy.get()
+                        : GuestAgent.whileFrozen(row.id(), storage.layout().runDir(row.id()), FREEZE_TIMEOUT, copy);
+                var template = templates.register(templateName, image, "snapshot");
                 return new Snapshot(templateName, row.id(), template.sizeBytes(), template.createdAt());
             });
         }
