@@ -103,7 +103,9 @@ public final class HostNetwork {
             return;
         }
         unplug(vmId);
-        if (guests.remove(vmId) != null) {
+        Guest gone = guests.remove(vmId);
+        if (gone != null) {
+            runner.run(List.of("ip", "neigh", "del", gone.ip(), "dev", config.bridge()), IP_TIMEOUT);  // absent when it never ran
             dnsmasq.hosts(guests.values());
             firewall.apply(guests.values());
             caddy.ifPresent(c -> c.remove(vmId));
@@ -131,10 +133,24 @@ public final class HostNetwork {
             // The kernel's own guard, besides the firewall's: isolated ports forward only to the bridge itself.
             ip("link", "set", "dev", tap, "type", "bridge_slave", "isolated", "on", "learning", "off");
             ip("link", "set", "dev", tap, "up");
+            pinNeighbour(vmId);
             markRunning(vmId, true);
         } catch (RuntimeException e) {
             unplug(vmId);
             throw e;
+        }
+    }
+
+    /**
+     * The host reaches the guest's address at its MAC without asking ARP: a guest resumed from a
+     * snapshot takes its address a moment after it runs, and an ARP request it missed is asked
+     * again only a second later, holding the first connections to it back that long. Nor can
+     * another guest answer for that address.
+     */
+    private synchronized void pinNeighbour(String vmId) {
+        Guest guest = guests.get(vmId);
+        if (guest != null) {
+            ip("neigh", "replace", guest.ip(), "lladdr", guest.mac(), "dev", config.bridge(), "nud", "permanent");
         }
     }
 

@@ -99,7 +99,7 @@ final class StartWatch {
                         }
                     }
                 }
-                Thread.sleep(250);
+                Thread.sleep(stage == Stage.SSH ? 100 : 250);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

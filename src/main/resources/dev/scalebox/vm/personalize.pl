@@ -5,9 +5,9 @@
 # and the kernel's random pool, and sets root's authorized key and grows the root filesystem to
 # the disk it was given. With "clock" it sets the clock last (it stands where the guest was
 # saved): it asks for the time ("time?") only once everything else is done and sets it the moment
-# it arrives, so the clock is the host's within the time of one message, however slow the guest;
-# through the agent the host sets the clock itself. One process, because under TCG each program
-# started in the guest costs about 0.1 s.
+# it arrives, so the clock is the host's within the time of one message, however slow the guest.
+# Through the agent it moves the clock by "clock_offset_ns", which the host measured. One process,
+# because under TCG each program started in the guest costs about 0.1 s.
 use strict;
 use warnings;
 
@@ -31,6 +31,16 @@ sub put {
     print {$f} $data or die "$path.new: $!\n";
     close($f) or die "$path.new: $!\n";
     rename("$path.new", $path) or die "rename $path: $!\n";
+}
+
+# The clock first, so that what follows is stamped with the right time: moved by the offset the
+# host measured (its clock less this one), which holds while the clock runs on from a resume.
+if (defined $v{clock_offset_ns}) {
+    my $now = pack('qq', 0, 0);
+    syscall(96, $now, 0) == 0 or die "gettimeofday: $!\n";   # x86_64: struct timeval, two 64-bit integers
+    my ($sec, $usec) = unpack('qq', $now);
+    my $micros = $sec * 1_000_000 + $usec + int($v{clock_offset_ns} / 1000);
+    syscall(164, pack('qq', int($micros / 1_000_000), $micros % 1_000_000), 0) == 0 or die "settimeofday: $!\n";
 }
 
 if (defined $v{seed}) {
@@ -94,7 +104,6 @@ print "time?\n";
 my $time = <STDIN> // die "no time came\n";
 chomp $time;
 my ($sec, $usec) = split /\./, $time;
-# settimeofday(2) on x86_64: struct timeval is two 64-bit integers
 syscall(164, pack('qq', $sec, $usec), 0) == 0 or die "settimeofday: $!\n";
 
 print "ok\n";
