@@ -13,6 +13,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
 
 /**
  * The CLI's way to a Scalebox server: {@code SCALEBOX_URL} (default the local server on API_PORT)
@@ -29,14 +30,28 @@ final class ApiClient {
         this.token = token;
     }
 
+    /**
+     * {@code SCALEBOX_URL} and {@code SCALEBOX_TOKEN} when set; else the server and token of
+     * {@code scalebox login}; else the local server with API_TOKEN or the data directory's token.
+     */
     static ApiClient from(Settings settings) {
-        String url = System.getenv("SCALEBOX_URL");
-        URI base = URI.create(url != null && !url.isBlank() ? url : "http://127.0.0.1:" + settings.apiPort());
-        String token = System.getenv("SCALEBOX_TOKEN");
-        if (token == null || token.isBlank()) {
-            token = settings.apiToken().orElseGet(() -> readToken(settings.dataDir().resolve("api-token")));
-        }
+        Optional<String> url = env("SCALEBOX_URL");
+        Optional<CliConfig.Login> login = CliConfig.login()
+                .filter(l -> url.isEmpty() || l.url().equals(URI.create(url.get())));
+        URI base = url.map(URI::create).or(() -> login.map(CliConfig.Login::url))
+                .orElseGet(() -> URI.create("http://127.0.0.1:" + settings.apiPort()));
+        String token = env("SCALEBOX_TOKEN").or(() -> login.map(CliConfig.Login::token))
+                .orElseGet(() -> settings.apiToken().orElseGet(() -> readToken(settings.dataDir().resolve("api-token"))));
         return new ApiClient(base, token);
+    }
+
+    /** A client of the server at {@code base} with {@code token}, as {@code scalebox login} checks it. */
+    static ApiClient of(URI base, String token) {
+        return new ApiClient(base, token);
+    }
+
+    private static Optional<String> env(String name) {
+        return Optional.ofNullable(System.getenv(name)).filter(v -> !v.isBlank());
     }
 
     JsonNode get(String path) {
@@ -73,8 +88,8 @@ final class ApiClient {
         try {
             response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
         } catch (ConnectException e) {
-            throw new CliException("cannot reach Scalebox at " + base + ": is 'scalebox serve' running? (set SCALEBOX_URL"
-                    + " for another server)");
+            throw new CliException("cannot reach Scalebox at " + base + ": is 'scalebox serve' running? (for another"
+                    + " server: 'scalebox login URL', or set SCALEBOX_URL)");
         } catch (IOException e) {
             throw new CliException("request to " + base + " failed: " + e.getMessage());
         } catch (InterruptedException e) {
@@ -97,7 +112,8 @@ final class ApiClient {
         try {
             return Files.readString(file).strip();
         } catch (IOException e) {
-            throw new CliException("no API token: set SCALEBOX_TOKEN, or run as a user who can read " + file);
+            throw new CliException("no API token: run 'scalebox login URL', set SCALEBOX_TOKEN, or run as a user who can read "
+                    + file);
         }
     }
 }

@@ -8,7 +8,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 
 /**
  * The known-hosts file Scalebox keeps for the OpenSSH client, apart from the user's own: each VM's
@@ -25,9 +24,7 @@ final class KnownHosts {
 
     /** {@code $XDG_CONFIG_HOME/scalebox/known_hosts}, or under {@code ~/.config}. */
     static KnownHosts ofUser() {
-        String config = Optional.ofNullable(System.getenv("XDG_CONFIG_HOME")).filter(s -> !s.isBlank())
-                .orElse(System.getProperty("user.home") + "/.config");
-        return new KnownHosts(Path.of(config, "scalebox", "known_hosts"));
+        return new KnownHosts(CliConfig.dir().resolve("known_hosts"));
     }
 
     Path file() {

@@ -57,6 +57,17 @@ public final class Settings {
         return new Settings(values, sources);
     }
 
+    /** The settings given by a flag, the environment or a file, rather than left to their default. */
+    public Map<Setting, String> chosen() {
+        Map<Setting, String> chosen = new EnumMap<>(Setting.class);
+        values.forEach((s, v) -> {
+            if (!"default".equals(sources.get(s))) {
+                chosen.put(s, v);
+            }
+        });
+        return chosen;
+    }
+
     public static Settings defaults() {
         return load(Map.of(), Map.of(), Optional.empty());
     }

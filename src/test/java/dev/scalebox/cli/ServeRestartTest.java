@@ -253,6 +253,49 @@ class ServeRestartTest {
         assertThat(Files.readAllLines(home.resolve(".config/scalebox/known_hosts"))).hasSize(2);
     }
 
+    @Test
+    @Order(8)
+    void loginKeepsTheServerAndTokenForLaterCommandsInAFileOfMode600AndLogoutForgetsThem() throws Exception {
+        Path home = LoopFs.tempDir();
+        Path config = home.resolve(".config/scalebox/config");
+        String url = "http://127.0.0.1:" + apiPort;
+        CliResult refused = loggedIn(home, "wrong-token-0123\n", "login", url, "--token-stdin");
+        assertThat(refused.exitCode()).isEqualTo(1);
+        assertThat(refused.stderr()).contains("nothing was kept").contains("401");
+        assertThat(config).doesNotExist();
+        CliResult before = loggedIn(home, "", "vm", "ls");
+        assertThat(before.exitCode()).isEqualTo(1);
+        assertThat(before.stderr()).as("without a login, the local server's token is wanted").contains("scalebox login URL");
+
+        CliResult login = loggedIn(home, TOKEN + "\n", "login", url + "/", "--token-stdin");
+        assertThat(login.exitCode()).as(login.stderr()).isZero();
+        assertThat(Files.getPosixFilePermissions(config)).containsExactlyInAnyOrder(
+                java.nio.file.attribute.PosixFilePermission.OWNER_READ, java.nio.file.attribute.PosixFilePermission.OWNER_WRITE);
+        assertThat(Files.readString(config)).contains("url=" + url + "\n").contains("token=" + TOKEN);
+        CliResult ls = loggedIn(home, "", "vm", "ls", "--json");
+        assertThat(ls.exitCode()).as(ls.stderr()).isZero();
+        assertThat(Json.MAPPER.readTree(ls.stdout()).isArray()).isTrue();
+
+        CliResult logout = loggedIn(home, "", "logout");
+        assertThat(logout.exitCode()).as(logout.stderr()).isZero();
+        assertThat(config).doesNotExist();
+        assertThat(loggedIn(home, "", "logout").stdout()).contains("Not logged in");
+    }
+
+    /** The CLI as a user with {@code home} and no SCALEBOX_URL or SCALEBOX_TOKEN, {@code input} on its stdin. */
+    private static CliResult loggedIn(Path home, String input, String... args) throws Exception {
+        ProcessBuilder pb = java(withHome(home, args));
+        pb.environment().keySet().removeAll(List.of("SCALEBOX_URL", "SCALEBOX_TOKEN", "XDG_CONFIG_HOME", "API_TOKEN"));
+        pb.environment().put("DATA_DIR", home.resolve("no-data-dir").toString());
+        Process p = pb.start();
+        p.getOutputStream().write(input.getBytes(StandardCharsets.UTF_8));
+        p.getOutputStream().close();
+        var out = p.getInputStream().readAllBytes();
+        var err = p.getErrorStream().readAllBytes();
+        p.waitFor(Waits.START.toSeconds(), TimeUnit.SECONDS);
+        return new CliResult(p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
+    }
+
     private interface Action {
         void run() throws Exception;
     }
