@@ -93,6 +93,12 @@ public final class ApiServer implements AutoCloseable {
                 res.send(metrics.scrape());
             });
             VmRoutes.register(routing, services.vms(), metrics);
+            EventStream events = new EventStream();
+            services.vms().onEvents(events);
+            if (services.boxes() != null) {
+                services.boxes().onEvents(events);
+            }
+            routing.get("/events", events::serve);
             services.vms().https().ifPresent(https -> WakeRoute.register(routing, services.vms(), https));
         }
         if (services.users() != null) {

@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.stream.Stream;
 
 /**
  * The CLI's way to a Scalebox server: {@code SCALEBOX_URL} (default the local server on API_PORT)
@@ -66,6 +67,29 @@ final class ApiClient {
         String json = body == null ? "" : Json.MAPPER.writeValueAsString(body);
         return send(HttpRequest.newBuilder(uri(path)).header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(json)));
+    }
+
+    /**
+     * Subscribes to the server's events; returns once the server says the subscription holds, so
+     * that a state read after this cannot miss a change.
+     */
+    EventSubscription events() {
+        HttpRequest request = HttpRequest.newBuilder(uri("/events")).header("Authorization", "Bearer " + token)
+                .header("Accept", "text/event-stream").build();
+        HttpResponse<Stream<String>> response;
+        try {
+            response = http.send(request, HttpResponse.BodyHandlers.ofLines());
+        } catch (IOException e) {
+            throw new CliException("cannot follow the events of " + base + ": " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CliException("interrupted");
+        }
+        if (response.statusCode() != 200) {
+            response.body().close();
+            throw new CliException("the events of " + base + " answered HTTP " + response.statusCode());
+        }
+        return EventSubscription.of(response.body());
     }
 
     String getText(String path) {

@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /** {@code scalebox vm ...}: the VM API from the command line. */
 @Command(name = "vm", mixinStandardHelpOptions = true, description = "Create and manage VMs (through the API).")
@@ -205,29 +206,47 @@ final class VmCommand {
 
     /**
      * Waits while the VM is starting, however long its turn in the host's line takes (the service
-     * gives up on a guest that makes no progress), or at most {@code timeoutSeconds} when above 0.
-     * Its place in line goes to stderr each time it changes.
+     * gives up on a guest that makes no progress), or at most {@code timeoutSeconds} when above 0:
+     * follows the server's events, subscribed before the state is read so that no change is
+     * missed. Its place in line goes to stderr each time it changes.
      */
     private JsonNode awaitRunning(String vm, int timeoutSeconds) throws InterruptedException {
         long deadline = System.nanoTime() + timeoutSeconds * 1_000_000_000L;
+        ApiClient api = api();
         String told = null;
         while (true) {
-            JsonNode v = api().get(path(vm));
-            String status = v.get("status").asString();
-            String reason = v.path("status_reason").isNull() ? null : v.get("status_reason").asString();
-            if (status.equals("running")) {
-                return v;
-            }
-            if (!status.equals("starting") && !status.equals("creating")) {
-                throw new CliException("VM " + vm + " is " + status + (reason == null ? "" : ": " + reason));
-            }
-            if (reason != null && reason.startsWith("queued") && !reason.equals(told)) {
-                System.err.println("VM " + vm + " is waiting for a free slot (" + reason + ")");
-                told = reason;
-            }
-            if (timeoutSeconds > 0 && System.nanoTime() > deadline) {
-                throw new CliException("VM " + vm + " did not answer SSH within " + timeoutSeconds + " s (it is "
-                        + status + (reason == null ? "" : ", " + reason) + ")");
+            try (EventSubscription events = api.events()) {
+                JsonNode v = api.get(path(vm));
+                String id = v.get("id").asString();
+                while (true) {
+                    String status = v.get("status").asString();
+                    String reason = v.path("status_reason").isNull() ? null : v.get("status_reason").asString();
+                    if (status.equals("running")) {
+                        return v;
+                    }
+                    if (!status.equals("starting") && !status.equals("creating")) {
+                        throw new CliException("VM " + vm + " is " + status + (reason == null ? "" : ": " + reason));
+                    }
+                    if (reason != null && reason.startsWith("queued") && !reason.equals(told)) {
+                        System.err.println("VM " + vm + " is waiting for a free slot (" + reason + ")");
+                        told = reason;
+                    }
+                    long left = timeoutSeconds > 0 ? (deadline - System.nanoTime()) / 1_000_000 : 60_000;
+                    if (left <= 0) {
+                        throw new CliException("VM " + vm + " did not answer SSH within " + timeoutSeconds + " s (it is "
+                                + status + (reason == null ? "" : ", " + reason) + ")");
+                    }
+                    Optional<EventSubscription.Event> event = events.next(left);
+                    if (event.isPresent() && event.get().isEnd()) {
+                        break;  // cut off, or the server restarted: subscribe again and read the state anew
+                    }
+                    if (event.isPresent() && id.equals(event.get().data().path("id").asString())) {
+                        if (event.get().type().equals("vm_deleted")) {
+                            throw new CliException("VM " + vm + " was deleted while it started");
+                        }
+                        v = event.get().data();
+                    }
+                }
             }
             Thread.sleep(500);
         }

@@ -97,6 +97,7 @@ final class BoxCommand implements Command {
                 throw e;
             }
             boxes.events().connected("ok");
+            boxes.events().box(user.id(), "connected");
             try (ClientSession session = opened) {
                 boxSession = session;
                 try (ClientChannel channel = open(session, env)) {

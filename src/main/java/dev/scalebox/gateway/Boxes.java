@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 
@@ -41,6 +42,10 @@ public final class Boxes {
 
         default void suspended(double seconds) {
         }
+
+        /** User {@code userId}'s box: {@code connected} (a session of theirs reached it) or {@code suspended}. */
+        default void box(String userId, String what) {
+        }
     }
 
     private final VmService vms;
@@ -52,7 +57,28 @@ public final class Boxes {
     private final Map<String, Object> locks = new ConcurrentHashMap<>();
     /** The QEMU (its pid) each box was last set up in: a box in another one is set up again. */
     private final Map<String, Long> setUp = new ConcurrentHashMap<>();
-    private volatile Events events = new Events() {
+    private final List<Events> listeners = new CopyOnWriteArrayList<>();
+    /** Tells every listener. */
+    private final Events events = new Events() {
+        @Override
+        public void connected(String result) {
+            listeners.forEach(l -> l.connected(result));
+        }
+
+        @Override
+        public void resumed(double seconds) {
+            listeners.forEach(l -> l.resumed(seconds));
+        }
+
+        @Override
+        public void suspended(double seconds) {
+            listeners.forEach(l -> l.suspended(seconds));
+        }
+
+        @Override
+        public void box(String userId, String what) {
+            listeners.forEach(l -> l.box(userId, what));
+        }
     };
     private volatile IdleBoxes idle = exceptUserId -> false;
 
@@ -76,7 +102,7 @@ public final class Boxes {
     }
 
     public void onEvents(Events listener) {
-        this.events = listener;
+        listeners.add(listener);
     }
 
     Events events() {
@@ -299,6 +325,7 @@ public final class Boxes {
                 long started = System.nanoTime();
                 vms.suspend(v.id());
                 events.suspended((System.nanoTime() - started) / 1e9);
+                events.box(user.id(), "suspended");
             });
             return running.isPresent();
         }

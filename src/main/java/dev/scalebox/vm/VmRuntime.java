@@ -74,6 +74,16 @@ final class VmRuntime implements StartWatch.Owner {
         public void suspendFailed(String vmId, String reason) {
             listeners.forEach(l -> l.suspendFailed(vmId, reason));
         }
+
+        @Override
+        public void changed(Vm vm) {
+            listeners.forEach(l -> l.changed(vm));
+        }
+
+        @Override
+        public void deleted(String vmId) {
+            listeners.forEach(l -> l.deleted(vmId));
+        }
     };
 
     VmRuntime(DataLayout layout, Hypervisor hypervisor, VmStates states, VmLimits limits, Admission admission,
@@ -94,6 +104,10 @@ final class VmRuntime implements StartWatch.Owner {
 
     void onEvents(VmService.Events listener) {
         listeners.add(listener);
+    }
+
+    VmService.Events events() {
+        return events;
     }
 
     Admission admission() {

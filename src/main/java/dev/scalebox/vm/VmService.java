@@ -78,6 +78,17 @@ public final class VmService {
                 new VmSpecs(storage.layout(), limits.bindAddress()), templates, network, limits.templateSnapshotsMax(),
                 new WarmInstances.Shape(limits.defaultVcpus(), limits.defaultMemMib()));
         templates.onChange(snapshots::templateChanged);
+        states.watch(new VmStates.Watcher() {
+            @Override
+            public void stored(VmStore.Row row) {
+                runtime.events().changed(toVm(row));
+            }
+
+            @Override
+            public void removed(String id) {
+                runtime.events().deleted(id);
+            }
+        });
     }
 
     /** Told of what happens to VMs, for the metrics. */
@@ -92,6 +103,14 @@ public final class VmService {
 
         /** Saving a VM's memory failed; it runs on. */
         default void suspendFailed(String vmId, String reason) {
+        }
+
+        /** A VM was created or moved to another state; called under its lock, so it must not block. */
+        default void changed(Vm vm) {
+        }
+
+        /** A VM was deleted. */
+        default void deleted(String vmId) {
         }
     }
 

@@ -55,12 +55,32 @@ final class VmStates {
         NEXT.put(ERROR, EnumSet.of(STARTING, STOPPING, STOPPED));
     }
 
+    /** Told of each record stored by a move or an insert, and of each removed, under the VM's lock: it must not block. */
+    interface Watcher {
+        void stored(VmStore.Row row);
+
+        void removed(String id);
+    }
+
     private final VmStore store;
+    private volatile Watcher watcher = new Watcher() {
+        @Override
+        public void stored(VmStore.Row row) {
+        }
+
+        @Override
+        public void removed(String id) {
+        }
+    };
     private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
     private final Map<String, List<CompletableFuture<VmStore.Row>>> waiting = new ConcurrentHashMap<>();
 
     VmStates(VmStore store) {
         this.store = store;
+    }
+
+    void watch(Watcher watcher) {
+        this.watcher = watcher;
     }
 
     /** Whether a VM in {@code from} may move to {@code to}. */
@@ -100,6 +120,7 @@ final class VmStates {
         VmStore.Row moved = row.withStatus(to.label(), reason);
         store.update(moved);
         settle(moved);
+        watcher.stored(moved);
         return moved;
     }
 
@@ -120,7 +141,11 @@ final class VmStates {
         if (VmStatus.of(row.status()) != CREATING) {
             throw new IllegalStateException("a new VM starts in creating, not " + row.status());
         }
-        return store.insert(row);
+        if (!store.insert(row)) {
+            return false;
+        }
+        watcher.stored(row);
+        return true;
     }
 
     /** Removes the VM's record; whoever waits for it to run is told it is gone. */
@@ -128,6 +153,7 @@ final class VmStates {
         store.delete(id);
         fail(id, "it was deleted");
         locks.remove(id);
+        watcher.removed(id);
     }
 
     /**

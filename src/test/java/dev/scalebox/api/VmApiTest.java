@@ -160,6 +160,7 @@ class VmApiTest {
      */
     @Test
     void tenParallelCreatesAreAnsweredAtOnceAndAllRunInTurn() throws Exception {
+        Events events = Events.follow();
         String body = "{\"template\":\"debian-base\",\"ssh_public_key\":\"" + env.publicKey
                 + "\",\"vcpu_count\":1,\"mem_size_mib\":256}";
         // Ten clients, one request each, from ten threads: the JDK client's sendAsync on one shared
@@ -220,10 +221,72 @@ class VmApiTest {
         for (String vm : ids) {
             assertThat(TestVms.qemuProcessesOf(vm)).isEmpty();
         }
+        Waits.until("each deletion's event", Waits.STEP, () -> events.deleted().containsAll(ids));
+        for (String vm : ids) {
+            assertThat(events.statesOf(vm)).as("the events of " + vm).startsWith("creating")
+                    .containsSubsequence("creating", "starting", "running").doesNotContain("error", "stopped");
+        }
+        events.close();
+    }
+
+    /** {@code GET /events} as a browser follows it: a stream read line by line on a thread of its own. */
+    private record Events(java.util.stream.Stream<String> lines, List<String[]> seen) implements AutoCloseable {
+
+        static Events follow() throws Exception {
+            HttpResponse<java.util.stream.Stream<String>> r = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                    .build().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/events"))
+                            .header("Authorization", "Bearer " + TOKEN).build(), HttpResponse.BodyHandlers.ofLines());
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(r.headers().firstValue("content-type").orElse("")).startsWith("text/event-stream");
+            Events events = new Events(r.body(), new CopyOnWriteArrayList<>());
+            java.util.concurrent.CountDownLatch ready = new java.util.concurrent.CountDownLatch(1);
+            Thread.ofVirtual().start(() -> {
+                String type = null;
+                try {
+                    for (java.util.Iterator<String> it = events.lines().iterator(); it.hasNext(); ) {
+                        String line = it.next();
+                        if (line.equals(": ready")) {
+                            ready.countDown();
+                        } else if (line.startsWith("event: ")) {
+                            type = line.substring(7);
+                        } else if (line.startsWith("data: ")) {
+                            events.seen().add(new String[] {type, line.substring(6)});
+                        }
+                    }
+                } catch (RuntimeException closed) {
+                    // closed at the end of the test
+                }
+            });
+            assertThat(ready.await(30, java.util.concurrent.TimeUnit.SECONDS)).as("the stream says it is ready").isTrue();
+            return events;
+        }
+
+        /** The states VM {@code id} went through, as the stream told them, with repeats folded. */
+        List<String> statesOf(String id) {
+            List<String> states = new ArrayList<>();
+            for (String[] e : seen) {
+                JsonNode data = Json.MAPPER.readTree(e[1]);
+                if (e[0].equals("vm") && data.get("id").asString().equals(id)
+                        && (states.isEmpty() || !states.getLast().equals(data.get("status").asString()))) {
+                    states.add(data.get("status").asString());
+                }
+            }
+            return states;
+        }
+
+        List<String> deleted() {
+            return seen.stream().filter(e -> e[0].equals("vm_deleted")).map(e -> Json.MAPPER.readTree(e[1]).get("id").asString())
+                    .toList();
+        }
+
+        @Override
+        public void close() {
+            lines.close();
+        }
     }
 
     private void badRestartsAndSnapshotsChangeNothing(String id) throws Exception {
-        // The VM starts on its own meanwhile: its status moves; nothing else of it may.
+        // The VM starts on its own meanwhile: its status moves, and how it started is set; nothing else of it may.
         JsonNode before = withoutStatus(get("/vms/" + id).body());
         record Case(String path, String body, int status, String message) {
         }
@@ -292,7 +355,7 @@ class VmApiTest {
 
     private static JsonNode withoutStatus(String vm) {
         tools.jackson.databind.node.ObjectNode node = (tools.jackson.databind.node.ObjectNode) Json.MAPPER.readTree(vm);
-        node.remove(List.of("status", "status_reason"));
+        node.remove(List.of("status", "status_reason", "started_from"));  // what its start sets as it goes
         return node;
     }
 
