@@ -2,6 +2,7 @@ package dev.scalebox.api;
 
 import dev.scalebox.storage.StorageService;
 import dev.scalebox.vm.VmService;
+import dev.scalebox.vm.VmStats;
 import dev.scalebox.vm.VmStatus;
 import dev.scalebox.gateway.Boxes;
 import io.micrometer.core.instrument.Counter;
@@ -14,6 +15,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * What {@code GET /metrics} shows, in Prometheus text: VMs by state, the create latency as the
@@ -24,8 +26,10 @@ final class Metrics {
 
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final Timer createLatency;
+    private final VmService vms;
 
     Metrics(VmService vms, StorageService storage, Boxes boxes) {
+        this.vms = vms;
         for (VmStatus status : VmStatus.values()) {
             Gauge.builder("scalebox_vms", vms, v -> v.list().stream().filter(vm -> vm.status() == status).count())
                     .description("VMs by state").tag("state", status.label()).register(registry);
@@ -128,7 +132,40 @@ final class Metrics {
     }
 
     String scrape() {
-        return registry.scrape();
+        return registry.scrape() + perVm();
+    }
+
+    /** One family of per-VM figures: its name, type, help, and how to read it off a sample (null: unknown). */
+    private record VmFamily(String name, String type, String help, Function<VmStats.Sample, Number> value) {
+    }
+
+    private static final List<VmFamily> VM_FAMILIES = List.of(
+            new VmFamily("scalebox_vm_cpu_seconds_total", "counter", "CPU time of the VM's QEMU", VmStats.Sample::cpuSeconds),
+            new VmFamily("scalebox_vm_rss_bytes", "gauge", "Resident memory of the VM's QEMU on the host", VmStats.Sample::rssBytes),
+            new VmFamily("scalebox_vm_guest_memory_used_bytes", "gauge", "Memory in use in the guest (MemTotal - MemAvailable)",
+                    VmStats.Sample::guestMemoryBytes),
+            new VmFamily("scalebox_vm_disk_own_bytes", "gauge", "Bytes of the VM's disk shared with no template or clone",
+                    VmStats.Sample::diskOwnBytes),
+            new VmFamily("scalebox_vm_network_receive_bytes_total", "counter", "Bytes the guest received",
+                    VmStats.Sample::netRxBytes),
+            new VmFamily("scalebox_vm_network_transmit_bytes_total", "counter", "Bytes the guest sent",
+                    VmStats.Sample::netTxBytes));
+
+    /** The latest sample of each running VM, with a {@code vm} label of its id. */
+    private String perVm() {
+        Map<String, VmStats.Sample> latest = vms.latestStats();
+        StringBuilder out = new StringBuilder();
+        for (VmFamily family : VM_FAMILIES) {
+            out.append("# HELP ").append(family.name()).append(' ').append(family.help()).append('\n');
+            out.append("# TYPE ").append(family.name()).append(' ').append(family.type()).append('\n');
+            latest.forEach((id, sample) -> {
+                Number v = family.value().apply(sample);
+                if (v != null) {
+                    out.append(family.name()).append("{vm=\"").append(id).append("\"} ").append(v).append('\n');
+                }
+            });
+        }
+        return out.toString();
     }
 
     private static Duration ms(long millis) {

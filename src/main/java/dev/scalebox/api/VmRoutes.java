@@ -7,6 +7,7 @@ import dev.scalebox.vm.Resize;
 import dev.scalebox.vm.Snapshot;
 import dev.scalebox.vm.Vm;
 import dev.scalebox.vm.VmService;
+import dev.scalebox.vm.VmStats;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRouting;
@@ -17,6 +18,7 @@ import tools.jackson.databind.exc.MismatchedInputException;
 import tools.jackson.databind.exc.UnrecognizedPropertyException;
 
 import java.time.Instant;
+import java.util.Map;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -71,6 +73,8 @@ final class VmRoutes {
         });
         routing.get("/vms", (req, res) -> ApiServer.json(res, 200, vms.list().stream().map(VmView::of).toList()));
         routing.get("/vms/{id}", (req, res) -> ApiServer.json(res, 200, VmView.of(vms.get(id(req)))));
+        routing.get("/vms/{id}/stats", (req, res) -> ApiServer.json(res, 200, Map.of(
+                "interval_seconds", VmStats.INTERVAL.toSeconds(), "samples", vms.stats(id(req)))));
         routing.delete("/vms/{id}", (req, res) -> {
             vms.delete(id(req));
             res.status(Status.NO_CONTENT_204).send();

@@ -64,6 +64,7 @@ final class ServeCommand implements Callable<Integer> {
             services.templates().reconcile();
             services.vms().recover();
         }
+        services.vms().sampleStats();
         ApiToken token = ApiToken.resolve(settings.apiToken(), services.layout().apiToken());
         Gateway gateway = Gateway.start(new Gateway.Options(settings.gatewayBind(), settings.gatewayPort(),
                 settings.gatewayOpenSignup(), services.layout().root().resolve("gateway"), settings.boxIdleSuspend(),

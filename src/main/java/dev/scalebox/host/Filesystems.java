@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -35,6 +36,24 @@ public final class Filesystems {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /**
+     * The bytes of {@code file} on btrfs that no other file shares (its blocks beyond its
+     * template's); empty on another filesystem or when btrfs cannot say.
+     */
+    public OptionalLong exclusiveBytes(Path file) {
+        ProgramResult r = runner.run(List.of("btrfs", "filesystem", "du", "--raw", "-s", file.toString()),
+                Duration.ofSeconds(30));
+        if (r.succeeded()) {
+            for (String line : r.stdout().split("\n")) {
+                String[] f = line.strip().split("\\s+");
+                if (f.length >= 3 && f[1].matches("\\d+")) {
+                    return OptionalLong.of(Long.parseLong(f[1]));
+                }
+            }
+        }
+        return OptionalLong.empty();
     }
 
     /**

@@ -101,6 +101,11 @@ public final class Instance {
         return isAlive() ? ProcessStatus.cpuSeconds(pid) : -1;
     }
 
+    /** QEMU's resident memory in bytes: the guest's memory it touched and its own; -1 when it is gone. */
+    public long rssBytes() {
+        return isAlive() ? ProcessStatus.rssBytes(pid) : -1;
+    }
+
     /**
      * What QMP says of the guest: {@code running}, {@code paused}, {@code inmigrate},
      * {@code postmigrate}, {@code guest-panicked}, {@code internal-error}, ... (QEMU's RunState).

@@ -61,6 +61,20 @@ final class ProcessStatus {
         }
     }
 
+    /** The process's resident memory in bytes; -1 when it is gone. */
+    static long rssBytes(long pid) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    return Long.parseLong(line.replaceAll("\\D", "")) * 1024;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // gone meanwhile
+        }
+        return -1;
+    }
+
     /** The real uid of the process whose {@code /proc} directory is {@code proc}; empty when it is gone. */
     static Optional<Integer> uid(Path proc) {
         try {

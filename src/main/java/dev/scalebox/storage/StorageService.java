@@ -335,6 +335,11 @@ public final class StorageService {
     }
 
     /** The filesystem that holds the VM disks: its size and what is left. */
+    /** The bytes of {@code disk} that are its own, shared with no template or clone; empty off btrfs. */
+    public java.util.OptionalLong ownBytes(Path disk) {
+        return filesystems.exclusiveBytes(disk);
+    }
+
     public Filesystems.Space space() {
         return filesystems.space(layout.vms());
     }

@@ -7,6 +7,7 @@ import dev.scalebox.hypervisor.GuestAgent;
 import dev.scalebox.hypervisor.Hypervisor;
 import dev.scalebox.hypervisor.Instance;
 import dev.scalebox.network.Egress;
+import dev.scalebox.network.Guest;
 import dev.scalebox.network.HostNetwork;
 import dev.scalebox.network.HttpsConfig;
 import dev.scalebox.network.Subnet;
@@ -17,7 +18,9 @@ import dev.scalebox.template.TemplateCatalog;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -49,6 +52,7 @@ public final class VmService {
     private final TemplateCatalog templates;
     private final VmStates states;
     private final VmRuntime runtime;
+    private final VmStats stats;
     private final Reservations reservations;
     private final HostNetwork network;
     private final Hypervisor hypervisor;
@@ -78,6 +82,8 @@ public final class VmService {
                 new VmSpecs(storage.layout(), limits.bindAddress()), templates, network, limits.templateSnapshotsMax(),
                 new WarmInstances.Shape(limits.defaultVcpus(), limits.defaultMemMib()));
         templates.onChange(snapshots::templateChanged);
+        this.stats = new VmStats(storage.layout(), storage, id -> network.bridged()
+                ? Optional.of(Path.of("/sys/class/net", Guest.tapOf(id))).filter(Files::isDirectory) : Optional.empty());
         states.watch(new VmStates.Watcher() {
             @Override
             public void stored(VmStore.Row row) {
@@ -86,6 +92,7 @@ public final class VmService {
 
             @Override
             public void removed(String id) {
+                stats.forget(id);
                 runtime.events().deleted(id);
             }
         });
@@ -567,7 +574,31 @@ public final class VmService {
     }
 
     /** Releases the QMP connections; the VMs keep running, warm instances end. */
+    /** Samples what each running VM uses from now on ({@link #stats}). */
+    public void sampleStats() {
+        stats.start(() -> {
+            Map<String, VmStats.Running> running = new HashMap<>();
+            for (VmStore.Row row : store.list()) {
+                if (VmStatus.of(row.status()) == VmStatus.RUNNING) {
+                    runtime.instance(row.id()).ifPresent(i -> running.put(row.id(), new VmStats.Running(i, row.box())));
+                }
+            }
+            return running;
+        });
+    }
+
+    /** What the VM used over the last hour, sampled every few seconds while it ran, oldest first. */
+    public List<VmStats.Sample> stats(String idOrName) {
+        return stats.of(row(idOrName).id());
+    }
+
+    /** The newest sample of each running VM, by id. */
+    public Map<String, VmStats.Sample> latestStats() {
+        return stats.latest();
+    }
+
     public void detach() {
+        stats.stop();
         snapshots.close();
         runtime.detach();
     }

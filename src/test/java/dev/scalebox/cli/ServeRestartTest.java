@@ -245,6 +245,9 @@ class ServeRestartTest {
             CliResult ssh = cli(home, "vm", "ssh", name, "-i", env.privateKey.toString(), "hostname");
             assertThat(ssh.exitCode()).as(ssh.stderr()).isZero();
             assertThat(ssh.stdout().strip()).isEqualTo(name);
+            if (name.equals("known-1")) {
+                statsFollowABusyLoop(home, vm.get("id").asString(), name);
+            }
             assertThat(cli(home, "vm", "rm", name).exitCode()).isZero();
         }
         assertThat(ports.get(1)).as("the second VM took the first one's port").isEqualTo(ports.get(0));
@@ -280,6 +283,45 @@ class ServeRestartTest {
         assertThat(logout.exitCode()).as(logout.stderr()).isZero();
         assertThat(config).doesNotExist();
         assertThat(loggedIn(home, "", "logout").stdout()).contains("Not logged in");
+    }
+
+    /**
+     * {@code GET /vms/{id}/stats}: the QEMU's CPU time rises by far more while the guest spins
+     * for 10 s than while it idles as long; 16 MiB written count as the disk's own; the other
+     * figures are read too, and /metrics has them.
+     */
+    private static void statsFollowABusyLoop(Path home, String id, String name) throws Exception {
+        Waits.until("two samples of " + id, Waits.STEP, () -> samples(id).size() >= 2, ServeRestartTest::serveLog);
+        double idleFrom = samples(id).getLast().get("cpu_seconds").asDouble();
+        Thread.sleep(10_000);
+        JsonNode idleEnd = samples(id).getLast();
+        double idle = idleEnd.get("cpu_seconds").asDouble() - idleFrom;
+        CliResult spin = cli(home, "vm", "ssh", name, "-i", env.privateKey.toString(),
+                "timeout 10 sh -c 'while :; do :; done'; dd if=/dev/urandom of=/root/own bs=1M count=16 conv=fsync status=none");
+        assertThat(spin.exitCode()).as(spin.stderr()).isZero();
+        Instant spun = Instant.now();
+        Waits.until("a sample after the busy loop", Waits.STEP, () -> Instant.parse(samples(id).getLast().get("at").asString())
+                .isAfter(spun), ServeRestartTest::serveLog);
+        JsonNode last = samples(id).getLast();
+        double busy = last.get("cpu_seconds").asDouble() - idleEnd.get("cpu_seconds").asDouble();
+        assertThat(busy).as("CPU seconds while spinning, against %.2f idle", idle).isGreaterThan(1.0).isGreaterThan(3 * idle);
+        assertThat(last.get("rss_bytes").asLong()).isPositive();
+        assertThat(last.get("guest_memory_bytes").asLong()).as(last.toString()).isBetween(10L << 20, 512L << 20);
+        Waits.until("the 16 MiB written to count as the disk's own", Waits.STEP,
+                () -> samples(id).getLast().get("disk_own_bytes").asLong() >= 16 << 20, ServeRestartTest::serveLog);
+        assertThat(last.get("net_rx_bytes").asLong()).as(last.toString()).isPositive();
+        assertThat(last.get("net_tx_bytes").asLong()).as(last.toString()).isPositive();
+        assertThat(api("/metrics").body()).contains("scalebox_vm_cpu_seconds_total{vm=\"" + id + "\"}")
+                .contains("scalebox_vm_guest_memory_used_bytes{vm=\"" + id + "\"}");
+        assertThat(api("/vms/nobody/stats").statusCode()).isEqualTo(404);
+    }
+
+    private static List<JsonNode> samples(String id) throws Exception {
+        HttpResponse<String> r = api("/vms/" + id + "/stats");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        List<JsonNode> samples = new ArrayList<>();
+        Json.MAPPER.readTree(r.body()).get("samples").forEach(samples::add);
+        return samples;
     }
 
     /** The CLI as a user with {@code home} and no SCALEBOX_URL or SCALEBOX_TOKEN, {@code input} on its stdin. */
