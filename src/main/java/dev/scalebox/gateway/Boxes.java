@@ -134,7 +134,9 @@ public final class Boxes {
     /** Suspends the box now, as its idle time would; 409 unless it runs. */
     public Box suspend(String id) {
         synchronized (locks.computeIfAbsent(id, k -> new Object())) {
-            return toBox(vms.suspend(vm(id).id()));
+            Box box = toBox(vms.suspend(vm(id).id()));
+            events.box(id, "suspended");
+            return box;
         }
     }
 

@@ -70,7 +70,7 @@ public final class VmStats {
 
     /** Samples the running VMs that {@code running} gives, by id, from now on. */
     void start(Supplier<Map<String, Running>> running) {
-        timer.scheduleWithFixedDelay(() -> {
+        timer.scheduleAtFixedRate(() -> {
             try {
                 sample(running.get());
             } catch (RuntimeException e) {
