@@ -17,7 +17,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Base64;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executors;
@@ -201,32 +200,6 @@ public final class GuestAgent implements AutoCloseable {
             }
             Sleep.millis(20, "");
         }
-    }
-
-    /**
-     * The guest's memory in use (its MemTotal less MemAvailable) in bytes, read from its
-     * {@code /proc/meminfo} through the agent's file commands, with no program started.
-     */
-    public long memoryInUse(Duration timeout) {
-        long handle = execute("guest-file-open", Map.of("path", "/proc/meminfo", "mode", "r"), timeout).asLong();
-        String text;
-        try {
-            JsonNode read = execute("guest-file-read", Map.of("handle", handle, "count", 16 << 10), timeout);
-            text = decode(read.path("buf-b64"));
-        } finally {
-            execute("guest-file-close", Map.of("handle", handle), timeout);
-        }
-        Map<String, Long> kib = new HashMap<>();
-        for (String line : text.split("\n")) {
-            String[] f = line.split(":\\s+|\\s+");
-            if (f.length >= 2 && f[1].matches("\\d{1,15}")) {
-                kib.put(f[0], Long.parseLong(f[1]));
-            }
-        }
-        if (!kib.containsKey("MemTotal") || !kib.containsKey("MemAvailable")) {
-            throw new ScaleboxException.HostFailure("the guest of " + vmId + " gave no MemTotal and MemAvailable");
-        }
-        return (kib.get("MemTotal") - kib.get("MemAvailable")) * 1024;
     }
 
     /**

@@ -435,7 +435,7 @@ public final class Hypervisor {
         argv.addAll(List.of(
                 "-append", spec.cmdline(),
                 "-device", "virtio-rng-pci,addr=" + RNG_SLOT,
-                "-device", "virtio-balloon-pci,id=balloon0,free-page-reporting=on,addr=" + BALLOON_SLOT,
+                "-device", "virtio-balloon-pci,id=" + Instance.BALLOON_ID + ",free-page-reporting=on,addr=" + BALLOON_SLOT,
                 "-device", "virtio-serial-pci,id=agent-bus,addr=" + AGENT_SLOT,
                 "-chardev", "socket,id=agent,path=" + spec.runDir().resolve(GuestAgent.SOCKET) + ",server=on,wait=off",
                 "-device", "virtserialport,bus=agent-bus.0,chardev=agent,name=" + GuestAgent.PORT_NAME,

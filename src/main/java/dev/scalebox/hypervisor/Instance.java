@@ -6,6 +6,7 @@ import org.slf4j.LoggerFactory;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -20,6 +21,10 @@ public final class Instance {
 
     private static final long POLL_MILLIS = 250;
     private static final Duration QMP_TIMEOUT = Duration.ofSeconds(10);
+    /** The id of every VM's virtio balloon, which reports the guest's memory figures. */
+    static final String BALLOON_ID = "balloon0";
+    private static final String BALLOON = "/machine/peripheral/" + BALLOON_ID;
+    private static final int BALLOON_POLL_SECONDS = 5;
     private static final Pattern RIP = Pattern.compile("RIP=([0-9a-f]{16})");
     private static final long KERNEL_HALF = 0xffff800000000000L;
     private static final Logger log = LoggerFactory.getLogger(Instance.class);
@@ -30,6 +35,7 @@ public final class Instance {
     private final long startTime;
     private final int uid;
     private final QmpClient qmp;
+    private volatile boolean balloonPolled;
     private final CompletableFuture<Void> exit;
 
     private Instance(String vmId, String processName, long pid, long startTime, int uid, QmpClient qmp,
@@ -104,6 +110,30 @@ public final class Instance {
     /** QEMU's resident memory in bytes: the guest's memory it touched and its own; -1 when it is gone. */
     public long rssBytes() {
         return isAlive() ? ProcessStatus.rssBytes(pid) : -1;
+    }
+
+    /**
+     * The guest's memory in use (its total less what it has available), from the statistics its
+     * balloon driver reports; empty until the guest has reported once, or when QMP does not say.
+     * The first call asks the guest to report every few seconds.
+     */
+    public OptionalLong guestMemoryInUse() {
+        try {
+            if (!balloonPolled) {
+                qmp.execute("qom-set", Map.of("path", BALLOON, "property", "guest-stats-polling-interval",
+                        "value", BALLOON_POLL_SECONDS), QMP_TIMEOUT);
+                balloonPolled = true;
+            }
+            var reply = qmp.execute("qom-get", Map.of("path", BALLOON, "property", "guest-stats"), QMP_TIMEOUT);
+            long total = reply.path("stats").path("stat-total-memory").asLong(-1);
+            long available = reply.path("stats").path("stat-available-memory").asLong(-1);
+            if (reply.path("last-update").asLong(0) == 0 || total <= 0 || available < 0 || available > total) {
+                return OptionalLong.empty();
+            }
+            return OptionalLong.of(total - available);
+        } catch (RuntimeException e) {
+            return OptionalLong.empty();
+        }
     }
 
     /**

@@ -1,6 +1,5 @@
 package dev.scalebox.vm;
 
-import dev.scalebox.hypervisor.GuestAgent;
 import dev.scalebox.hypervisor.Instance;
 import dev.scalebox.storage.DataLayout;
 import dev.scalebox.storage.StorageService;
@@ -29,19 +28,16 @@ import java.util.function.Supplier;
 
 /**
  * What each running VM uses, sampled every {@link #INTERVAL} and kept in memory for an hour: its
- * QEMU's CPU time and resident memory, its network bytes (its TAP device's, as the guest sees
- * them), and, less often since each costs more, the guest's memory in use (through its agent) and
- * the disk bytes of its own (btrfs). A slower figure carries its last reading between readings.
+ * QEMU's CPU time and resident memory, the guest's memory in use (its balloon's statistics), its
+ * network bytes (its TAP device's, as the guest sees them), and, less often since btrfs walks the
+ * file's extents for it, the disk bytes of its own, which carries its last reading in between.
  */
 public final class VmStats {
 
     public static final Duration INTERVAL = Duration.ofSeconds(5);
     static final Duration KEPT = Duration.ofHours(1);
-    /** The guest's memory every third sample: the agent's channel is one client at a time. */
-    private static final int GUEST_MEMORY_EVERY = 3;
     /** The disk's own bytes every 30 s: btrfs walks the file's extents. */
     private static final int DISK_EVERY = 6;
-    private static final Duration AGENT_TIMEOUT = Duration.ofSeconds(2);
     private static final Logger log = LoggerFactory.getLogger(VmStats.class);
 
     /** One reading; a figure Scalebox cannot read (no agent, not btrfs, no TAP device) is null. */
@@ -129,7 +125,7 @@ public final class VmStats {
             synchronized (samples) {
                 last = samples.peekLast();
             }
-            Long guest = round % GUEST_MEMORY_EVERY == 1 || last == null ? guestMemory(id) : last.guestMemoryBytes();
+            Long guest = boxed(instance.guestMemoryInUse());
             Long disk = round % DISK_EVERY == 1 || last == null
                     ? boxed(storage.ownBytes(layout.disk(id, e.getValue().box()))) : last.diskOwnBytes();
             Optional<Path> tap = tapOf.apply(id);
@@ -148,14 +144,6 @@ public final class VmStats {
                 return e.getValue().isEmpty() || e.getValue().peekLast().at().isBefore(now.minus(KEPT));
             }
         });
-    }
-
-    private Long guestMemory(String id) {
-        try (GuestAgent agent = GuestAgent.connect(id, layout.runDir(id), AGENT_TIMEOUT)) {
-            return agent.memoryInUse(AGENT_TIMEOUT);
-        } catch (RuntimeException e) {
-            return null;  // no agent in this guest, or it is busy: the figure is unknown this time
-        }
     }
 
     private static Long boxed(OptionalLong v) {
