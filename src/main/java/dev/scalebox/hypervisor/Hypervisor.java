@@ -181,8 +181,10 @@ public final class Hypervisor {
                         "id", GuestNic.DEVICE, "addr", GuestNic.SLOT), QMP_TIMEOUT);
             }
             handOver(blank, spec);
-            qmp.execute("chardev-change", Map.of("id", "serial0", "backend", Map.of("type", "file",
-                    "data", Map.of("out", spec.serialLog().toString(), "append", true))), QMP_TIMEOUT);
+            qmp.execute("chardev-change", Map.of("id", "serial0", "backend", Map.of("type", "socket",
+                    "data", Map.of("addr", Map.of("type", "unix", "data", Map.of("path", spec.serialSocket().toString())),
+                            "server", true, "wait", false,
+                            "logfile", spec.serialLog().toString(), "logappend", true))), QMP_TIMEOUT);
             Instance joined = blank.servingVm(spec.vmId());
             FaultPoint.reach("join.plugged");
             MemoryState.load(joined, spec.runDir(), state);
@@ -452,7 +454,8 @@ public final class Hypervisor {
                         : spec.isolated() ? "user,id=net0,restrict=on" : "user,id=net0,hostfwd=" + hostForward(spec),
                 "-device", "virtio-net-pci,netdev=net0,id=net0-nic,addr=" + GuestNic.SLOT
                         + (spec.bridged() ? ",mac=" + spec.mac() : ""),
-                "-chardev", "file,id=serial0,path=" + spec.serialLog() + ",append=on",
+                "-chardev", "socket,id=serial0,path=" + spec.serialSocket() + ",server=on,wait=off,logfile="
+                        + spec.serialLog() + ",logappend=on",
                 "-serial", "chardev:serial0"));
         return argv;
     }

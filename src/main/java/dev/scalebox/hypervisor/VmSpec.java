@@ -7,7 +7,7 @@ import java.nio.file.Path;
  *
  * @param vmId        the VM's id (or a blank instance's name), also QEMU's process name
  *                    ({@code scalebox-ID}), which is how a process is recognised as ours
- * @param runDir      where the pid file, QMP socket and serial log live
+ * @param runDir      where the pid file, QMP socket, serial console socket and serial log live
  * @param bindAddress the host address the guest's SSH is forwarded on, under QEMU's user-mode network
  * @param sshPort     the host port forwarded to the guest's SSH; 0 for none, with the guest cut
  *                    off from everything (a TAP device on no bridge, or a restricted user-mode network)
@@ -32,4 +32,6 @@ public record VmSpec(String vmId, int vcpus, int memMib, Path disk, Path runDir,
     public Path pidFile() { return runDir.resolve("qemu.pid"); }
     public Path qmpSocket() { return runDir.resolve("qmp.sock"); }
     public Path serialLog() { return runDir.resolve("serial.log"); }
+    /** The guest's serial port: QEMU listens here for one client at a time, and logs to {@link #serialLog} either way. */
+    public Path serialSocket() { return runDir.resolve(SerialConsole.SOCKET); }
 }

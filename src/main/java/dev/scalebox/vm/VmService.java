@@ -6,6 +6,7 @@ import dev.scalebox.hypervisor.ConsoleLog;
 import dev.scalebox.hypervisor.GuestAgent;
 import dev.scalebox.hypervisor.Hypervisor;
 import dev.scalebox.hypervisor.Instance;
+import dev.scalebox.hypervisor.SerialConsole;
 import dev.scalebox.network.Egress;
 import dev.scalebox.network.Guest;
 import dev.scalebox.network.HostNetwork;
@@ -58,6 +59,7 @@ public final class VmService {
     private final Hypervisor hypervisor;
     private final FirstStart firstStart;
     private final TemplateSnapshots snapshots;
+    private final Consoles consoles;
     private volatile List<String> orphans = List.of();
 
     public VmService(StorageService storage, Hypervisor hypervisor, VmStore store, VmLimits limits,
@@ -82,6 +84,7 @@ public final class VmService {
                 new VmSpecs(storage.layout(), limits.bindAddress()), templates, network, limits.templateSnapshotsMax(),
                 new WarmInstances.Shape(limits.defaultVcpus(), limits.defaultMemMib()));
         templates.onChange(snapshots::templateChanged);
+        this.consoles = new Consoles(storage.layout());
         this.stats = new VmStats(storage.layout(), storage, id -> network.bridged()
                 ? Optional.of(Path.of("/sys/class/net", Guest.tapOf(id))).filter(Files::isDirectory) : Optional.empty());
         states.watch(new VmStates.Watcher() {
@@ -524,6 +527,21 @@ public final class VmService {
     /** The last {@code maxBytes} of the VM's serial console. */
     public String console(String idOrName, int maxBytes) {
         return ConsoleLog.tail(storage.layout().runDir(row(idOrName).id()), maxBytes);
+    }
+
+    /**
+     * Joins {@code viewer} to the live serial console of the running VM {@code idOrName}: the
+     * recent output first, then what the guest writes; keystrokes go through the attachment.
+     */
+    public SerialConsole.Attachment attachConsole(String idOrName, SerialConsole.Viewer viewer) {
+        VmStore.Row row = row(idOrName);
+        VmStatus status = VmStatus.of(row.status());
+        if ((status != VmStatus.RUNNING && status != VmStatus.STARTING) || runtime.instance(row.id()).isEmpty()) {
+            throw new ScaleboxException.Conflict("VM " + row.name() + " is " + status.label()
+                    + (status == VmStatus.STARTING ? " and waits its turn to start" : "")
+                    + "; its console is live only while it runs");
+        }
+        return consoles.attach(row.id(), viewer);
     }
 
     /** Keeps the running VMs' serial logs within their bound; call it now and then. */
