@@ -68,6 +68,7 @@ public final class Users {
     }
 
     private static User toUser(UserStore.Row row) {
-        return new User(row.id(), row.name(), SshPublicKey.parse(row.publicKey()).fingerprint(), row.createdAt());
+        return new User(row.id(), row.name(), SshPublicKey.parse(row.publicKey()).fingerprint(), row.publicKey(),
+                row.createdAt());
     }
 }
