@@ -7,11 +7,13 @@ import dev.scalebox.storage.StorageService;
 import dev.scalebox.template.TemplateService;
 import dev.scalebox.vm.VmService;
 import io.helidon.http.HeaderNames;
+import io.helidon.http.Method;
 import io.helidon.http.Status;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
+import io.helidon.webserver.websocket.WsRouting;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,10 +21,14 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.util.Map;
+import java.util.Optional;
 
 /**
- * The HTTP API. {@code GET /health} and {@code GET /openapi.yaml} are open; every other route
- * needs {@code Authorization: Bearer TOKEN}. Domain errors become {@code {"error": "..."}} with
+ * The HTTP API and the web console. {@code GET /health}, {@code GET /openapi.yaml}, the page and
+ * signing in are open; every other route needs {@code Authorization: Bearer TOKEN} or the web
+ * console's session cookie, and a browser's request that changes state must come from the page's
+ * own origin. Every response carries a Content-Security-Policy that lets only the page's own
+ * scripts run. Domain errors become {@code {"error": "..."}} with
  * the status they carry; anything else is logged and answered with a bare 500, never a trace.
  *
  * <p>Lifecycle: {@link #start} returns a running server or throws having started nothing;
@@ -47,13 +53,17 @@ public final class ApiServer implements AutoCloseable {
 
     public static ApiServer start(String host, int port, ApiToken token, Services services) {
         HelidonLogging.install();
-        WebServer server = WebServer.builder()
+        Access access = new Access(token, new WebSessions(java.time.Clock.systemUTC()));
+        var builder = WebServer.builder()
                 .host(host)
                 .port(port)
                 .maxPayloadSize(MAX_BODY_BYTES)
                 .addConnectionSelector(new Http10Health())
-                .routing(routing -> routes(routing, token, services))
-                .build();
+                .routing(routing -> routes(routing, access, services));
+        if (services.vms() != null) {
+            builder.addRouting(WsRouting.builder().endpoint(ConsoleSocket.PATH, () -> new ConsoleSocket(services.vms(), access)));
+        }
+        WebServer server = builder.build();
         server.start();
         return new ApiServer(server);
     }
@@ -67,16 +77,25 @@ public final class ApiServer implements AutoCloseable {
         server.stop();
     }
 
-    private static void routes(HttpRouting.Builder routing, ApiToken token, Services services) {
+    private static void routes(HttpRouting.Builder routing, Access access, Services services) {
         routing.addFilter((chain, req, res) -> {
+            res.header(HeaderNames.create("Content-Security-Policy"), WebPage.CONTENT_SECURITY_POLICY);
+            res.header(HeaderNames.X_CONTENT_TYPE_OPTIONS, "nosniff");
+            res.header(HeaderNames.create("Referrer-Policy"), "same-origin");
             String path = req.path().path();
-            if (path.equals("/health") || path.equals("/openapi.yaml") || path.equals(WakeRoute.PATH)
-                    || token.accepts(req.headers().first(HeaderNames.AUTHORIZATION).orElse(null))) {
+            Method method = req.prologue().method();
+            boolean changes = !(method == Method.GET || method == Method.HEAD) || path.endsWith("/console/ws");
+            Optional<String> foreign = changes ? Access.foreignOrigin(req.headers()) : Optional.empty();
+            if (foreign.isPresent()) {
+                error(res, 403, foreign.get());
+            } else if (isOpen(method, path) || access.allows(req.headers())) {
                 chain.proceed();
             } else {
-                error(res, 401, "Missing or invalid API token: send 'Authorization: Bearer TOKEN'");
+                error(res, 401, "Missing or invalid API token: send 'Authorization: Bearer TOKEN', or sign in to the web console");
             }
         });
+        WebPage.register(routing);
+        SessionRoutes.register(routing, access);
         routing.get("/health", (req, res) -> json(res, 200, Map.of("status", "ok")))
                 .get("/openapi.yaml", ApiServer::openApi)
                 .get("/info", (req, res) -> json(res, 200, InfoView.of(services)))
@@ -93,6 +112,7 @@ public final class ApiServer implements AutoCloseable {
                 res.send(metrics.scrape());
             });
             VmRoutes.register(routing, services.vms(), metrics);
+            ConsoleSocket.register(routing, services.vms());
             EventStream events = new EventStream();
             services.vms().onEvents(events);
             if (services.boxes() != null) {
@@ -115,6 +135,13 @@ public final class ApiServer implements AutoCloseable {
                 })
                 .any((req, res) -> error(res, 404, "No such endpoint: " + req.prologue().method().text() + " "
                         + req.path().path()));
+    }
+
+    /** What needs no token or session: the page itself, signing in or out, health, the API's description, and Caddy's wake-ups. */
+    private static boolean isOpen(Method method, String path) {
+        return path.equals("/health") || path.equals("/openapi.yaml") || path.equals(WakeRoute.PATH)
+                || (method == Method.GET && WebPage.isOpen(path))
+                || (path.equals("/session") && method != Method.GET);
     }
 
     private static void openApi(ServerRequest req, ServerResponse res) {

@@ -20,6 +20,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Optional;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -118,6 +119,82 @@ class TemplateApiTest {
         assertThat(templates.find("gone")).isEmpty();
         assertThat(dataDir.resolve("templates/.half.ext4.partial")).doesNotExist();
         templates.remove("orphan");
+    }
+
+    @Test
+    void theWebConsoleSignsInOnceWithTheTokenAndIsThenKnownByAnHttpOnlyStrictCookieUntilItSignsOut() throws Exception {
+        HttpResponse<String> wrong = request("POST", "/session", "{\"token\": \"wrong-token-0123456789\"}", Map.of());
+        assertThat(wrong.statusCode()).isEqualTo(401);
+        assertThat(json(wrong).get("error").asString()).isEqualTo("Wrong API token; nothing was signed in");
+        assertThat(wrong.headers().firstValue("set-cookie")).isEmpty();
+        assertThat(request("POST", "/session", "{\"token\": 5}", Map.of()).statusCode()).isEqualTo(400);
+
+        String cookie = signIn();
+        assertThat(request("GET", "/templates", null, Map.of("Cookie", cookie)).statusCode()).isEqualTo(200);
+        HttpResponse<String> session = request("GET", "/session", null, Map.of("Cookie", cookie));
+        assertThat(session.statusCode()).isEqualTo(200);
+        assertThat(java.time.Instant.parse(json(session).get("expires_at").asString()))
+                .isAfter(java.time.Instant.now().plus(java.time.Duration.ofHours(11)));
+        assertThat(request("GET", "/session", null, Map.of("Cookie", "scalebox_session=made-up")).statusCode()).isEqualTo(401);
+
+        HttpResponse<String> out = request("DELETE", "/session", null, Map.of("Cookie", cookie));
+        assertThat(out.statusCode()).isEqualTo(204);
+        assertThat(out.headers().firstValue("set-cookie")).hasValueSatisfying(c -> assertThat(c).contains("Max-Age=0"));
+        assertThat(request("GET", "/templates", null, Map.of("Cookie", cookie)).statusCode()).isEqualTo(401);
+    }
+
+    @Test
+    void aBrowserRequestThatChangesStateFromAnotherOriginIsRefusedAndChangesNothing() throws Exception {
+        String cookie = signIn();
+        String self = "http://127.0.0.1:" + server.port();
+        HttpResponse<String> foreign = request("DELETE", "/templates/debian-base", null,
+                Map.of("Cookie", cookie, "Origin", "http://evil.example"));
+        assertThat(foreign.statusCode()).isEqualTo(403);
+        assertThat(json(foreign).get("error").asString()).startsWith("Cross-origin request refused");
+        assertThat(authorized("GET", "/templates").body()).contains("debian-base");
+        assertThat(request("POST", "/session", "{\"token\": \"" + TOKEN + "\"}", Map.of("Origin", "null")).statusCode())
+                .as("a sign-in from elsewhere").isEqualTo(403);
+        assertThat(request("DELETE", "/templates/nothing-here", null, Map.of("Cookie", cookie, "Origin", self)).statusCode())
+                .as("the page's own origin passes to the route").isEqualTo(404);
+        assertThat(request("GET", "/templates", null, Map.of("Cookie", cookie, "Origin", "http://evil.example")).statusCode())
+                .as("a read changes nothing; SameSite keeps the cookie from other sites").isEqualTo(200);
+    }
+
+    @Test
+    void everyResponseAllowsOnlyThePagesOwnScriptsAndThePageIsOpenWhileItsDataIsNot() throws Exception {
+        HttpResponse<String> health = send("GET", "/health", null);
+        assertThat(health.headers().firstValue("content-security-policy")).hasValue(WebPage.CONTENT_SECURITY_POLICY);
+        assertThat(WebPage.CONTENT_SECURITY_POLICY).contains("script-src 'self';").doesNotContain("unsafe-eval");
+        assertThat(health.headers().firstValue("x-content-type-options")).hasValue("nosniff");
+        assertThat(send("GET", "/assets/..%2Fopenapi.yaml", null).statusCode()).isEqualTo(404);
+        org.junit.jupiter.api.Assumptions.assumeTrue(WebPage.class.getResource("/web/index.html") != null,
+                "the web console is built (not with -Dweb.skip=true)");
+        HttpResponse<String> page = send("GET", "/", null);
+        assertThat(page.statusCode()).isEqualTo(200);
+        assertThat(page.headers().firstValue("content-type")).hasValue("text/html; charset=utf-8");
+        assertThat(page.body()).doesNotContain("<script>").doesNotContain("onclick=");
+        java.util.regex.Matcher script = java.util.regex.Pattern.compile("src=\"(/assets/[^\"]+\\.js)\"").matcher(page.body());
+        assertThat(script.find()).as(page.body()).isTrue();
+        HttpResponse<String> js = send("GET", script.group(1), null);
+        assertThat(js.statusCode()).isEqualTo(200);
+        assertThat(js.headers().firstValue("content-type")).hasValue("text/javascript");
+    }
+
+    /** Signs in with the token; the session cookie as a {@code Cookie} header's value. */
+    private static String signIn() throws Exception {
+        HttpResponse<String> in = request("POST", "/session", "{\"token\": \"" + TOKEN + "\"}", Map.of());
+        assertThat(in.statusCode()).as(in.body()).isEqualTo(204);
+        String setCookie = in.headers().firstValue("set-cookie").orElseThrow();
+        assertThat(setCookie).contains("HttpOnly").contains("SameSite=Strict").contains("Path=/").contains("Max-Age=43200");
+        return setCookie.substring(0, setCookie.indexOf(';'));
+    }
+
+    private static HttpResponse<String> request(String method, String path, String body, Map<String, String> headers)
+            throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        headers.forEach(b::header);
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
     }
 
     private static HttpResponse<String> authorized(String method, String path) throws Exception {
