@@ -92,6 +92,22 @@ final class ApiClient {
         return EventSubscription.of(response.body());
     }
 
+    /**
+     * Opens the WebSocket at {@code path} with the token. A refused upgrade becomes the server's
+     * own words, read from a plain GET of the same path.
+     */
+    java.net.http.WebSocket webSocket(String path, java.net.http.WebSocket.Listener listener) {
+        URI http = uri(path);
+        URI ws = URI.create(http.toString().replaceFirst("^http", "ws"));
+        try {
+            return this.http.newWebSocketBuilder().header("Authorization", "Bearer " + token)
+                    .connectTimeout(Duration.ofSeconds(10)).buildAsync(ws, listener).join();
+        } catch (java.util.concurrent.CompletionException e) {
+            getText(path);  // throws with the server's reason
+            throw new CliException("cannot open " + ws + ": " + e.getCause().getMessage());
+        }
+    }
+
     String getText(String path) {
         return exchange(HttpRequest.newBuilder(uri(path)).GET()).body();
     }

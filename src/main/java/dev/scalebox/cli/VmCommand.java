@@ -136,8 +136,14 @@ final class VmCommand {
         return 0;
     }
 
-    @Command(name = "console", mixinStandardHelpOptions = true, description = "Print the tail of the serial console.")
-    int console(@Parameters(paramLabel = "VM") String vm) {
+    @Command(name = "console", mixinStandardHelpOptions = true,
+            description = "Print the tail of the serial console, or with --attach type into it (Ctrl-] leaves).")
+    int console(@Parameters(paramLabel = "VM") String vm,
+                @Option(names = "--attach", description = "Join the live console in this terminal") boolean attach)
+            throws java.io.IOException {
+        if (attach) {
+            return ConsoleAttach.run(api(), path(vm) + "/console", System.in, System.out);
+        }
         System.out.print(api().getText(path(vm) + "/console"));
         return 0;
     }
