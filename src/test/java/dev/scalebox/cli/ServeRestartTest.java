@@ -245,10 +245,16 @@ class ServeRestartTest {
             CliResult ssh = cli(home, "vm", "ssh", name, "-i", env.privateKey.toString(), "hostname");
             assertThat(ssh.exitCode()).as(ssh.stderr()).isZero();
             assertThat(ssh.stdout().strip()).isEqualTo(name);
+            Screen stays = null;
             if (name.equals("known-1")) {
                 statsFollowABusyLoop(home, vm.get("id").asString(), name);
+            } else {
+                stays = consoleIsLiveBothWays(home, vm.get("id").asString(), name);
             }
             assertThat(cli(home, "vm", "rm", name).exitCode()).isZero();
+            if (stays != null) {
+                assertThat(stays.closed.get(Waits.STEP.toSeconds(), TimeUnit.SECONDS)).isEqualTo("the VM stopped");
+            }
         }
         assertThat(ports.get(1)).as("the second VM took the first one's port").isEqualTo(ports.get(0));
         assertThat(Files.exists(userKnownHosts) ? Files.readString(userKnownHosts) : null).as("the user's own known_hosts")
@@ -321,12 +327,131 @@ class ServeRestartTest {
         return samples(id).getLast().get("cpu_seconds").asDouble() - before;
     }
 
+    /** A viewer of a VM's console over the real WebSocket: what it was shown, and why it was closed. */
+    private static final class Screen implements java.net.http.WebSocket.Listener {
+        private final java.io.ByteArrayOutputStream shown = new java.io.ByteArrayOutputStream();
+        final java.util.concurrent.CompletableFuture<String> closed = new java.util.concurrent.CompletableFuture<>();
+        java.net.http.WebSocket socket;
+
+        static Screen open(String id, Map<String, String> headers) {
+            Screen screen = new Screen();
+            var builder = HttpClient.newHttpClient().newWebSocketBuilder();
+            headers.forEach(builder::header);
+            screen.socket = builder.buildAsync(URI.create("ws://127.0.0.1:" + apiPort + "/vms/" + id + "/console/ws"), screen).join();
+            return screen;
+        }
+
+        @Override
+        public java.util.concurrent.CompletionStage<?> onBinary(java.net.http.WebSocket ws, java.nio.ByteBuffer data, boolean last) {
+            synchronized (shown) {
+                while (data.hasRemaining()) {
+                    shown.write(data.get());
+                }
+            }
+            ws.request(1);
+            return null;
+        }
+
+        @Override
+        public java.util.concurrent.CompletionStage<?> onClose(java.net.http.WebSocket ws, int status, String reason) {
+            closed.complete(reason);
+            return null;
+        }
+
+        String text() {
+            synchronized (shown) {
+                return shown.toString(StandardCharsets.UTF_8);
+            }
+        }
+
+        /** Types {@code line} and Enter until {@code expected} shows, for a getty that is still starting. */
+        void typeUntilShown(String line, String expected) throws Exception {
+            Waits.until("'" + expected + "' on the console", Waits.STEP, () -> {
+                if (!text().contains(expected)) {
+                    socket.sendBinary(java.nio.ByteBuffer.wrap((line + "\r").getBytes(StandardCharsets.UTF_8)), true).join();
+                    Thread.sleep(3000);
+                }
+                return text().contains(expected);
+            }, this::text);
+        }
+    }
+
+    /**
+     * Two viewers of the serial console over the WebSocket both see what the guest writes, and
+     * the keys of each reach its root shell; {@code vm console --attach} is the same terminal and
+     * leaves with Ctrl-]. A WebSocket from another origin, or without the token, is refused.
+     * Returns a viewer that stays, to be told when the VM goes.
+     */
+    private static Screen consoleIsLiveBothWays(Path home, String id, String name) throws Exception {
+        Map<String, String> token = Map.of("Authorization", "Bearer " + TOKEN);
+        Screen a = Screen.open(id, token);
+        Screen b = Screen.open(id, token);
+        a.typeUntilShown("hostname", "\n" + name);
+        assertThat(b.text()).contains("\n" + name);
+        b.typeUntilShown("echo from-b-$((40+2))", "from-b-42");
+        assertThat(a.text()).contains("from-b-42");
+
+        ProcessBuilder attachCli = java(withHome(home, "vm", "console", name, "--attach"));
+        attachCli.environment().putAll(Map.of("SCALEBOX_URL", "http://127.0.0.1:" + apiPort, "SCALEBOX_TOKEN", TOKEN));
+        Process attach = attachCli.redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        attach.getOutputStream().write("echo attached-$((40+2))\r".getBytes(StandardCharsets.UTF_8));
+        attach.getOutputStream().flush();
+        Waits.until("the attached CLI's command echoed", Waits.STEP, () -> a.text().contains("attached-42"), a::text);
+        attach.getOutputStream().write(0x1d);
+        attach.getOutputStream().close();
+        assertThat(attach.waitFor(Waits.STEP.toSeconds(), TimeUnit.SECONDS)).isTrue();
+        String attachOut = new String(attach.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(attach.exitValue()).as(attachOut).isZero();
+        assertThat(attachOut).contains("attached-42");
+
+        var foreign = java.util.concurrent.CompletableFuture.supplyAsync(() -> Screen.open(id,
+                Map.of("Authorization", "Bearer " + TOKEN, "Origin", "http://evil.example")));
+        assertThat(foreign).failsWithin(java.time.Duration.ofSeconds(30));
+        HttpResponse<String> foreignGet = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + apiPort + "/vms/"
+                + id + "/console/ws")).header("Authorization", "Bearer " + TOKEN).header("Origin", "http://evil.example")
+                .build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(foreignGet.statusCode()).as(foreignGet.body()).isEqualTo(403);
+        assertThat(java.util.concurrent.CompletableFuture.supplyAsync(() -> Screen.open(id, Map.of())))
+                .failsWithin(java.time.Duration.ofSeconds(30));
+        assertThat(http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + apiPort + "/vms/" + id + "/console/ws"))
+                .build(), HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(401);
+        b.socket.sendClose(java.net.http.WebSocket.NORMAL_CLOSURE, "done").join();
+        return a;
+    }
+
     private static List<JsonNode> samples(String id) throws Exception {
         HttpResponse<String> r = api("/vms/" + id + "/stats");
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
         List<JsonNode> samples = new ArrayList<>();
         Json.MAPPER.readTree(r.body()).get("samples").forEach(samples::add);
         return samples;
+    }
+
+    /**
+     * The web console in Debian's chromium, driven by playwright-core (web/test/browser.mjs): a
+     * wrong token is refused; signed in, a VM made from the form reaches running without a
+     * reload, its console answers {@code hostname} with its name, and it is stopped, deleted and
+     * gone. The VM page's screenshot is left in target/.
+     */
+    @Test
+    @Order(9)
+    void theWebConsoleMakesAVmWatchesItRunTypesIntoItsConsoleAndDeletesIt() throws Exception {
+        Path output = env.layout.root().resolve("browser.log");
+        Path screenshot = Path.of("target", "web-console-vm.png").toAbsolutePath();
+        ProcessBuilder pb = new ProcessBuilder("node", "web/test/browser.mjs").redirectErrorStream(true)
+                .redirectOutput(output.toFile());
+        pb.environment().putAll(Map.of("SCALEBOX_URL", "http://127.0.0.1:" + apiPort, "SCALEBOX_TOKEN", TOKEN,
+                "VM_NAME", "from-the-page", "SSH_KEY", Files.readString(Path.of(env.privateKey + ".pub")).strip(),
+                "TEMPLATE", "debian-base", "SCREENSHOT", screenshot.toString()));
+        Process browser = pb.start();
+        boolean done = browser.waitFor(Waits.START.toSeconds(), TimeUnit.SECONDS);
+        if (!done) {
+            browser.destroyForcibly().waitFor();
+        }
+        String said = Files.readString(output);
+        assertThat(done && browser.exitValue() == 0).as("the browser test:\n%s\nserve:\n%s", said, serveLog()).isTrue();
+        assertThat(screenshot).isNotEmptyFile();
+        assertThat(api("/vms/from-the-page").statusCode()).isEqualTo(404);
     }
 
     /** The CLI as a user with {@code home} and no SCALEBOX_URL or SCALEBOX_TOKEN, {@code input} on its stdin. */
