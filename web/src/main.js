@@ -82,6 +82,15 @@ function VmTable({ vms, loaded, ops }) {
 
 function CreateVm({ templates, ops }) {
   const [busy, setBusy] = useState(false);
+  const [users, setUsers] = useState([]);
+  useEffect(() => {
+    // The gateway's users, whose keys may be picked; a server without the gateway has none.
+    api('GET', '/users').then(setUsers, () => setUsers([]));
+  }, []);
+  const pick = (e) => {
+    const user = users.find((u) => u.id === e.currentTarget.value);
+    if (user) e.currentTarget.form.elements.ssh_public_key.value = user.ssh_public_key;
+  };
   const submit = async (e) => {
     e.preventDefault();
     const f = e.currentTarget;
@@ -111,6 +120,10 @@ function CreateVm({ templates, ops }) {
     <label>Memory MiB <input name="mem_size_mib" type="number" min="128" placeholder="default" /></label>
     <label>Disk GiB <input name="disk_size_gib" type="number" min="1" placeholder="default" /></label>
     <label class="wide">SSH public key <textarea name="ssh_public_key" required rows="3" placeholder="ssh-ed25519 AAAA… you@host"></textarea></label>
+    ${users.length > 0 && html`<label>or a user's key <select name="user_key" onChange=${pick}>
+      <option value="">pick a user…</option>
+      ${users.map((u) => html`<option value=${u.id}>${u.name} (${u.fingerprint})</option>`)}
+    </select></label>`}
     <button type="submit" data-action="create" disabled=${busy}>${busy ? 'creating…' : 'create'}</button>
   </form>`;
 }
