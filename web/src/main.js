@@ -47,7 +47,8 @@ function Host({ info }) {
       ${memory && html`<div><dt>Memory</dt><dd>${fmt.mib(memory.available_mib)} free of ${fmt.mib(memory.total_mib)}</dd></div>`}
       ${storage &&
       html`<div><dt>Storage</dt><dd>${storage.free_gb} GB free of ${storage.total_gb} GB</dd>
-        <dd><small>${storage.filesystem}, ${storage.used_gb} GB used</small></dd></div>`}
+        <dd><small>${storage.filesystem}, ${storage.used_gb} GB used,
+          ${storage.reflink ? 'clones by reflink' : 'no reflink: disks are copied in full'}</small></dd></div>`}
       ${starts &&
       html`<div><dt>Start queue</dt><dd>${starts.in_flight} starting, ${starts.queued} queued</dd>
         <dd><small>${starts.cost_in_flight} of ${starts.max_concurrent} cores busy</small></dd></div>`}

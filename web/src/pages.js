@@ -48,10 +48,28 @@ export function TemplatesPage({ version, onChange }) {
   </section>`;
 }
 
+/** The box pool's levels (GET /pool): ready volumes and warm instances against their targets. */
+function Pool({ version }) {
+  const [pool] = useList('/pool', version);
+  if (!pool) return null;
+  const { volumes, instances } = pool;
+  return html`<table id="pool-table">
+    <thead><tr><th>Pool</th><th>Ready</th><th>Being made</th><th>In use</th><th>Target</th><th>Min / max free</th></tr></thead>
+    <tbody>
+      <tr><td>Volumes</td><td>${volumes.ready}</td><td>${volumes.making}</td><td>${volumes.in_use}</td>
+        <td>${volumes.target}</td><td>${volumes.min_free} / ${volumes.max_free}</td></tr>
+      <tr><td>Warm instances</td><td>${instances.warm}</td><td>–</td><td>–</td>
+        <td>${instances.target}</td><td>${instances.min_free} / ${instances.max_free}</td></tr>
+    </tbody>
+  </table>
+  <p><small>Golden state: ${pool.golden}; at most ${pool.max_boxes} boxes.</small></p>`;
+}
+
 export function BoxesPage({ version }) {
   const [boxes] = useList('/boxes', version);
   return html`<section>
     <h2>Boxes</h2>
+    <${Pool} version=${version} />
     <table id="box-table">
       <thead><tr><th>ID</th><th>User</th><th>VM</th><th>State</th><th>Disk</th><th>Created</th></tr></thead>
       <tbody>

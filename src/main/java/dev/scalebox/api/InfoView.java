@@ -15,7 +15,7 @@ record InfoView(String version, String accelerator, Storage storage, Memory memo
 
     private static final double GB = 1e9;
 
-    record Storage(String filesystem, double totalGb, double usedGb, double freeGb) {
+    record Storage(String filesystem, double totalGb, double usedGb, double freeGb, boolean reflink) {
     }
 
     record Memory(long totalMib, long availableMib) {
@@ -41,7 +41,8 @@ record InfoView(String version, String accelerator, Storage storage, Memory memo
         Map<String, Integer> byStatus = new TreeMap<>();
         vms.forEach(vm -> byStatus.merge(vm.status().label(), 1, Integer::sum));
         return new InfoView(currentVersion(), services.accelerator(),
-                new Storage(space.type(), round(space.totalBytes()), round(space.usedBytes()), round(space.availableBytes())),
+                new Storage(space.type(), round(space.totalBytes()), round(space.usedBytes()), round(space.availableBytes()),
+                        services.storage().reflinks()),
                 new Memory(host.memTotalMib(), host.memAvailableMib()),
                 new Cpu(host.cpuCores(), host.cpuModel()),
                 new Counts(vms.size(), byStatus, services.templates().list().size()),

@@ -344,6 +344,11 @@ public final class StorageService {
         return filesystems.space(layout.vms());
     }
 
+    /** Whether the VMs' directory clones by reflink (btrfs, XFS), so that a create copies nothing. */
+    public boolean reflinks() {
+        return filesystems.supportsReflink(layout.vms());
+    }
+
     /** Whole GiB free for new disks in the VM directory's filesystem. */
     public long getAvailableSpaceGib() {
         return filesystems.space(layout.vms()).availableBytes() / GIB;

@@ -364,14 +364,19 @@ class ServeRestartTest {
             }
         }
 
-        /** Types {@code line} and Enter until {@code expected} shows, for a getty that is still starting. */
-        void typeUntilShown(String line, String expected) throws Exception {
-            Waits.until("'" + expected + "' on the console", Waits.STEP, () -> {
-                if (!text().contains(expected)) {
-                    socket.sendBinary(java.nio.ByteBuffer.wrap((line + "\r").getBytes(StandardCharsets.UTF_8)), true).join();
+        /** Whether a line of the terminal, its escape sequences (bash's bracketed paste) and carriage returns left out, is {@code line}. */
+        boolean showsLine(String line) {
+            return text().replaceAll("\u001b\\[[0-9;?]*[A-Za-z]", "").replace("\r", "").lines().anyMatch(line::equals);
+        }
+
+        /** Types {@code command} and Enter until a line {@code expected} shows, for a getty that is still starting. */
+        void typeUntilShown(String command, String expected) throws Exception {
+            Waits.until("a line '" + expected + "' on the console", Waits.STEP, () -> {
+                if (!showsLine(expected)) {
+                    socket.sendBinary(java.nio.ByteBuffer.wrap((command + "\r").getBytes(StandardCharsets.UTF_8)), true).join();
                     Thread.sleep(3000);
                 }
-                return text().contains(expected);
+                return showsLine(expected);
             }, this::text);
         }
     }
@@ -386,10 +391,10 @@ class ServeRestartTest {
         Map<String, String> token = Map.of("Authorization", "Bearer " + TOKEN);
         Screen a = Screen.open(id, token);
         Screen b = Screen.open(id, token);
-        a.typeUntilShown("hostname", "\n" + name);
-        assertThat(b.text()).contains("\n" + name);
+        a.typeUntilShown("hostname", name);
+        Waits.until("the other viewer to see it too", Waits.STEP, () -> b.showsLine(name), b::text);
         b.typeUntilShown("echo from-b-$((40+2))", "from-b-42");
-        assertThat(a.text()).contains("from-b-42");
+        Waits.until("the first viewer to see the second's command", Waits.STEP, () -> a.showsLine("from-b-42"), a::text);
 
         ProcessBuilder attachCli = java(withHome(home, "vm", "console", name, "--attach"));
         attachCli.environment().putAll(Map.of("SCALEBOX_URL", "http://127.0.0.1:" + apiPort, "SCALEBOX_TOKEN", TOKEN));
