@@ -84,7 +84,9 @@ public final class ApiServer implements AutoCloseable {
             res.header(HeaderNames.create("Referrer-Policy"), "same-origin");
             String path = req.path().path();
             Method method = req.prologue().method();
-            boolean changes = !(method == Method.GET || method == Method.HEAD) || path.endsWith("/console/ws");
+            // A wake-up is a VM's own visitor's request that Caddy passes on, with that site's Origin.
+            boolean changes = (!(method == Method.GET || method == Method.HEAD) || path.endsWith("/console/ws"))
+                    && !path.equals(WakeRoute.PATH);
             Optional<String> foreign = changes ? Access.foreignOrigin(req.headers()) : Optional.empty();
             if (foreign.isPresent()) {
                 error(res, 403, foreign.get());
