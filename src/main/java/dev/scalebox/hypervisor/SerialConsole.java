@@ -9,6 +9,7 @@ import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArraySet;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The one client of a VM's serial socket, shared by every viewer of its console. QEMU serves
@@ -80,6 +81,8 @@ public final class SerialConsole {
                 for (Attachment a : attachments) {
                     if (!a.enqueue(bytes)) {
                         detach(a);
+                        // its own thread may be stuck in output(); told now, the viewer can cut its connection
+                        Thread.ofVirtual().name("console-drop").start(a::tellClosed);
                     }
                 }
             }
@@ -116,6 +119,7 @@ public final class SerialConsole {
         private final ArrayDeque<byte[]> pending = new ArrayDeque<>();
         private int pendingBytes;
         private String closedFor;
+        private final AtomicBoolean told = new AtomicBoolean();
 
         private Attachment(Viewer viewer) {
             this.viewer = viewer;
@@ -184,8 +188,16 @@ public final class SerialConsole {
                 }
                 viewer.output(next);
             }
-            if (!closedFor.isEmpty()) {
-                viewer.closed(closedFor);
+            tellClosed();
+        }
+
+        private void tellClosed() {
+            String reason;
+            synchronized (this) {
+                reason = closedFor;
+            }
+            if (reason != null && !reason.isEmpty() && told.compareAndSet(false, true)) {
+                viewer.closed(reason);
             }
         }
     }
