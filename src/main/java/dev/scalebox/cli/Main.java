@@ -11,7 +11,7 @@ import java.io.UncheckedIOException;
 @Command(name = "scalebox", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Self-hosted Linux VMs from copy-on-write templates.",
         subcommands = {ServeCommand.class, UpCommand.class, VmCommand.class, BoxCommand.class, StorageCommand.class, TemplateCommand.class,
-                ServiceCommand.class, LoginCommand.class, LogoutCommand.class,
+                ServiceCommand.class, StoreCommand.class, LoginCommand.class, LogoutCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
 

@@ -60,6 +60,7 @@ final class ServeCommand implements Callable<Integer> {
      */
     static void serve(Services services) throws InterruptedException {
         Settings settings = services.settings();
+        services.store().claim();
         try (DataDirLock sweep = DataDirLock.sweep(services.layout())) {
             services.templates().reconcile();
             services.vms().recover();
@@ -101,8 +102,8 @@ final class ServeCommand implements Callable<Integer> {
             services.vms().detach();
             stopped.countDown();
         }));
-        log.info("Scalebox serving http://{}:{} (data in {}, token {})", settings.apiBind(), server.port(),
-                settings.dataDir(), settings.apiToken().isPresent() ? "from API_TOKEN" : "in " + services.layout().apiToken());
+        log.info("Scalebox serving http://{}:{} (data in {}, store {}, token {})", settings.apiBind(), server.port(),
+                settings.dataDir(), services.store().description(), settings.apiToken().isPresent() ? "from API_TOKEN" : "in " + services.layout().apiToken());
         stopped.await();
     }
 

@@ -23,7 +23,7 @@ import dev.scalebox.vm.VmService;
  * layout and migrates the store, so call it only once the data directory is where it should be
  * (after {@code storage init} when a pool is wanted).
  */
-record Services(Settings settings, DataLayout layout, ProgramRunner runner, Filesystems filesystems,
+record Services(Settings settings, DataLayout layout, ProgramRunner runner, Filesystems filesystems, Database store,
                 StorageService storage, TemplateService templates, Hypervisor hypervisor, VmService vms, Users users) {
 
     static Services open(Settings settings) {
@@ -31,7 +31,7 @@ record Services(Settings settings, DataLayout layout, ProgramRunner runner, File
         layout.createDirectories();
         ProgramRunner runner = new ProgramRunner();
         Filesystems filesystems = new Filesystems(runner);
-        Database db = Database.openSqlite(layout.database());
+        Database db = Database.open(settings.store(), layout.database());
         StorageService storage = new StorageService(layout, runner, filesystems);
         TemplateService templates = new TemplateService(storage, db.templates(), runner, filesystems);
         Accelerator accelerator = Accelerator.choose(settings.accel());
@@ -47,7 +47,7 @@ record Services(Settings settings, DataLayout layout, ProgramRunner runner, File
         Hypervisor hypervisor = new Hypervisor(runner, accelerator, settings.tcgCacheMib(),
                 new QemuUsers(layout.root(), layout.lentToQemu(), layout.kernel()), network::plug);
         VmService vms = new VmService(storage, hypervisor, db.vms(), limits, templates, admission, network);
-        return new Services(settings, layout, runner, filesystems, storage, templates, hypervisor, vms,
+        return new Services(settings, layout, runner, filesystems, db, storage, templates, hypervisor, vms,
                 new Users(db.users()));
     }
 

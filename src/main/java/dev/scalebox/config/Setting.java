@@ -38,6 +38,10 @@ public enum Setting {
             + " used dropped first; VMs of a shape with one start by resuming it; 0: every VM boots"),
     DEFAULT_DISK_SIZE_GIB("2", "the disk size of a VM when the request gives none (its template's when larger)"),
     MAX_DISK_SIZE_GIB("100", "the largest disk size a request may ask for"),
+    STORE_URL(null, "the shared store of several hosts, jdbc:postgresql://HOST[:PORT]/DATABASE; unset, the store is"
+            + " SQLite in DATA_DIR"),
+    STORE_USER(null, "the PostgreSQL user of STORE_URL (the driver's default when unset)"),
+    STORE_PASSWORD_FILE(null, "a file holding the PostgreSQL password of STORE_URL (none when unset)"),
     STORAGE_IMAGE("/var/lib/scalebox.img", "the loop image of the btrfs pool"),
     STORAGE_SIZE(null, "the size of the btrfs pool image (e.g. 100G); automatic when unset"),
     TEMPLATE_MIRROR(null, "the Debian mirror for template builds; mmdebstrap's default when unset"),

@@ -113,6 +113,12 @@ public final class Settings {
                 bindAddress().equals("0.0.0.0") || bindAddress().equals("::") ? "127.0.0.1" : bindAddress());
     }
 
+    /** The PostgreSQL store of STORE_URL, or empty for the embedded SQLite. */
+    public Optional<StoreUrl> store() {
+        return optional(Setting.STORE_URL).map(url -> new StoreUrl(url, optional(Setting.STORE_USER),
+                optional(Setting.STORE_PASSWORD_FILE).map(Path::of)));
+    }
+
     public Path storageImage() { return Path.of(values.get(Setting.STORAGE_IMAGE)); }
     public Optional<String> templateMirror() { return optional(Setting.TEMPLATE_MIRROR); }
 
@@ -225,6 +231,19 @@ public final class Settings {
         apiToken().ifPresent(t -> {
             if (t.length() < 16 || !t.matches("[\\x21-\\x7e]+")) {
                 throw bad(Setting.API_TOKEN, "must be at least 16 printable characters without spaces");
+            }
+        });
+        optional(Setting.STORE_URL).ifPresent(url -> {
+            if (!StoreUrl.valid(url)) {
+                throw bad(Setting.STORE_URL, "must be jdbc:postgresql://HOST[:PORT]/DATABASE");
+            }
+        });
+        optional(Setting.STORE_PASSWORD_FILE).ifPresent(file -> {
+            if (!Path.of(file).isAbsolute()) {
+                throw bad(Setting.STORE_PASSWORD_FILE, "must be an absolute path");
+            }
+            if (!Files.isReadable(Path.of(file))) {
+                throw bad(Setting.STORE_PASSWORD_FILE, "cannot be read: " + file);
             }
         });
         optional(Setting.STORAGE_SIZE).ifPresent(v -> {

@@ -2,11 +2,12 @@ package dev.scalebox.store;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import dev.scalebox.ScaleboxException;
+import dev.scalebox.config.StoreUrl;
 import org.flywaydb.core.Flyway;
 import org.sqlite.SQLiteConfig;
 import org.sqlite.SQLiteDataSource;
 
-import javax.sql.DataSource;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -14,18 +15,31 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * The store: SQLite in the data directory by default (WAL, so readers never wait for the writer),
- * migrated with Flyway from {@code db/migration/common} and the vendor's own folder. Open it once
- * per process and share it.
+ * or PostgreSQL, shared by several hosts; both migrated with Flyway from {@code db/migration/common}
+ * and the vendor's own folder, so every statement here is plain SQL that both understand. Open it
+ * once per process and share it.
  */
-public final class Database {
+public final class Database implements AutoCloseable {
 
-    private final DataSource dataSource;
+    /** The advisory lock of the one server of a PostgreSQL store ("scalebox" in ASCII). */
+    private static final long SERVER_LOCK = 0x7363616c65626f78L;
 
-    private Database(DataSource dataSource) {
+    private final HikariDataSource dataSource;
+    private final String description;
+    private Connection claimed;
+
+    private Database(HikariDataSource dataSource, String description) {
         this.dataSource = dataSource;
+        this.description = description;
+    }
+
+    /** Opens the PostgreSQL store when {@code store} names one, else the SQLite database at {@code sqliteFile}. */
+    public static Database open(Optional<StoreUrl> store, Path sqliteFile) {
+        return store.map(s -> openPostgres(s.url(), s.user(), s.password())).orElseGet(() -> openSqlite(sqliteFile));
     }
 
     /** Opens (creating when absent) and migrates the SQLite database at {@code file}. */
@@ -44,14 +58,91 @@ public final class Database {
         pool.setPoolName("scalebox-sqlite");
         pool.setMaximumPoolSize(4);
         pool.setMinimumIdle(1);
-        HikariDataSource ds = new HikariDataSource(pool);
-        Flyway.configure()
-                .dataSource(ds)
-                .locations("classpath:db/migration/common", "classpath:db/migration/sqlite")
-                .failOnMissingLocations(false)
-                .load()
-                .migrate();
-        return new Database(ds);
+        return migrated(new HikariDataSource(pool), "sqlite", "SQLite " + file.toAbsolutePath());
+    }
+
+    /**
+     * Opens and migrates the PostgreSQL database at {@code url} (jdbc:postgresql://HOST[:PORT]/DB).
+     * Fails at once, naming the server, when it cannot be reached or refuses the login.
+     */
+    public static Database openPostgres(String url, Optional<String> user, Optional<String> password) {
+        HikariConfig pool = new HikariConfig();
+        pool.setJdbcUrl(url);
+        user.ifPresent(pool::setUsername);
+        password.ifPresent(pool::setPassword);
+        pool.setPoolName("scalebox-postgresql");
+        pool.setMaximumPoolSize(8);
+        pool.setMinimumIdle(1);
+        pool.setConnectionTimeout(10_000);
+        HikariDataSource ds;
+        try {
+            ds = new HikariDataSource(pool);
+        } catch (RuntimeException e) {
+            throw new StoreException("connect to " + url, e);
+        }
+        return migrated(ds, "postgresql", "PostgreSQL " + url);
+    }
+
+    private static Database migrated(HikariDataSource ds, String vendor, String description) {
+        try {
+            Flyway.configure()
+                    .dataSource(ds)
+                    .locations("classpath:db/migration/common", "classpath:db/migration/" + vendor)
+                    .failOnMissingLocations(false)
+                    .load()
+                    .migrate();
+        } catch (RuntimeException e) {
+            ds.close();
+            throw new StoreException("migrate " + description, e);
+        }
+        return new Database(ds, description);
+    }
+
+    /**
+     * Makes this process the one server of the store until it closes the store or ends. SQLite
+     * lives in one data directory, whose own lock already keeps it to one server. PostgreSQL could
+     * be reached by several, and until they know of each other's VMs a second one would take the
+     * first one's VMs for its own: an advisory lock, held by one connection and dropped by the
+     * server with it, keeps it to one.
+     */
+    public synchronized void claim() {
+        if (!description.startsWith("PostgreSQL") || claimed != null) {
+            return;
+        }
+        try {
+            Connection c = connection();
+            try (PreparedStatement st = c.prepareStatement("SELECT pg_try_advisory_lock(?)")) {
+                st.setLong(1, SERVER_LOCK);
+                try (ResultSet rs = st.executeQuery()) {
+                    if (rs.next() && rs.getBoolean(1)) {
+                        claimed = c;
+                        return;
+                    }
+                }
+            }
+            c.close();
+        } catch (SQLException e) {
+            throw new StoreException("claim " + description, e);
+        }
+        throw new ScaleboxException.Conflict("the store " + description + " is in use by another scalebox serve;"
+                + " one server at a time may use a store");
+    }
+
+    /** Which database this is, for messages: its vendor and file or URL (never a password). */
+    public String description() {
+        return description;
+    }
+
+    @Override
+    public synchronized void close() {
+        if (claimed != null) {
+            try {
+                claimed.close();
+            } catch (SQLException e) {
+                // the pool closes it all the same
+            }
+        }
+        dataSource.close();
     }
 
     private Connection connection() throws SQLException {
@@ -73,7 +164,7 @@ public final class Database {
             bind(st, params);
             return st.executeUpdate();
         } catch (SQLException e) {
-            if (e.getMessage() != null && e.getMessage().contains("UNIQUE")) {
+            if (uniqueViolation(e)) {
                 return -1;
             }
             throw new StoreException(operation, e);
@@ -94,6 +185,11 @@ public final class Database {
         } catch (SQLException e) {
             throw new StoreException(operation, e);
         }
+    }
+
+    /** A unique or primary key broken: PostgreSQL says so by its SQLSTATE, SQLite only in words. */
+    private static boolean uniqueViolation(SQLException e) {
+        return "23505".equals(e.getSQLState()) || String.valueOf(e.getMessage()).contains("UNIQUE constraint failed");
     }
 
     private static void bind(PreparedStatement st, Object... params) throws SQLException {

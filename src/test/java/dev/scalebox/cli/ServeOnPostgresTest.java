@@ -1,0 +1,137 @@
+package dev.scalebox.cli;
+
+import dev.scalebox.store.Database;
+import dev.scalebox.testing.LoopFs;
+import dev.scalebox.testing.Ports;
+import dev.scalebox.testing.Sh;
+import dev.scalebox.testing.ThrowawayPostgres;
+import dev.scalebox.testing.Waits;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * {@code scalebox serve} with {@code STORE_URL}: its records in a real PostgreSQL, not in the data
+ * directory, kept across a restart; one server at a time on a store; a refused login stops the start.
+ */
+class ServeOnPostgresTest {
+
+    private static final String TOKEN = "serve-on-postgres-token-0123";
+    private static final String KEY =
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ada@laptop";
+    private static final HttpClient http = HttpClient.newHttpClient();
+
+    private final Path dir = LoopFs.tempDir();
+    private final List<Process> serves = new ArrayList<>();
+
+    @AfterEach
+    void stopServesAndRemoveTheirData() throws Exception {
+        for (Process p : serves) {
+            p.destroyForcibly().waitFor(60, TimeUnit.SECONDS);
+        }
+        Sh.run("rm", "-rf", "--one-file-system", dir.toString());
+    }
+
+    @Test
+    void theRecordsLiveInPostgresqlAcrossARestartAndASecondServerIsRefused() throws Exception {
+        ThrowawayPostgres pg = ThrowawayPostgres.shared();
+        String url = pg.newDatabase();
+        Map<String, String> store = Map.of("STORE_URL", url, "STORE_USER", ThrowawayPostgres.USER,
+                "STORE_PASSWORD_FILE", pg.passwordFile().toString());
+        int port = Ports.free();
+        Process first = serve(dir.resolve("one"), port, store);
+        awaitHealth(first, port);
+        HttpResponse<String> added = http.send(request(port, "/users").POST(HttpRequest.BodyPublishers.ofString(
+                "{\"name\":\"ada\",\"ssh_public_key\":\"" + KEY + "\"}")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(added.statusCode()).as(added.body()).isEqualTo(201);
+        try (Database db = Database.openPostgres(url, Optional.of(ThrowawayPostgres.USER), Optional.of(pg.password()))) {
+            assertThat(db.users().list()).extracting(u -> u.name()).containsExactly("ada");
+        }
+        assertThat(dir.resolve("one/scalebox.db")).as("no SQLite store beside PostgreSQL").doesNotExist();
+
+        Process second = serve(dir.resolve("two"), Ports.free(), store);
+        assertThat(second.waitFor(120, TimeUnit.SECONDS)).isTrue();
+        assertThat(second.exitValue()).isEqualTo(1);
+        assertThat(Files.readString(dir.resolve("two.log"))).contains("is in use by another scalebox serve");
+
+        first.destroy();
+        assertThat(first.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        Process again = serve(dir.resolve("one"), port, store);
+        awaitHealth(again, port);
+        HttpResponse<String> listed = http.send(request(port, "/users").build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(listed.body()).contains("\"name\":\"ada\"");
+    }
+
+    @Test
+    void aRefusedLoginStopsTheStartWithTheReasonAndServesNothing() throws Exception {
+        ThrowawayPostgres pg = ThrowawayPostgres.shared();
+        String url = pg.newDatabase();
+        Path wrong = Files.writeString(dir.resolve("wrong-password"), "not-the-password\n");
+        int port = Ports.free();
+        Process serve = serve(dir.resolve("data"), port, Map.of("STORE_URL", url, "STORE_USER", ThrowawayPostgres.USER,
+                "STORE_PASSWORD_FILE", wrong.toString()));
+        assertThat(serve.waitFor(120, TimeUnit.SECONDS)).isTrue();
+        assertThat(serve.exitValue()).isEqualTo(1);
+        assertThat(Files.readString(dir.resolve("data.log")))
+                .contains("error: store: cannot connect to " + url)
+                .contains("password authentication failed for user \"scalebox\"");
+        assertThat(dir.resolve("data/scalebox.db")).doesNotExist();
+    }
+
+    private Process serve(Path dataDir, int port, Map<String, String> env) throws IOException {
+        ProcessBuilder pb = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"),
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+                "serve", "--data-dir", dataDir.toString(), "--port", Integer.toString(port));
+        pb.environment().putAll(Map.of("API_TOKEN", TOKEN, "NETWORK", "user", "GATEWAY_PORT", Integer.toString(Ports.free()),
+                "POOL_VOLUMES_MIN_FREE", "0", "POOL_VOLUMES_MAX_FREE", "0", "POOL_INSTANCES_MIN_FREE", "0",
+                "POOL_INSTANCES_MAX_FREE", "0", "TEMPLATE_SNAPSHOTS_MAX", "0"));
+        pb.environment().putAll(env);
+        pb.redirectErrorStream(true).redirectOutput(dir.resolve(dataDir.getFileName() + ".log").toFile());
+        Process p = pb.start();
+        serves.add(p);
+        return p;
+    }
+
+    private void awaitHealth(Process p, int port) throws Exception {
+        Waits.until("scalebox serve to answer", Waits.STEP, () -> {
+            assertThat(p.isAlive()).as("scalebox serve is running:\n%s", log(p)).isTrue();
+            try {
+                return http.send(request(port, "/health").build(), HttpResponse.BodyHandlers.ofString()).statusCode() == 200;
+            } catch (IOException notYet) {
+                return false;
+            }
+        }, () -> log(p));
+    }
+
+    private String log(Process p) {
+        try (var logs = Files.list(dir)) {
+            return String.join("\n", logs.filter(f -> f.toString().endsWith(".log")).map(f -> {
+                try {
+                    return f + ":\n" + Files.readString(f);
+                } catch (IOException e) {
+                    return f + ": " + e.getMessage();
+                }
+            }).toList());
+        } catch (IOException e) {
+            return e.getMessage();
+        }
+    }
+
+    private static HttpRequest.Builder request(int port, String path) {
+        return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).header("Authorization", "Bearer " + TOKEN);
+    }
+}
