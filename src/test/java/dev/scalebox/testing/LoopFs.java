@@ -15,14 +15,12 @@ import java.util.stream.Stream;
  * A real filesystem (btrfs or ext4) on a sparse loop image in a unique temporary directory,
  * mounted for one test class and removed in its teardown, or by the JVM's shutdown hook when a
  * test run dies first. Mounts left by an earlier run that was killed outright are removed when
- * the first pool of a run is made, so a failed run never poisons the next; a run still going
- * beside this one keeps its own.
+ * the first pool of a run is made, so a failed run never poisons the next.
  */
 public final class LoopFs implements AutoCloseable {
 
     public static final String PREFIX = "scalebox-test-";
     private static final Set<LoopFs> OPEN = ConcurrentHashMap.newKeySet();
-    private static final java.util.concurrent.atomic.AtomicInteger TEMP_DIRS = new java.util.concurrent.atomic.AtomicInteger();
 
     static {
         removeStaleMounts();
@@ -67,17 +65,11 @@ public final class LoopFs implements AutoCloseable {
      * may pass through it (not list it), as QEMU's users must reach the data directories below.
      */
     public static Path tempDir() {
-        // scalebox-test-PID-N: short, since QEMU's sockets lie deep below, and it names its run
-        while (true) {
-            Path dir = Path.of("/var/tmp", PREFIX + ProcessHandle.current().pid() + "-" + TEMP_DIRS.incrementAndGet());
-            try {
-                return Files.createDirectory(dir,
-                        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx--x--x")));
-            } catch (java.nio.file.FileAlreadyExistsException leftByAnEarlierRunOfThisPid) {
-                // take the next number
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
+        try {
+            return Files.createTempDirectory(Path.of("/var/tmp"), PREFIX,
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx--x--x")));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 
@@ -115,28 +107,16 @@ public final class LoopFs implements AutoCloseable {
         }
     }
 
-    /** Removes the mounts of runs that have ended; those of another run still going are its own. */
     private static void removeStaleMounts() {
         Path tmp = Path.of("/var/tmp");
         mountTargets().filter(t -> t.startsWith(tmp) && t.getNameCount() > 2
                         && t.getName(2).toString().startsWith(PREFIX))
                 .map(t -> tmp.resolve(t.getName(2)))
                 .distinct()
-                .filter(dir -> !ownerAlive(dir))
                 .forEach(stale -> {
                     unmountUnder(stale);
                     deleteTree(stale);
                 });
-    }
-
-    /** Whether the run named in {@code dir} (scalebox-test-PID-…) is still going. */
-    private static boolean ownerAlive(Path dir) {
-        String[] parts = dir.getFileName().toString().substring(PREFIX.length()).split("-", 2);
-        try {
-            return ProcessHandle.of(Long.parseLong(parts[0])).map(ProcessHandle::isAlive).orElse(false);
-        } catch (NumberFormatException olderName) {
-            return false;
-        }
     }
 
     private static Stream<Path> mountTargets() {
