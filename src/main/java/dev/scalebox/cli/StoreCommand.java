@@ -56,7 +56,7 @@ final class StoreCommand {
             StoreUrl target = settings.store().orElseThrow();
             try (DataDirLock owner = DataDirLock.owner(layout, "scalebox store migrate");
                  Database from = Database.openSqlite(layout.database());
-                 Database into = Database.open(settings.store(), layout.database())) {
+                 Database into = Database.openPostgres(target.url(), target.user(), target.password())) {
                 StoreCopy.Counts copied = StoreCopy.copy(from, into);
                 System.out.println("Copied " + copied.templates() + " templates, " + copied.users() + " users and "
                         + copied.vms() + " VMs from " + from.description() + " to " + into.description() + ".");

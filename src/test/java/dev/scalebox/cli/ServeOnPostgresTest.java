@@ -3,6 +3,7 @@ package dev.scalebox.cli;
 import dev.scalebox.store.Database;
 import dev.scalebox.testing.LoopFs;
 import dev.scalebox.testing.Ports;
+import dev.scalebox.testing.ScaleboxCli;
 import dev.scalebox.testing.Sh;
 import dev.scalebox.testing.ThrowawayPostgres;
 import dev.scalebox.testing.Waits;
@@ -93,9 +94,7 @@ class ServeOnPostgresTest {
     }
 
     private Process serve(Path dataDir, int port, Map<String, String> env) throws IOException {
-        ProcessBuilder pb = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"),
-                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), Main.class.getName(),
-                "serve", "--data-dir", dataDir.toString(), "--port", Integer.toString(port));
+        ProcessBuilder pb = ScaleboxCli.command("serve", "--data-dir", dataDir.toString(), "--port", Integer.toString(port));
         pb.environment().putAll(Map.of("API_TOKEN", TOKEN, "NETWORK", "user", "GATEWAY_PORT", Integer.toString(Ports.free()),
                 "POOL_VOLUMES_MIN_FREE", "0", "POOL_VOLUMES_MAX_FREE", "0", "POOL_INSTANCES_MIN_FREE", "0",
                 "POOL_INSTANCES_MAX_FREE", "0", "TEMPLATE_SNAPSHOTS_MAX", "0"));

@@ -5,6 +5,7 @@ import dev.scalebox.host.FaultPoint;
 import dev.scalebox.network.HttpsConfig;
 import dev.scalebox.testing.LoopFs;
 import dev.scalebox.testing.Ports;
+import dev.scalebox.testing.ScaleboxCli;
 import dev.scalebox.testing.Sh;
 import dev.scalebox.testing.TestGateway;
 import dev.scalebox.testing.TestVms;
@@ -125,7 +126,7 @@ class ServeRestartTest {
     void aSecondServiceOnTheSameDataDirectoryIsRefusedAndChangesNothing() throws Exception {
         String recordBefore = api("/vms/" + survivor).body();
         long qemu = env.qemuPid(survivor);
-        ProcessBuilder pb = java("serve", "--data-dir", env.layout.root().toString(), "--port", Integer.toString(Ports.free()));
+        ProcessBuilder pb = ScaleboxCli.command("serve", "--data-dir", env.layout.root().toString(), "--port", Integer.toString(Ports.free()));
         pb.environment().putAll(Map.of("API_TOKEN", TOKEN, "PORT_MIN", "27001", "PORT_MAX", "27100",
                 "GATEWAY_PORT", Integer.toString(Ports.free())));
         pb.environment().putAll(networkSettings());
@@ -396,7 +397,7 @@ class ServeRestartTest {
         b.typeUntilShown("echo from-b-$((40+2))", "from-b-42");
         Waits.until("the first viewer to see the second's command", Waits.STEP, () -> a.showsLine("from-b-42"), a::text);
 
-        ProcessBuilder attachCli = java(withHome(home, "vm", "console", name, "--attach"));
+        ProcessBuilder attachCli = ScaleboxCli.command(withHome(home, "vm", "console", name, "--attach"));
         attachCli.environment().putAll(Map.of("SCALEBOX_URL", "http://127.0.0.1:" + apiPort, "SCALEBOX_TOKEN", TOKEN));
         Process attach = attachCli.redirectError(ProcessBuilder.Redirect.DISCARD).start();
         attach.getOutputStream().write("echo attached-$((40+2))\r".getBytes(StandardCharsets.UTF_8));
@@ -461,7 +462,7 @@ class ServeRestartTest {
 
     /** The CLI as a user with {@code home} and no SCALEBOX_URL or SCALEBOX_TOKEN, {@code input} on its stdin. */
     private static CliResult loggedIn(Path home, String input, String... args) throws Exception {
-        ProcessBuilder pb = java(withHome(home, args));
+        ProcessBuilder pb = ScaleboxCli.command(withHome(home, args));
         pb.environment().keySet().removeAll(List.of("SCALEBOX_URL", "SCALEBOX_TOKEN", "XDG_CONFIG_HOME", "API_TOKEN"));
         pb.environment().put("DATA_DIR", home.resolve("no-data-dir").toString());
         Process p = pb.start();
@@ -501,7 +502,7 @@ class ServeRestartTest {
 
     private static Process startServe(Map<String, String> extra) throws Exception {
         serves++;
-        ProcessBuilder pb = java("serve", "--data-dir", env.layout.root().toString(), "--port", Integer.toString(apiPort));
+        ProcessBuilder pb = ScaleboxCli.command("serve", "--data-dir", env.layout.root().toString(), "--port", Integer.toString(apiPort));
         pb.environment().putAll(Map.of("API_TOKEN", TOKEN, "PORT_MIN", "27001", "PORT_MAX", "27100",
                 "GATEWAY_PORT", Integer.toString(gatewayPort), "POOL_VOLUMES_MIN_FREE", "0", "POOL_VOLUMES_MAX_FREE", "0",
                 "POOL_INSTANCES_MIN_FREE", "0", "POOL_INSTANCES_MAX_FREE", "0", "BOX_MEM_MIB", "512",
@@ -574,7 +575,7 @@ class ServeRestartTest {
 
     /** The CLI, with {@code home} as its user's home directory (where it keeps its own files) when not null. */
     private static CliResult cli(Path home, String... args) throws Exception {
-        ProcessBuilder pb = java(home == null ? args : withHome(home, args));
+        ProcessBuilder pb = ScaleboxCli.command(home == null ? args : withHome(home, args));
         pb.environment().putAll(Map.of("SCALEBOX_URL", "http://127.0.0.1:" + apiPort, "SCALEBOX_TOKEN", TOKEN));
         if (home != null) {
             pb.environment().remove("XDG_CONFIG_HOME");
@@ -591,20 +592,6 @@ class ServeRestartTest {
         List<String> all = new ArrayList<>(List.of("-Duser.home=" + home));
         all.addAll(List.of(args));
         return all.toArray(String[]::new);
-    }
-
-    /** This JVM's java and classpath running the Scalebox CLI; arguments before the class name's that start with -D go to java. */
-    private static ProcessBuilder java(String... args) {
-        List<String> argv = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
-                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path")));
-        int i = 0;
-        for (; i < args.length && args[i].startsWith("-D"); i++) {
-            argv.add(args[i]);
-        }
-        argv.add(Main.class.getName());
-        args = java.util.Arrays.copyOfRange(args, i, args.length);
-        argv.addAll(List.of(args));
-        return new ProcessBuilder(argv);
     }
 
 
