@@ -1,6 +1,7 @@
 package dev.scalebox.api;
 
 import dev.scalebox.ScaleboxException;
+import dev.scalebox.cluster.Cluster;
 import dev.scalebox.gateway.Boxes;
 import dev.scalebox.gateway.Users;
 import dev.scalebox.storage.StorageService;
@@ -46,9 +47,13 @@ public final class ApiServer implements AutoCloseable {
         this.server = server;
     }
 
-    /** The services the API serves; {@code vms} may be null for a templates-only server. */
+    /** The services the API serves; {@code vms} may be null for a templates-only server, {@code cluster} when not serving hosts. */
     public record Services(TemplateService templates, VmService vms, StorageService storage, String accelerator,
-                           Users users, Boxes boxes) {
+                           Users users, Boxes boxes, Cluster cluster) {
+        public Services(TemplateService templates, VmService vms, StorageService storage, String accelerator, Users users,
+                        Boxes boxes) {
+            this(templates, vms, storage, accelerator, users, boxes, null);
+        }
     }
 
     public static ApiServer start(String host, int port, ApiToken token, Services services) {
@@ -125,6 +130,9 @@ public final class ApiServer implements AutoCloseable {
         }
         if (services.users() != null) {
             UserRoutes.register(routing, services.users());
+        }
+        if (services.cluster() != null) {
+            HostRoutes.register(routing, services.cluster());
         }
         if (services.boxes() != null) {
             BoxRoutes.register(routing, services.boxes());

@@ -53,11 +53,12 @@ final class VmRoutes {
     record VmView(String id, String name, String template, String status, String statusReason, int vcpuCount,
                   int memSizeMib, int diskSizeGib, String sshHost, int sshPort, String sshUser, String ssh,
                   Instant createdAt, String ip, String mac, Object egress, int httpPort, String url, String startedFrom,
-                  String sshHostKey) {
+                  String sshHostKey, String host) {
         static VmView of(Vm vm) {
             return new VmView(vm.id(), vm.name(), vm.template(), vm.status().label(), vm.statusReason(), vm.vcpuCount(),
                     vm.memSizeMib(), vm.diskSizeGib(), vm.sshHost(), vm.sshPort(), vm.sshUser(), vm.ssh(), vm.createdAt(),
-                    vm.ip(), vm.mac(), vm.egress().json(), vm.httpPort(), vm.url(), vm.startedFrom(), vm.sshHostKey());
+                    vm.ip(), vm.mac(), vm.egress().json(), vm.httpPort(), vm.url(), vm.startedFrom(), vm.sshHostKey(),
+                    vm.host());
         }
     }
 
@@ -71,7 +72,7 @@ final class VmRoutes {
             ApiServer.json(res, 201, VmView.of(vm));
             metrics.recordCreate(System.nanoTime() - start);
         });
-        routing.get("/vms", (req, res) -> ApiServer.json(res, 200, vms.list().stream().map(VmView::of).toList()));
+        routing.get("/vms", (req, res) -> ApiServer.json(res, 200, vms.listAll().stream().map(VmView::of).toList()));
         routing.get("/vms/{id}", (req, res) -> ApiServer.json(res, 200, VmView.of(vms.get(id(req)))));
         routing.get("/vms/{id}/stats", (req, res) -> ApiServer.json(res, 200, Map.of(
                 "interval_seconds", VmStats.INTERVAL.toSeconds(), "samples", vms.stats(id(req)))));

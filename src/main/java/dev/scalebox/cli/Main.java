@@ -10,9 +10,9 @@ import java.io.UncheckedIOException;
 /** The {@code scalebox} command line. */
 @Command(name = "scalebox", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Self-hosted Linux VMs from copy-on-write templates.",
-        subcommands = {ServeCommand.class, UpCommand.class, VmCommand.class, BoxCommand.class, StorageCommand.class, TemplateCommand.class,
-                ServiceCommand.class, StoreCommand.class, LoginCommand.class, LogoutCommand.class,
-                CommandLine.HelpCommand.class})
+        subcommands = {ServeCommand.class, UpCommand.class, VmCommand.class, BoxCommand.class, HostCommand.class,
+                StorageCommand.class, TemplateCommand.class, ServiceCommand.class, StoreCommand.class, LoginCommand.class,
+                LogoutCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
 
     public static void main(String[] args) {

@@ -2,6 +2,7 @@ package dev.scalebox.cli;
 
 import dev.scalebox.api.ApiServer;
 import dev.scalebox.api.ApiToken;
+import dev.scalebox.cluster.Cluster;
 import dev.scalebox.config.Setting;
 import dev.scalebox.config.Settings;
 import dev.scalebox.gateway.Gateway;
@@ -60,29 +61,36 @@ final class ServeCommand implements Callable<Integer> {
      */
     static void serve(Services services) throws InterruptedException {
         Settings settings = services.settings();
-        services.store().claim();
-        try (DataDirLock sweep = DataDirLock.sweep(services.layout())) {
-            services.templates().reconcile();
-            services.vms().recover();
-        }
-        services.vms().sampleStats();
-        ApiToken token = ApiToken.resolve(settings.apiToken(), services.layout().apiToken());
-        Gateway gateway = Gateway.start(new Gateway.Options(settings.gatewayBind(), settings.gatewayPort(),
-                settings.gatewayOpenSignup(), services.layout().root().resolve("gateway"), settings.boxIdleSuspend(),
-                settings.boxTemplate(), settings.boxVcpus(), settings.boxMemMib(), settings.poolMinFree(),
-                settings.poolMaxFree(), settings.poolVolumesTotal(), settings.poolInstancesMinFree(),
-                settings.poolInstancesMaxFree(), settings.poolInstancesTotal(), settings.maxBoxes(),
-                settings.poolCheckInterval(), settings.poolCooldown()),
-                services.users(), services.vms(), services.templates());
+        Cluster cluster = Cluster.join(services.store(), new Cluster.Options(settings.hostName(), settings.hostUrl(),
+                        settings.sshHost(), services.layout().root(), settings.hostHeartbeatInterval(), settings.hostDeadAfter()),
+                services.hypervisor().qemuVersion(), services.hypervisor().cpuModel());
+        Gateway gateway = null;
         ApiServer server;
         try {
+            try (DataDirLock sweep = DataDirLock.sweep(services.layout())) {
+                services.templates().reconcile();
+                services.vms().recover();
+            }
+            services.vms().sampleStats();
+            ApiToken token = ApiToken.resolve(settings.apiToken(), services.layout().apiToken());
+            gateway = Gateway.start(new Gateway.Options(settings.gatewayBind(), settings.gatewayPort(),
+                    settings.gatewayOpenSignup(), services.layout().root().resolve("gateway"), settings.boxIdleSuspend(),
+                    settings.boxTemplate(), settings.boxVcpus(), settings.boxMemMib(), settings.poolMinFree(),
+                    settings.poolMaxFree(), settings.poolVolumesTotal(), settings.poolInstancesMinFree(),
+                    settings.poolInstancesMaxFree(), settings.poolInstancesTotal(), settings.maxBoxes(),
+                    settings.poolCheckInterval(), settings.poolCooldown()),
+                    services.users(), services.vms(), services.templates());
             server = ApiServer.start(settings.apiBind(), settings.apiPort(), token,
                     new ApiServer.Services(services.templates(), services.vms(), services.storage(),
-                            services.hypervisor().accelerator().label(), services.users(), gateway.boxes()));
+                            services.hypervisor().accelerator().label(), services.users(), gateway.boxes(), cluster));
         } catch (RuntimeException e) {
-            gateway.close();
+            if (gateway != null) {
+                gateway.close();
+            }
+            cluster.close();
             throw e;
         }
+        Gateway started = gateway;
         ScheduledExecutorService housekeeping = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().name("housekeeping").daemon(true).factory());
         housekeeping.scheduleWithFixedDelay(() -> {
@@ -97,13 +105,14 @@ final class ServeCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             log.info("Stopping");
             housekeeping.shutdownNow();
-            gateway.close();
+            started.close();
             server.close();
+            cluster.close();
             services.vms().detach();
             stopped.countDown();
         }));
-        log.info("Scalebox serving http://{}:{} (data in {}, store {}, token {})", settings.apiBind(), server.port(),
-                settings.dataDir(), services.store().description(), settings.apiToken().isPresent() ? "from API_TOKEN" : "in " + services.layout().apiToken());
+        log.info("Scalebox serving http://{}:{} as host {} (data in {}, store {}, token {})", settings.apiBind(),
+                server.port(), cluster.self(), settings.dataDir(), services.store().description(), settings.apiToken().isPresent() ? "from API_TOKEN" : "in " + services.layout().apiToken());
         stopped.await();
     }
 

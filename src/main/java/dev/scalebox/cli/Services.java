@@ -20,8 +20,9 @@ import dev.scalebox.vm.VmService;
 
 /**
  * The in-process services over one data directory, wired once. Opening creates the data directory
- * layout and migrates the store, so call it only once the data directory is where it should be
- * (after {@code storage init} when a pool is wanted).
+ * layout, migrates the store and adopts its records of no host ({@link Database#adoptUnowned}), so
+ * call it only once the data directory is where it should be (after {@code storage init} when a
+ * pool is wanted).
  */
 record Services(Settings settings, DataLayout layout, ProgramRunner runner, Filesystems filesystems, Database store,
                 StorageService storage, TemplateService templates, Hypervisor hypervisor, VmService vms, Users users) {
@@ -31,7 +32,8 @@ record Services(Settings settings, DataLayout layout, ProgramRunner runner, File
         layout.createDirectories();
         ProgramRunner runner = new ProgramRunner();
         Filesystems filesystems = new Filesystems(runner);
-        Database db = Database.open(settings.store(), layout.database());
+        Database db = Database.open(settings.store(), layout.database(), settings.hostName());
+        db.adoptUnowned();
         StorageService storage = new StorageService(layout, runner, filesystems);
         TemplateService templates = new TemplateService(storage, db.templates(), runner, filesystems);
         Accelerator accelerator = Accelerator.choose(settings.accel());
@@ -46,7 +48,7 @@ record Services(Settings settings, DataLayout layout, ProgramRunner runner, File
                         settings.httpAcmeEmail().orElse(null), layout.root().resolve("caddy"), wakeUpstream(settings))));
         Hypervisor hypervisor = new Hypervisor(runner, accelerator, settings.tcgCacheMib(),
                 new QemuUsers(layout.root(), layout.lentToQemu(), layout.kernel()), network::plug);
-        VmService vms = new VmService(storage, hypervisor, db.vms(), limits, templates, admission, network);
+        VmService vms = new VmService(storage, hypervisor, db.vms(), db.hosts(), limits, templates, admission, network);
         return new Services(settings, layout, runner, filesystems, db, storage, templates, hypervisor, vms,
                 new Users(db.users()));
     }

@@ -256,13 +256,14 @@ final class StorageCommand {
     }
 
     private StorageJournal journal() {
-        Path dataDir = common.settings().dataDir();
+        Settings settings = common.settings();
+        Path dataDir = settings.dataDir();
         try {
             java.nio.file.Files.createDirectories(dataDir);
         } catch (java.io.IOException e) {
             throw new CliException("cannot create " + dataDir + ": " + e.getMessage());
         }
-        return Database.openSqlite(new DataLayout(dataDir).database()).storageJournal();
+        return Database.openSqlite(new DataLayout(dataDir).database(), settings.hostName()).storageJournal();
     }
 
     private static void record(StorageJournal journal, String file, String mode, String outcome, List<Change> changes) {

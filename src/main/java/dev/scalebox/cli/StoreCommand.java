@@ -55,8 +55,8 @@ final class StoreCommand {
             }
             StoreUrl target = settings.store().orElseThrow();
             try (DataDirLock owner = DataDirLock.owner(layout, "scalebox store migrate");
-                 Database from = Database.openSqlite(layout.database());
-                 Database into = Database.openPostgres(target.url(), target.user(), target.password())) {
+                 Database from = Database.openSqlite(layout.database(), settings.hostName());
+                 Database into = Database.openPostgres(target.url(), target.user(), target.password(), settings.hostName())) {
                 StoreCopy.Counts copied = StoreCopy.copy(from, into);
                 System.out.println("Copied " + copied.templates() + " templates, " + copied.users() + " users and "
                         + copied.vms() + " VMs from " + from.description() + " to " + into.description() + ".");

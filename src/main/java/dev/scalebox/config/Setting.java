@@ -42,6 +42,11 @@ public enum Setting {
             + " SQLite in DATA_DIR"),
     STORE_USER(null, "the PostgreSQL user of STORE_URL (the driver's default when unset)"),
     STORE_PASSWORD_FILE(null, "a file holding the PostgreSQL password of STORE_URL (none when unset)"),
+    HOST_NAME(null, "this host's name among the hosts of a shared store (default the machine's hostname, up to its first dot)"),
+    HOST_URL(null, "the address other hosts reach this host's API at, http(s)://HOST[:PORT] on the cluster network"
+            + " (default http://API_BIND:API_PORT, with the host's name for a wildcard API_BIND)"),
+    HOST_HEARTBEAT_INTERVAL("5", "seconds between two heartbeats of this host"),
+    HOST_DEAD_AFTER("30", "seconds without a heartbeat after which a host is down"),
     STORAGE_IMAGE("/var/lib/scalebox.img", "the loop image of the btrfs pool"),
     STORAGE_SIZE(null, "the size of the btrfs pool image (e.g. 100G); automatic when unset"),
     TEMPLATE_MIRROR(null, "the Debian mirror for template builds; mmdebstrap's default when unset"),

@@ -119,6 +119,25 @@ public final class Settings {
                 optional(Setting.STORE_PASSWORD_FILE).map(Path::of)));
     }
 
+    public String hostName() {
+        return optional(Setting.HOST_NAME).orElseGet(HostName::ofMachine);
+    }
+
+    /** HOST_URL, or the API's own address. */
+    public String hostUrl() {
+        return optional(Setting.HOST_URL).orElseGet(() -> {
+            String bind = apiBind();
+            String host = bind.equals("0.0.0.0") || bind.equals("::") ? hostName() : bind.contains(":") ? "[" + bind + "]" : bind;
+            return "http://" + host + ":" + apiPort();
+        });
+    }
+
+    public java.time.Duration hostHeartbeatInterval() {
+        return java.time.Duration.ofSeconds(integer(Setting.HOST_HEARTBEAT_INTERVAL));
+    }
+
+    public java.time.Duration hostDeadAfter() { return java.time.Duration.ofSeconds(integer(Setting.HOST_DEAD_AFTER)); }
+
     public Path storageImage() { return Path.of(values.get(Setting.STORAGE_IMAGE)); }
     public Optional<String> templateMirror() { return optional(Setting.TEMPLATE_MIRROR); }
 
@@ -246,6 +265,18 @@ public final class Settings {
                 throw bad(Setting.STORE_PASSWORD_FILE, "cannot be read: " + file);
             }
         });
+        optional(Setting.HOST_NAME).ifPresent(name -> {
+            if (!HostName.valid(name)) {
+                throw bad(Setting.HOST_NAME, "must be one lower-case DNS label: letters, digits and dashes, at most 63");
+            }
+        });
+        optional(Setting.HOST_URL).ifPresent(url -> {
+            if (!url.matches("https?://([A-Za-z0-9.\\-]+|\\[[0-9A-Fa-f:.]+\\])(:[0-9]{1,5})?") || url.length() > 400) {
+                throw bad(Setting.HOST_URL, "must be http(s)://HOST[:PORT], with no path");
+            }
+        });
+        requireRange(Setting.HOST_HEARTBEAT_INTERVAL, 1, 60);
+        requireRange(Setting.HOST_DEAD_AFTER, 2 * integer(Setting.HOST_HEARTBEAT_INTERVAL), 3600);
         optional(Setting.STORAGE_SIZE).ifPresent(v -> {
             try {
                 ByteSize.parse(v);

@@ -84,6 +84,20 @@ public final class Hypervisor {
         users.reclaimIdle();
     }
 
+    /**
+     * What a memory state saved here needs of the host that resumes it: the QEMU version (its
+     * {@code --version} line) and the CPU model the guest sees, {@code host} under KVM (so the
+     * host's own CPU) or TCG's {@code max}.
+     */
+    public String qemuVersion() {
+        return runner.check(List.of("qemu-system-x86_64", "--version"), Duration.ofSeconds(30)).stdout().lines()
+                .findFirst().orElse("unknown").strip();
+    }
+
+    public String cpuModel() {
+        return accelerator == Accelerator.KVM ? "host: " + dev.scalebox.host.HostFacts.read().cpuModel() : "tcg: max";
+    }
+
     public Accelerator accelerator() {
         return accelerator;
     }

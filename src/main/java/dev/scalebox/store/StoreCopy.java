@@ -4,7 +4,8 @@ import dev.scalebox.ScaleboxException;
 
 /**
  * Copies the records of one store into another that holds none: templates, users and VMs, every
- * field as it is. The storage journal stays behind, since each host applies its own storage. A copy
+ * field as it is. VMs and templates that name no host, from before hosts, go to the target's host.
+ * The storage journal stays behind, since each host applies its own storage. A copy
  * that fails part way removes what it wrote, so the target is left empty again; the source is only
  * read.
  */
@@ -24,16 +25,16 @@ public final class StoreCopy {
                     + already.users() + " users and " + already.vms() + " VMs; copy into an empty database");
         }
         try {
-            from.templates().list().forEach(to.templates()::put);
+            from.templates().listAll().forEach(to.templates()::put);
             from.users().list().forEach(u -> require(to.users().insert(u), "user " + u.name()));
-            for (VmStore.Row vm : from.vms().list()) {
+            for (VmStore.Row vm : from.vms().listAll()) {
                 require(to.vms().insert(vm), "VM " + vm.name());
                 to.vms().setStart(vm.id(), vm.startedFrom(), vm.sshHostKey());
             }
         } catch (RuntimeException e) {
-            to.vms().list().forEach(vm -> to.vms().delete(vm.id()));
+            to.vms().listAll().forEach(vm -> to.vms().delete(vm.id()));
             to.users().list().forEach(u -> to.users().delete(u.id()));
-            to.templates().list().forEach(t -> to.templates().delete(t.name()));
+            to.templates().listAll().forEach(t -> to.templates().delete(t.name()));
             throw e;
         }
         Counts copied = counts(to);
@@ -44,7 +45,7 @@ public final class StoreCopy {
     }
 
     private static Counts counts(Database db) {
-        return new Counts(db.templates().list().size(), db.users().list().size(), db.vms().list().size());
+        return new Counts(db.templates().listAll().size(), db.users().list().size(), db.vms().listAll().size());
     }
 
     private static void require(boolean inserted, String what) {

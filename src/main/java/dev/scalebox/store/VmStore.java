@@ -6,7 +6,11 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 
-/** VM records. Names and SSH ports are unique, so two creates can never take the same one. */
+/**
+ * VM records, as one host sees them: {@link #list} and the new records it makes are its own,
+ * {@link #find} and {@link #listAll} reach every host's. Names and SSH ports are unique across the
+ * store, so two creates can never take the same one.
+ */
 public final class VmStore {
 
     /**
@@ -15,49 +19,52 @@ public final class VmStore {
      * has one), {@code egress} where it may connect to, in its stored form, {@code httpPort} the
      * port of its web server that its HTTPS address leads to; {@code startedFrom} how its guest
      * last came to run ({@code snapshot} or {@code boot}, null before), {@code sshHostKey} the
-     * public SSH host key Scalebox made for it.
+     * public SSH host key Scalebox made for it; {@code host} the host it lives on (null in a new
+     * row: the store's own host).
      */
     public record Row(String id, String name, String template, String status, String statusReason, int vcpuCount,
                       int memSizeMib, int diskSizeGib, int sshPort, Instant createdAt, boolean box, String ip,
-                      String egress, int httpPort, String startedFrom, String sshHostKey) {
+                      String egress, int httpPort, String startedFrom, String sshHostKey, String host) {
         /** A VM that has not run yet. */
         public Row(String id, String name, String template, String status, String statusReason, int vcpuCount,
                    int memSizeMib, int diskSizeGib, int sshPort, Instant createdAt, boolean box, String ip,
                    String egress, int httpPort) {
             this(id, name, template, status, statusReason, vcpuCount, memSizeMib, diskSizeGib, sshPort, createdAt, box, ip,
-                    egress, httpPort, null, null);
+                    egress, httpPort, null, null, null);
         }
 
         public Row withStatus(String newStatus, String reason) {
             return new Row(id, name, template, newStatus, reason, vcpuCount, memSizeMib, diskSizeGib, sshPort, createdAt,
-                    box, ip, egress, httpPort, startedFrom, sshHostKey);
+                    box, ip, egress, httpPort, startedFrom, sshHostKey, host);
         }
 
         public Row withSizes(int vcpus, int memMib, int diskGib) {
             return new Row(id, name, template, status, statusReason, vcpus, memMib, diskGib, sshPort, createdAt, box, ip,
-                    egress, httpPort, startedFrom, sshHostKey);
+                    egress, httpPort, startedFrom, sshHostKey, host);
         }
 
         public Row withNetwork(String newIp, String newEgress) {
             return new Row(id, name, template, status, statusReason, vcpuCount, memSizeMib, diskSizeGib, sshPort, createdAt,
-                    box, newIp, newEgress, httpPort, startedFrom, sshHostKey);
+                    box, newIp, newEgress, httpPort, startedFrom, sshHostKey, host);
         }
     }
 
     private final Database db;
+    private final String host;
 
-    VmStore(Database db) {
+    VmStore(Database db, String host) {
         this.db = db;
+        this.host = host;
     }
 
-    /** Inserts a new VM; false when its name or port is taken. */
+    /** Inserts a new VM, on this store's host unless the row names another; false when its name or port is taken. */
     public boolean insert(Row r) {
         return db.update("save VM " + r.id(), "INSERT INTO vms (id, name, template, status, status_reason, vcpu_count,"
-                        + " mem_size_mib, disk_size_gib, ssh_port, created_at, kind, ip, egress, http_port)"
-                        + " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        + " mem_size_mib, disk_size_gib, ssh_port, created_at, kind, ip, egress, http_port, host)"
+                        + " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 r.id(), r.name(), r.template(), r.status(), r.statusReason(), r.vcpuCount(), r.memSizeMib(),
                 r.diskSizeGib(), r.sshPort(), r.createdAt().toString(), r.box() ? "box" : "vm", r.ip(), r.egress(),
-                r.httpPort()) >= 0;
+                r.httpPort(), r.host() == null ? host : r.host()) >= 0;
     }
 
     public void update(Row r) {
@@ -87,8 +94,19 @@ public final class VmStore {
                 .stream().findFirst();
     }
 
+    /** This host's VMs. */
     public List<Row> list() {
+        return db.query("read VMs", "SELECT * FROM vms WHERE host = ? ORDER BY created_at, id", VmStore::row, host);
+    }
+
+    /** Every host's VMs. */
+    public List<Row> listAll() {
         return db.query("read VMs", "SELECT * FROM vms ORDER BY created_at, id", VmStore::row);
+    }
+
+    /** The host this store's new VMs and {@link #list} belong to. */
+    public String host() {
+        return host;
     }
 
     public void delete(String id) {
@@ -100,6 +118,7 @@ public final class VmStore {
                 rs.getString("status_reason"), rs.getInt("vcpu_count"), rs.getInt("mem_size_mib"),
                 rs.getInt("disk_size_gib"), rs.getInt("ssh_port"), Instant.parse(rs.getString("created_at")),
                 "box".equals(rs.getString("kind")), rs.getString("ip"), rs.getString("egress"),
-                rs.getInt("http_port"), rs.getString("started_from"), rs.getString("ssh_host_key"));
+                rs.getInt("http_port"), rs.getString("started_from"), rs.getString("ssh_host_key"),
+                rs.getString("host"));
     }
 }

@@ -39,7 +39,8 @@ final class Reservations {
     /** A new VM's record, in {@code creating}; a generated name when {@code name} is null. */
     synchronized VmStore.Row reserve(String template, String name, int vcpus, int mem, int disk, boolean box,
                                      Egress egress, int httpPort) {
-        List<VmStore.Row> existing = store.list();
+        // names and SSH ports are unique across every host of the store; addresses on each host's own bridge
+        List<VmStore.Row> existing = store.listAll();
         Set<Integer> taken = existing.stream().map(VmStore.Row::sshPort).collect(Collectors.toSet());
         Set<String> names = existing.stream().map(VmStore.Row::name).collect(Collectors.toSet());
         if (name != null && names.contains(name)) {
@@ -52,7 +53,7 @@ final class Reservations {
         String id = "vm-" + HexFormat.of().formatHex(idBytes);
         String chosen = name != null ? name : NameGenerator.unique(names, random);
         VmStore.Row row = new VmStore.Row(id, chosen, template, VmStatus.CREATING.label(), null, vcpus, mem, disk,
-                port, Instant.now(), box, freeAddress(existing), egress.stored(), httpPort);
+                port, Instant.now(), box, freeAddress(store.list()), egress.stored(), httpPort);
         if (!states.insert(row)) {
             throw new ScaleboxException.Conflict("A VM named '" + chosen + "' already exists");
         }

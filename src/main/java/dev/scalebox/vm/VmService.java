@@ -14,6 +14,7 @@ import dev.scalebox.network.HttpsConfig;
 import dev.scalebox.network.Subnet;
 import dev.scalebox.storage.Names;
 import dev.scalebox.storage.StorageService;
+import dev.scalebox.store.HostStore;
 import dev.scalebox.store.VmStore;
 import dev.scalebox.template.TemplateCatalog;
 import org.slf4j.Logger;
@@ -49,6 +50,7 @@ public final class VmService {
 
     private final StorageService storage;
     private final VmStore store;
+    private final HostStore hosts;
     private final VmLimits limits;
     private final TemplateCatalog templates;
     private final VmStates states;
@@ -62,15 +64,16 @@ public final class VmService {
     private final Consoles consoles;
     private volatile List<String> orphans = List.of();
 
-    public VmService(StorageService storage, Hypervisor hypervisor, VmStore store, VmLimits limits,
+    public VmService(StorageService storage, Hypervisor hypervisor, VmStore store, HostStore hosts, VmLimits limits,
                      TemplateCatalog templates, Admission admission, HostNetwork network) {
-        this(storage, hypervisor, store, limits, templates, admission, BootLimits.DEFAULT, network);
+        this(storage, hypervisor, store, hosts, limits, templates, admission, BootLimits.DEFAULT, network);
     }
 
-    public VmService(StorageService storage, Hypervisor hypervisor, VmStore store, VmLimits limits,
+    public VmService(StorageService storage, Hypervisor hypervisor, VmStore store, HostStore hosts, VmLimits limits,
                      TemplateCatalog templates, Admission admission, BootLimits bootLimits, HostNetwork network) {
         this.storage = storage;
         this.store = store;
+        this.hosts = hosts;
         this.limits = limits;
         this.templates = templates;
         this.network = network;
@@ -138,17 +141,25 @@ public final class VmService {
         runtime.admission().onAdmitted(listener);
     }
 
+    /** This host's VMs. */
     public List<Vm> list() {
         return store.list().stream().map(this::toVm).toList();
     }
 
-    public Vm get(String idOrName) {
-        return toVm(row(idOrName));
+    /** The VMs of every host of the store. */
+    public List<Vm> listAll() {
+        Map<String, HostStore.Row> byName = hosts.list().stream().collect(Collectors.toMap(HostStore.Row::name, h -> h));
+        return store.listAll().stream().map(r -> toVm(r, byName.get(r.host()))).toList();
     }
 
-    /** The VM with this id or name, if there is one: one lookup, not a listing. */
+    /** The VM with this id or name on any host. */
+    public Vm get(String idOrName) {
+        return find(idOrName).orElseThrow(() -> new ScaleboxException.NotFound("VM not found"));
+    }
+
+    /** The VM with this id or name on any host, if there is one: one lookup, not a listing. */
     public Optional<Vm> find(String idOrName) {
-        return store.find(idOrName).map(this::toVm);
+        return store.find(idOrName).map(r -> local(r) ? toVm(r) : toVm(r, hosts.find(r.host()).orElse(null)));
     }
 
     /** The address this host reaches VMs' forwarded SSH ports on (BIND_ADDRESS, loopback for a wildcard). */
@@ -651,14 +662,37 @@ public final class VmService {
         });
     }
 
+    /** This host's VM with this id or name; one of another host's is refused, since only its own host acts on it. */
     private VmStore.Row row(String idOrName) {
-        return store.find(idOrName).orElseThrow(() -> new ScaleboxException.NotFound("VM not found"));
+        VmStore.Row row = store.find(idOrName).orElseThrow(() -> new ScaleboxException.NotFound("VM not found"));
+        if (!local(row)) {
+            String url = hosts.find(row.host()).map(h -> " (" + h.url() + ")").orElse("");
+            throw new ScaleboxException.Conflict("VM " + row.name() + " lives on host " + row.host() + url
+                    + "; send this request to that host");
+        }
+        return row;
+    }
+
+    private boolean local(VmStore.Row row) {
+        return store.host().equals(row.host());
     }
 
     private Vm toVm(VmStore.Row r) {
-        return new Vm(r.id(), r.name(), r.template(), VmStatus.of(r.status()), r.statusReason(), r.vcpuCount(),
-                r.memSizeMib(), r.diskSizeGib(), limits.sshHost(), r.sshPort(), "root", r.createdAt(), r.ip(),
-                r.ip() == null ? null : Subnet.macOf(r.ip()), Egress.ofStored(r.egress()), r.httpPort(),
-                network.https().flatMap(h -> h.urlOf(r.name())).orElse(null), r.startedFrom(), r.sshHostKey());
+        return toVm(r, null);
+    }
+
+    /**
+     * The VM as clients see it; {@code host} is its host's record when that is not this host. A VM
+     * whose host is down reads {@code unknown}: its record says what it was, not what it is.
+     */
+    private Vm toVm(VmStore.Row r, HostStore.Row host) {
+        boolean foreign = host != null && !local(r);
+        boolean hostDown = foreign && host.state().equals("down");
+        return new Vm(r.id(), r.name(), r.template(), hostDown ? VmStatus.UNKNOWN : VmStatus.of(r.status()),
+                hostDown ? "host " + host.name() + " is down: " + host.stateReason() : r.statusReason(), r.vcpuCount(),
+                r.memSizeMib(), r.diskSizeGib(), foreign ? host.sshHost() : limits.sshHost(), r.sshPort(), "root",
+                r.createdAt(), r.ip(), r.ip() == null ? null : Subnet.macOf(r.ip()), Egress.ofStored(r.egress()),
+                r.httpPort(), network.https().flatMap(h -> h.urlOf(r.name())).orElse(null), r.startedFrom(),
+                r.sshHostKey(), r.host());
     }
 }

@@ -1,5 +1,6 @@
 package dev.scalebox.cli;
 
+import dev.scalebox.config.HostName;
 import dev.scalebox.store.Database;
 import dev.scalebox.testing.LoopFs;
 import dev.scalebox.testing.Ports;
@@ -8,6 +9,7 @@ import dev.scalebox.testing.Sh;
 import dev.scalebox.testing.ThrowawayPostgres;
 import dev.scalebox.testing.Waits;
 import org.junit.jupiter.api.AfterEach;
+import tools.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -27,7 +29,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * {@code scalebox serve} with {@code STORE_URL}: its records in a real PostgreSQL, not in the data
- * directory, kept across a restart; one server at a time on a store; a refused login stops the start.
+ * directory, kept across a restart; one server per host name; a refused login stops the start; two
+ * hosts on one store see each other, and when the leader dies the other takes the lead and marks it down.
  */
 class ServeOnPostgresTest {
 
@@ -59,7 +62,8 @@ class ServeOnPostgresTest {
         HttpResponse<String> added = http.send(request(port, "/users").POST(HttpRequest.BodyPublishers.ofString(
                 "{\"name\":\"ada\",\"ssh_public_key\":\"" + KEY + "\"}")).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(added.statusCode()).as(added.body()).isEqualTo(201);
-        try (Database db = Database.openPostgres(url, Optional.of(ThrowawayPostgres.USER), Optional.of(pg.password()))) {
+        try (Database db = Database.openPostgres(url, Optional.of(ThrowawayPostgres.USER), Optional.of(pg.password()),
+                HostName.ofMachine())) {
             assertThat(db.users().list()).extracting(u -> u.name()).containsExactly("ada");
         }
         assertThat(dir.resolve("one/scalebox.db")).as("no SQLite store beside PostgreSQL").doesNotExist();
@@ -67,7 +71,8 @@ class ServeOnPostgresTest {
         Process second = serve(dir.resolve("two"), Ports.free(), store);
         assertThat(second.waitFor(120, TimeUnit.SECONDS)).isTrue();
         assertThat(second.exitValue()).isEqualTo(1);
-        assertThat(Files.readString(dir.resolve("two.log"))).contains("is in use by another scalebox serve");
+        assertThat(Files.readString(dir.resolve("two.log"))).contains("is served by another scalebox serve;"
+                + " give each host its own HOST_NAME");
 
         first.destroy();
         assertThat(first.waitFor(60, TimeUnit.SECONDS)).isTrue();
@@ -75,6 +80,63 @@ class ServeOnPostgresTest {
         awaitHealth(again, port);
         HttpResponse<String> listed = http.send(request(port, "/users").build(), HttpResponse.BodyHandlers.ofString());
         assertThat(listed.body()).contains("\"name\":\"ada\"");
+    }
+
+    @Test
+    void twoHostsShareTheStoreAndWhenTheLeaderDiesTheOtherLeadsAndMarksItDown() throws Exception {
+        ThrowawayPostgres pg = ThrowawayPostgres.shared();
+        String url = pg.newDatabase();
+        Map<String, String> store = Map.of("STORE_URL", url, "STORE_USER", ThrowawayPostgres.USER,
+                "STORE_PASSWORD_FILE", pg.passwordFile().toString(), "HOST_HEARTBEAT_INTERVAL", "1", "HOST_DEAD_AFTER", "4");
+        int alphaPort = Ports.free();
+        int betaPort = Ports.free();
+        Process alpha = serve(dir.resolve("alpha"), alphaPort, with(store, "HOST_NAME", "alpha"));
+        awaitHealth(alpha, alphaPort);
+        Process beta = serve(dir.resolve("beta"), betaPort, with(store, "HOST_NAME", "beta"));
+        awaitHealth(beta, betaPort);
+        try (Database db = Database.openPostgres(url, Optional.of(ThrowawayPostgres.USER), Optional.of(pg.password()),
+                "alpha")) {
+            assertThat(db.vms().insert(new dev.scalebox.store.VmStore.Row("vm-0000000000a1", "on-alpha", "debian-base",
+                    "running", null, 2, 2048, 2, 22001, java.time.Instant.now(), false, null, "internet", 80))).isTrue();
+        }
+
+        for (int port : List.of(alphaPort, betaPort)) {
+            JsonNode hosts = json(port, "/hosts");
+            assertThat(hosts).extracting(h -> h.get("name").asString()).containsExactly("alpha", "beta");
+            for (JsonNode h : hosts) {
+                assertThat(h.get("state").asString()).isEqualTo("up");
+                assertThat(h.get("cores").asInt()).isEqualTo(Runtime.getRuntime().availableProcessors());
+                assertThat(h.get("mem_total_mib").asLong()).isPositive();
+                assertThat(h.get("pool_free_bytes").asLong()).isPositive();
+                assertThat(h.get("qemu_version").asString()).startsWith("QEMU emulator version");
+            }
+            assertThat(hosts.get(0).get("url").asString()).isEqualTo("http://127.0.0.1:" + alphaPort);
+            assertThat(hosts.get(0).get("vms").asInt()).isEqualTo(1);
+        }
+        JsonNode fromBeta = json(betaPort, "/vms/on-alpha");
+        assertThat(fromBeta.get("host").asString()).isEqualTo("alpha");
+        assertThat(fromBeta.get("status").asString()).isEqualTo("running");
+        HttpResponse<String> stop = http.send(request(betaPort, "/vms/on-alpha/stop")
+                .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(stop.statusCode()).isEqualTo(409);
+        assertThat(stop.body()).contains("lives on host alpha (http://127.0.0.1:" + alphaPort + ")");
+        Waits.until("alpha to lead", Waits.STEP, () -> Files.readString(dir.resolve("alpha.log"))
+                .contains("Host alpha leads the cluster"), () -> log(alpha));
+
+        alpha.destroyForcibly().waitFor();
+        Waits.until("beta to take the lead and mark alpha down", Waits.STEP,
+                () -> json(betaPort, "/hosts").get(0).get("state").asString().equals("down"), () -> log(beta));
+        assertThat(Files.readString(dir.resolve("beta.log"))).contains("Host beta leads the cluster");
+        JsonNode unknown = json(betaPort, "/vms/on-alpha");
+        assertThat(unknown.get("status").asString()).isEqualTo("unknown");
+        assertThat(unknown.get("status_reason").asString()).startsWith("host alpha is down: no heartbeat for");
+        assertThat(json(betaPort, "/vms")).hasSize(1);
+
+        Process again = serve(dir.resolve("alpha"), alphaPort, with(store, "HOST_NAME", "alpha"));
+        awaitHealth(again, alphaPort);
+        Waits.until("alpha to be up again", Waits.STEP,
+                () -> json(betaPort, "/hosts").get(0).get("state").asString().equals("up"), () -> log(again));
+        assertThat(json(betaPort, "/vms/on-alpha").get("status").asString()).isNotEqualTo("unknown");
     }
 
     @Test
@@ -103,6 +165,18 @@ class ServeOnPostgresTest {
         Process p = pb.start();
         serves.add(p);
         return p;
+    }
+
+    private static Map<String, String> with(Map<String, String> env, String key, String value) {
+        Map<String, String> all = new java.util.HashMap<>(env);
+        all.put(key, value);
+        return all;
+    }
+
+    private static JsonNode json(int port, String path) throws IOException, InterruptedException {
+        HttpResponse<String> r = http.send(request(port, path).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        return dev.scalebox.api.Json.MAPPER.readTree(r.body());
     }
 
     private void awaitHealth(Process p, int port) throws Exception {

@@ -89,7 +89,7 @@ class ServeRestartTest {
         survivor = vm.get("id").asString();
         assertThat(vm.get("status").asString()).isEqualTo("running");
         sshTarget = new Vm(survivor, "survivor", "debian-base", null, null, 2, 512, 2, "127.0.0.1",
-                vm.get("ssh_port").asInt(), "root", Instant.now(), null, null, null, 80, null, null, null);
+                vm.get("ssh_port").asInt(), "root", Instant.now(), null, null, null, 80, null, null, null, null);
         env.ssh(sshTarget, "echo alive > /root/marker && sync");
         env.serveHttp(sshTarget);
         String recordBefore = api("/vms/" + survivor).body();

@@ -2,6 +2,7 @@ package dev.scalebox.cli;
 
 import dev.scalebox.storage.DataDirLock;
 import dev.scalebox.storage.DataLayout;
+import dev.scalebox.config.HostName;
 import dev.scalebox.store.Database;
 import dev.scalebox.store.TemplateStore;
 import dev.scalebox.store.UserStore;
@@ -44,7 +45,8 @@ class StoreMigrateTest {
         Run first = run(migrate);
         assertThat(first.code).as(first.err).isZero();
         assertThat(first.out).contains("Copied 1 templates, 1 users and 1 VMs").contains("STORE_URL=" + url);
-        try (Database into = Database.openPostgres(url, Optional.of(ThrowawayPostgres.USER), Optional.of(pg.password()));
+        try (Database into = Database.openPostgres(url, Optional.of(ThrowawayPostgres.USER), Optional.of(pg.password()),
+                HostName.ofMachine());
              Database sqlite = Database.openSqlite(layout.database())) {
             assertThat(into.vms().list()).isEqualTo(sqlite.vms().list()).hasSize(1);
             assertThat(into.users().list()).isEqualTo(sqlite.users().list()).hasSize(1);

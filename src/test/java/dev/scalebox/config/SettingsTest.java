@@ -28,6 +28,12 @@ class SettingsTest {
         assertThat(s.maxConcurrentStarts()).as("auto: derived from the host").isEmpty();
         assertThat(Settings.load(Map.of(), Map.of("MAX_CONCURRENT_STARTS", "3"), Optional.empty()).maxConcurrentStarts())
                 .hasValue(3);
+        assertThat(s.hostName()).isEqualTo(HostName.ofMachine());
+        assertThat(s.hostUrl()).isEqualTo("http://127.0.0.1:8080");
+        assertThat(Settings.load(Map.of(), Map.of("API_BIND", "0.0.0.0", "HOST_NAME", "alpha"), Optional.empty()).hostUrl())
+                .as("a wildcard bind is reached by the host's name").isEqualTo("http://alpha:8080");
+        assertThat(s.hostHeartbeatInterval()).hasSeconds(5);
+        assertThat(s.hostDeadAfter()).hasSeconds(30);
     }
 
     @Test
@@ -65,6 +71,12 @@ class SettingsTest {
                 .hasMessage("Invalid setting MAX_CONCURRENT_STARTS='0' (from environment): must be between 1 and 1000");
         assertThatThrownBy(() -> Settings.load(Map.of(), Map.of("MAX_CONCURRENT_STARTS", "many"), Optional.empty()))
                 .hasMessageContaining("MAX_CONCURRENT_STARTS").hasMessageContaining("not a whole number");
+        assertThatThrownBy(() -> Settings.load(Map.of(), Map.of("HOST_NAME", "Host_1"), Optional.empty()))
+                .hasMessageContaining("HOST_NAME").hasMessageContaining("one lower-case DNS label");
+        assertThatThrownBy(() -> Settings.load(Map.of(), Map.of("HOST_URL", "http://b.internal:8080/api"), Optional.empty()))
+                .hasMessageContaining("HOST_URL").hasMessageContaining("with no path");
+        assertThatThrownBy(() -> Settings.load(Map.of(), Map.of("HOST_HEARTBEAT_INTERVAL", "10", "HOST_DEAD_AFTER", "15"),
+                Optional.empty())).hasMessage("Invalid setting HOST_DEAD_AFTER='15' (from environment): must be between 20 and 3600");
 
         Path yaml = Files.createTempFile("scalebox", ".yaml");
         Files.writeString(yaml, "api_prot: 9000\n");

@@ -23,12 +23,22 @@ class StoreTest {
     @TempDir
     Path dir;
 
+    private String postgresUrl;
+
     private Database open(String vendor) {
+        return open(vendor, "alpha");
+    }
+
+    /** This test's store, on SQLite or PostgreSQL, as host {@code host} sees it. */
+    private Database open(String vendor, String host) {
         if (vendor.equals("sqlite")) {
-            return Database.openSqlite(dir.resolve("scalebox.db"));
+            return Database.openSqlite(dir.resolve("scalebox.db"), host);
         }
         ThrowawayPostgres pg = ThrowawayPostgres.shared();
-        return Database.openPostgres(pg.newDatabase(), Optional.of(ThrowawayPostgres.USER), Optional.of(pg.password()));
+        if (postgresUrl == null) {
+            postgresUrl = pg.newDatabase();
+        }
+        return Database.openPostgres(postgresUrl, Optional.of(ThrowawayPostgres.USER), Optional.of(pg.password()), host);
     }
 
     @ParameterizedTest
@@ -70,11 +80,79 @@ class StoreTest {
             VmStore.Row read = vms.find("uno").orElseThrow();
             assertThat(read).isEqualTo(new VmStore.Row("vm-000000000001", "uno", "debian-base", "stopped",
                     "stopped by the user", 4, 4096, 10, 22001, T0, true, "10.77.0.9", "none", 8080, "boot",
-                    "ssh-ed25519 AAAA host"));
+                    "ssh-ed25519 AAAA host", "alpha"));
             assertThat(vms.find(one.id())).contains(read);
             assertThat(vms.list()).extracting(VmStore.Row::name).containsExactly("uno", "four");
             vms.delete(one.id());
             assertThat(vms.list()).extracting(VmStore.Row::name).containsExactly("four");
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"sqlite", "postgresql"})
+    void eachHostListsItsOwnVmsAndTemplatesAndFindsEveryHostsVms(String vendor) {
+        try (Database alpha = open(vendor, "alpha"); Database beta = open(vendor, "beta")) {
+            assertThat(alpha.vms().insert(vm("vm-000000000001", "one", 22001))).isTrue();
+            assertThat(beta.vms().insert(vm("vm-000000000002", "two", 22002))).isTrue();
+            assertThat(beta.vms().insert(vm("vm-000000000003", "one", 22003))).as("names span the hosts").isFalse();
+
+            assertThat(alpha.vms().list()).extracting(VmStore.Row::name).containsExactly("one");
+            assertThat(beta.vms().list()).extracting(VmStore.Row::name).containsExactly("two");
+            assertThat(alpha.vms().listAll()).extracting(VmStore.Row::host).containsExactly("alpha", "beta");
+            assertThat(beta.vms().find("one")).map(VmStore.Row::host).contains("alpha");
+
+            TemplateStore.Row base = new TemplateStore.Row("debian-base", 2L << 30, T0, true, "built");
+            alpha.templates().put(base);
+            assertThat(beta.templates().list()).as("beta holds no copy").isEmpty();
+            assertThat(beta.templates().find("debian-base")).isEmpty();
+            beta.templates().put(base);
+            assertThat(alpha.templates().delete("debian-base")).isTrue();
+            assertThat(alpha.templates().list()).isEmpty();
+            assertThat(beta.templates().list()).as("beta's copy keeps the record").containsExactly(base);
+            assertThat(beta.templates().delete("debian-base")).isTrue();
+            assertThat(beta.templates().listAll()).isEmpty();
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"sqlite", "postgresql"})
+    void recordsOfNoHostGoToTheFirstHostToAdoptThem(String vendor) {
+        try (Database alpha = open(vendor, "alpha"); Database beta = open(vendor, "beta")) {
+            alpha.vms().insert(vm("vm-000000000001", "one", 22001));
+            alpha.templates().put(new TemplateStore.Row("debian-base", 2L << 30, T0, true, "built"));
+            alpha.update("forget hosts", "UPDATE vms SET host = NULL");
+            alpha.update("forget hosts", "DELETE FROM template_hosts");
+            beta.vms().insert(vm("vm-000000000002", "two", 22002));
+
+            alpha.adoptUnowned();
+            assertThat(alpha.vms().list()).extracting(VmStore.Row::name)
+                    .as("SQLite is one host's: it takes all; PostgreSQL only what no host has")
+                    .containsExactlyElementsOf(vendor.equals("sqlite") ? java.util.List.of("one", "two") : java.util.List.of("one"));
+            assertThat(alpha.templates().list()).extracting(TemplateStore.Row::name).containsExactly("debian-base");
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"sqlite", "postgresql"})
+    void aHostIsMarkedDownOnlyWhileItsBeatsHaveNotMovedAndIsUpAgainWithItsNextBeat(String vendor) {
+        try (Database db = open(vendor)) {
+            HostStore hosts = db.hosts();
+            hosts.beat(host("alpha"));
+            hosts.beat(host("alpha"));
+            HostStore.Row seen = hosts.find("alpha").orElseThrow();
+            assertThat(seen.beats()).isEqualTo(2);
+            assertThat(seen.state()).isEqualTo("up");
+            assertThat(seen).usingRecursiveComparison().ignoringFields("beats").isEqualTo(host("alpha"));
+
+            assertThat(hosts.markDown("alpha", 1, "stale")).as("it beat since").isFalse();
+            assertThat(hosts.markDown("alpha", 2, "no heartbeat for 30 s")).isTrue();
+            assertThat(hosts.markDown("alpha", 2, "again")).as("already down").isFalse();
+            assertThat(hosts.find("alpha")).map(HostStore.Row::stateReason).contains("no heartbeat for 30 s");
+
+            hosts.beat(host("alpha"));
+            assertThat(hosts.find("alpha").orElseThrow()).extracting(HostStore.Row::state, HostStore.Row::stateReason)
+                    .containsExactly("up", null);
+            assertThat(hosts.list()).extracting(HostStore.Row::name).containsExactly("alpha");
         }
     }
 
@@ -110,7 +188,8 @@ class StoreTest {
         ThrowawayPostgres pg = ThrowawayPostgres.shared();
         String url = pg.newDatabase();
         try (Database sqlite = open("sqlite");
-             Database into = Database.openPostgres(url, Optional.of(ThrowawayPostgres.USER), Optional.of(pg.password()))) {
+             Database into = Database.openPostgres(url, Optional.of(ThrowawayPostgres.USER), Optional.of(pg.password()),
+                     "alpha")) {
             sqlite.templates().put(new TemplateStore.Row("debian-base", 2L << 30, T0, true, "built"));
             sqlite.users().insert(new UserStore.Row("u-1", "ada", "ssh-ed25519 AAAA ada", T0));
             sqlite.vms().insert(vm("vm-000000000001", "one", 22001));
@@ -134,10 +213,15 @@ class StoreTest {
     void aServerThatRefusesTheLoginIsNamedAndNothingIsLeftOpen() {
         ThrowawayPostgres pg = ThrowawayPostgres.shared();
         String url = pg.newDatabase();
-        assertThatThrownBy(() -> Database.openPostgres(url, Optional.of(ThrowawayPostgres.USER), Optional.of("wrong")))
+        assertThatThrownBy(() -> Database.openPostgres(url, Optional.of(ThrowawayPostgres.USER), Optional.of("wrong"), "alpha"))
                 .isInstanceOf(StoreException.class)
                 .hasMessageContaining("cannot connect to " + url)
                 .hasMessageContaining("password authentication failed");
+    }
+
+    private static HostStore.Row host(String name) {
+        return new HostStore.Row(name, "http://10.0.0.1:8080", "10.0.0.1", "up", null, 2, 24_000, 20_000, 100L << 30,
+                80L << 30, 1250, "QEMU emulator version 7.2.19", "tcg: max", 1, T0, T0.plusSeconds(5));
     }
 
     private static VmStore.Row vm(String id, String name, int port) {

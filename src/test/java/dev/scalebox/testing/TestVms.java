@@ -131,7 +131,7 @@ public final class TestVms implements AutoCloseable {
 
     private VmService service(int tcgCacheMib, BootLimits limits, Admission line, HostNetwork network) {
         VmService vms = new VmService(storage, new Hypervisor(new ProgramRunner(), ACCELERATOR, tcgCacheMib,
-                new QemuUsers(layout.root(), layout.lentToQemu(), layout.kernel()), network::plug), db.vms(),
+                new QemuUsers(layout.root(), layout.lentToQemu(), layout.kernel()), network::plug), db.vms(), db.hosts(),
                 new VmLimits(2, 512, 2, 100, "127.0.0.1", "127.0.0.1", portMin, portMin + 99, templateSnapshotsMax), templates, line, limits,
                 network);
         vms.startNetwork();

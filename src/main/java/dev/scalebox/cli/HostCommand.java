@@ -1,0 +1,41 @@
+package dev.scalebox.cli;
+
+import tools.jackson.databind.JsonNode;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.util.List;
+import java.util.Locale;
+
+/** {@code scalebox host ...}: the hosts that share the store, through the API. */
+@Command(name = "host", mixinStandardHelpOptions = true, description = "The hosts that share the store (through the API).")
+final class HostCommand {
+
+    @Mixin
+    CommonOptions common;
+
+    @Command(name = "ls", mixinStandardHelpOptions = true, description = "List the hosts: state, load and capacity.")
+    int ls(@Option(names = "--json") boolean json) {
+        Table.listing(ApiClient.from(common.settings()).get("/hosts"), json,
+                List.of("NAME", "STATE", "VMS", "LOAD", "CORES", "MEM_FREE", "POOL_FREE", "URL", "REASON"),
+                h -> List.of(h.get("name").asString(), h.get("state").asString(), h.get("vms").asString(),
+                        String.format(Locale.ROOT, "%.2f", h.get("load").asDouble()), h.get("cores").asString(),
+                        mib(h.get("mem_free_mib").asLong()) + "/" + mib(h.get("mem_total_mib").asLong()),
+                        bytes(h.get("pool_free_bytes").asLong()) + "/" + bytes(h.get("pool_total_bytes").asLong()),
+                        h.get("url").asString(), text(h.get("state_reason"))));
+        return 0;
+    }
+
+    private static String mib(long mib) {
+        return bytes(mib << 20);
+    }
+
+    private static String bytes(long bytes) {
+        return String.format(Locale.ROOT, "%.1fG", bytes / (double) (1L << 30));
+    }
+
+    private static String text(JsonNode node) {
+        return node == null || node.isNull() ? "" : node.asString();
+    }
+}

@@ -1,0 +1,98 @@
+package dev.scalebox.cluster;
+
+import dev.scalebox.store.Database;
+import dev.scalebox.store.VmStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+
+/**
+ * This host among the hosts of its store: its heartbeat and, when it holds the lead, the leader's
+ * work, on one thread every heartbeat interval. One host on SQLite is a cluster of one, and its
+ * own leader.
+ * <p>
+ * A failed start stops what it started; a heartbeat that fails (the store unreachable) is logged
+ * and tried again on the next beat, since a host that stays silent is marked down by the others.
+ */
+public final class Cluster implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(Cluster.class);
+
+    /**
+     * This host: its name, the URL other hosts reach its API at, the name clients ssh to for its
+     * VMs, its data directory (whose filesystem is its pool), and the heartbeat's timing.
+     */
+    public record Options(String name, String url, String sshHost, Path dataDir, Duration heartbeat, Duration deadAfter) {
+    }
+
+    private final Database db;
+    private final Heartbeat heartbeat;
+    private final Leader leader;
+    private final ScheduledExecutorService beats = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().name("heartbeat").daemon(true).factory());
+
+    private Cluster(Database db, Heartbeat heartbeat, Leader leader) {
+        this.db = db;
+        this.heartbeat = heartbeat;
+        this.leader = leader;
+    }
+
+    /**
+     * Joins the store as {@code options.name()}: claims the name (a second server under it is
+     * refused), sends the first heartbeat, and keeps beating.
+     */
+    public static Cluster join(Database db, Options options, String qemuVersion, String cpuModel) {
+        db.claim();
+        Cluster cluster = new Cluster(db, new Heartbeat(db.hosts(), options, qemuVersion, cpuModel),
+                new Leader(db, options.name(), options.deadAfter()));
+        cluster.tick();
+        long every = options.heartbeat().toMillis();
+        cluster.beats.scheduleWithFixedDelay(cluster::tick, every, every, TimeUnit.MILLISECONDS);
+        return cluster;
+    }
+
+    private void tick() {
+        try {
+            heartbeat.beat();
+            leader.tick();
+        } catch (RuntimeException e) {
+            log.warn("Heartbeat of host {} failed: {}", db.host(), e.getMessage());
+        }
+    }
+
+    /** Every host of the store, with the VMs each holds. */
+    public List<Host> hosts() {
+        Map<String, Long> vms = db.vms().listAll().stream()
+                .filter(r -> r.host() != null).collect(Collectors.groupingBy(VmStore.Row::host, Collectors.counting()));
+        return db.hosts().list().stream().map(h -> Host.of(h, vms.getOrDefault(h.name(), 0L))).toList();
+    }
+
+    /** This host's name. */
+    public String self() {
+        return db.host();
+    }
+
+    /** Whether this host holds the lead. */
+    public boolean leads() {
+        return leader.leads();
+    }
+
+    @Override
+    public void close() {
+        beats.shutdownNow();
+        try {
+            beats.awaitTermination(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        leader.close();
+    }
+}

@@ -1,0 +1,53 @@
+package dev.scalebox.cluster;
+
+import dev.scalebox.host.HostFacts;
+import dev.scalebox.store.HostStore;
+
+import java.io.IOException;
+import java.nio.file.FileStore;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+
+/** One host's heartbeat: what it has now, written into its own row of the store. */
+final class Heartbeat {
+
+    private final HostStore hosts;
+    private final Cluster.Options options;
+    private final String qemuVersion;
+    private final String cpuModel;
+    private final Instant startedAt = Instant.now();
+
+    Heartbeat(HostStore hosts, Cluster.Options options, String qemuVersion, String cpuModel) {
+        this.hosts = hosts;
+        this.options = options;
+        this.qemuVersion = qemuVersion;
+        this.cpuModel = cpuModel;
+    }
+
+    void beat() {
+        HostFacts facts = HostFacts.read();
+        long total = 0;
+        long free = 0;
+        try {
+            FileStore pool = Files.getFileStore(options.dataDir());
+            total = pool.getTotalSpace();
+            free = pool.getUsableSpace();
+        } catch (IOException e) {
+            // a pool that cannot be read has no room to offer
+        }
+        hosts.beat(new HostStore.Row(options.name(), options.url(), options.sshHost(), "up", null, facts.cpuCores(),
+                facts.memTotalMib(), facts.memAvailableMib(), total, free, loadMilli(), qemuVersion, cpuModel, 0,
+                startedAt, Instant.now()));
+    }
+
+    /** The one-minute load average, in thousandths. */
+    private static int loadMilli() {
+        try {
+            String first = Files.readString(Path.of("/proc/loadavg")).split(" ", 2)[0];
+            return (int) Math.round(Double.parseDouble(first) * 1000);
+        } catch (IOException | NumberFormatException e) {
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,73 @@
+package dev.scalebox.store;
+
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Host records: each host writes its own row on every heartbeat; the leader marks a host
+ * {@code down}, and only while its beats have not moved since the leader last looked.
+ */
+public final class HostStore {
+
+    /**
+     * A host: the URL other hosts reach its API at, the name clients ssh to for its VMs, its state
+     * ({@code up}, {@code draining}, {@code down}) and why, its capacity and load (the one-minute
+     * load average, in thousandths), the QEMU and CPU that its memory states need, and its beats.
+     */
+    public record Row(String name, String url, String sshHost, String state, String stateReason, int cores,
+                      long memTotalMib, long memFreeMib, long poolTotalBytes, long poolFreeBytes, int loadMilli,
+                      String qemuVersion, String cpuModel, long beats, Instant startedAt, Instant heartbeatAt) {
+    }
+
+    private final Database db;
+
+    HostStore(Database db) {
+        this.db = db;
+    }
+
+    /**
+     * One heartbeat of {@code r.name()}: its facts written, its beats counted up, and a host that
+     * was down up again; a draining host stays draining.
+     */
+    public void beat(Row r) {
+        db.update("record the heartbeat of host " + r.name(), "INSERT INTO hosts (name, url, ssh_host, state, state_reason,"
+                        + " cores, mem_total_mib, mem_free_mib, pool_total_bytes, pool_free_bytes, load_milli, qemu_version,"
+                        + " cpu_model, beats, started_at, heartbeat_at) VALUES (?,?,?,'up',NULL,?,?,?,?,?,?,?,?,1,?,?)"
+                        + " ON CONFLICT (name) DO UPDATE SET url = excluded.url, ssh_host = excluded.ssh_host,"
+                        + " state = CASE WHEN hosts.state = 'draining' THEN 'draining' ELSE 'up' END,"
+                        + " state_reason = CASE WHEN hosts.state = 'draining' THEN hosts.state_reason ELSE NULL END,"
+                        + " cores = excluded.cores, mem_total_mib = excluded.mem_total_mib,"
+                        + " mem_free_mib = excluded.mem_free_mib, pool_total_bytes = excluded.pool_total_bytes,"
+                        + " pool_free_bytes = excluded.pool_free_bytes, load_milli = excluded.load_milli,"
+                        + " qemu_version = excluded.qemu_version, cpu_model = excluded.cpu_model,"
+                        + " beats = hosts.beats + 1, started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at",
+                r.name(), r.url(), r.sshHost(), r.cores(), r.memTotalMib(), r.memFreeMib(), r.poolTotalBytes(),
+                r.poolFreeBytes(), r.loadMilli(), r.qemuVersion(), r.cpuModel(), r.startedAt().toString(),
+                r.heartbeatAt().toString());
+    }
+
+    /** Marks {@code name} down with {@code reason}, unless it has beaten since it was seen at {@code beats}. */
+    public boolean markDown(String name, long beats, String reason) {
+        return db.update("mark host " + name + " down", "UPDATE hosts SET state = 'down', state_reason = ?"
+                + " WHERE name = ? AND beats = ? AND state <> 'down'", reason, name, beats) > 0;
+    }
+
+    public Optional<Row> find(String name) {
+        return db.query("read hosts", "SELECT * FROM hosts WHERE name = ?", HostStore::row, name).stream().findFirst();
+    }
+
+    public List<Row> list() {
+        return db.query("read hosts", "SELECT * FROM hosts ORDER BY name", HostStore::row);
+    }
+
+    private static Row row(ResultSet rs) throws SQLException {
+        return new Row(rs.getString("name"), rs.getString("url"), rs.getString("ssh_host"), rs.getString("state"),
+                rs.getString("state_reason"), rs.getInt("cores"), rs.getLong("mem_total_mib"), rs.getLong("mem_free_mib"),
+                rs.getLong("pool_total_bytes"), rs.getLong("pool_free_bytes"), rs.getInt("load_milli"),
+                rs.getString("qemu_version"), rs.getString("cpu_model"), rs.getLong("beats"),
+                Instant.parse(rs.getString("started_at")), Instant.parse(rs.getString("heartbeat_at")));
+    }
+}
