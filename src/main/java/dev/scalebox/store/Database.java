@@ -134,7 +134,7 @@ public final class Database implements AutoCloseable {
      */
     public Optional<SessionLock> tryLock(long key) {
         if (!shared) {
-            return Optional.of(new SessionLock(null));
+            return Optional.of(new SessionLock(null, key));
         }
         try {
             Connection c = connection();
@@ -142,7 +142,7 @@ public final class Database implements AutoCloseable {
                 st.setLong(1, key);
                 try (ResultSet rs = st.executeQuery()) {
                     if (rs.next() && rs.getBoolean(1)) {
-                        return Optional.of(new SessionLock(c));
+                        return Optional.of(new SessionLock(c, key));
                     }
                 }
             }
@@ -156,9 +156,11 @@ public final class Database implements AutoCloseable {
     /** An advisory lock held by its own connection: lost when that connection is, and given up by closing it. */
     public static final class SessionLock implements AutoCloseable {
         private final Connection connection;
+        private final long key;
 
-        private SessionLock(Connection connection) {
+        private SessionLock(Connection connection, long key) {
             this.connection = connection;
+            this.key = key;
         }
 
         /** Whether the lock is still held: its connection still answers. */
@@ -173,14 +175,17 @@ public final class Database implements AutoCloseable {
             }
         }
 
+        /** Unlocks first: closing only gives the connection back to the pool, where the lock would stay with it. */
         @Override
         public void close() {
-            if (connection != null) {
-                try {
-                    connection.close();
-                } catch (SQLException e) {
-                    // the server drops the lock with the connection all the same
-                }
+            if (connection == null) {
+                return;
+            }
+            try (connection; PreparedStatement st = connection.prepareStatement("SELECT pg_advisory_unlock(?)")) {
+                st.setLong(1, key);
+                st.execute();
+            } catch (SQLException e) {
+                // a connection that is gone took its lock with it
             }
         }
     }

@@ -210,6 +210,27 @@ class StoreTest {
     }
 
     @Test
+    void aLockIsHeldByOneHostUntilItIsGivenUpAndThenAnotherTakesIt() {
+        try (Database alpha = open("postgresql", "alpha"); Database beta = open("postgresql", "beta")) {
+            Database.SessionLock held = alpha.tryLock(Database.LEADER_LOCK).orElseThrow();
+            assertThat(held.held()).isTrue();
+            assertThat(beta.tryLock(Database.LEADER_LOCK)).isEmpty();
+            alpha.claim();
+            try (Database again = open("postgresql", "alpha")) {
+                assertThatThrownBy(again::claim)
+                        .isInstanceOf(ScaleboxException.Conflict.class)
+                        .hasMessageContaining("host 'alpha' of the store PostgreSQL").hasMessageContaining("is served by another");
+            }
+
+            held.close();
+            Database.SessionLock taken = beta.tryLock(Database.LEADER_LOCK)
+                    .orElseThrow(() -> new AssertionError("the lock stayed with alpha's pooled connection"));
+            assertThat(alpha.tryLock(Database.LEADER_LOCK)).as("held by beta now").isEmpty();
+            taken.close();
+        }
+    }
+
+    @Test
     void aServerThatRefusesTheLoginIsNamedAndNothingIsLeftOpen() {
         ThrowawayPostgres pg = ThrowawayPostgres.shared();
         String url = pg.newDatabase();
