@@ -54,6 +54,12 @@ public abstract class ScaleboxException extends RuntimeException {
         @Override public int status() { return 507; }
     }
 
+    /** 503: the host that must carry out the request is down or does not answer; try again later. */
+    public static class Unavailable extends ScaleboxException {
+        public Unavailable(String message) { super(message); }
+        @Override public int status() { return 503; }
+    }
+
     /** 500: a host operation failed; the message says which and why (e.g. a program's stderr). */
     public static class HostFailure extends ScaleboxException {
         public HostFailure(String message) { super(message); }

@@ -1,5 +1,7 @@
 package dev.scalebox.api;
 
+import dev.scalebox.cluster.ClusterSecret;
+import dev.scalebox.cluster.Forwarder;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Headers;
 
@@ -7,20 +9,24 @@ import java.net.URI;
 import java.util.Optional;
 
 /**
- * Who may call the API: a caller with the bearer token, or a browser with a live session cookie.
+ * Who may call the API: a caller with the bearer token, a browser with a live session cookie, or
+ * another host of the store with the cluster secret (see {@link ClusterSecret}).
  * A browser also sends {@code Origin} on requests that change state and on WebSocket upgrades;
  * one from another site is refused, so a page elsewhere cannot act through a signed-in browser.
  */
 final class Access {
 
     static final String COOKIE = "scalebox_session";
+    private static final io.helidon.http.HeaderName SECRET = HeaderNames.create(ClusterSecret.HEADER);
 
     private final ApiToken token;
     private final WebSessions sessions;
+    private final Optional<Forwarder> hosts;
 
-    Access(ApiToken token, WebSessions sessions) {
+    Access(ApiToken token, WebSessions sessions, Optional<Forwarder> hosts) {
         this.token = token;
         this.sessions = sessions;
+        this.hosts = hosts;
     }
 
     WebSessions sessions() {
@@ -33,7 +39,13 @@ final class Access {
 
     boolean allows(Headers headers) {
         return token.accepts(headers.first(HeaderNames.AUTHORIZATION).orElse(null))
-                || sessions.expiry(sessionId(headers).orElse(null)).isPresent();
+                || sessions.expiry(sessionId(headers).orElse(null)).isPresent()
+                || passedOn(headers);
+    }
+
+    /** Whether the request was passed on by another host of the store. */
+    boolean passedOn(Headers headers) {
+        return hosts.isPresent() && hosts.get().passedOn(headers.first(SECRET).orElse(null));
     }
 
     /** The session id in the request's cookie, if it has one. */

@@ -58,7 +58,8 @@ public final class ApiServer implements AutoCloseable {
 
     public static ApiServer start(String host, int port, ApiToken token, Services services) {
         HelidonLogging.install();
-        Access access = new Access(token, new WebSessions(java.time.Clock.systemUTC()));
+        Access access = new Access(token, new WebSessions(java.time.Clock.systemUTC()),
+                Optional.ofNullable(services.cluster()).flatMap(Cluster::forwarder));
         var builder = WebServer.builder()
                 .host(host)
                 .port(port)
@@ -101,6 +102,9 @@ public final class ApiServer implements AutoCloseable {
                 error(res, 401, "Missing or invalid API token: send 'Authorization: Bearer TOKEN', or sign in to the web console");
             }
         });
+        if (services.cluster() != null && services.vms() != null) {
+            VmForwarding.register(routing, services.vms(), services.cluster(), access);
+        }
         WebPage.register(routing);
         SessionRoutes.register(routing, access);
         routing.get("/health", (req, res) -> json(res, 200, Map.of("status", "ok")))

@@ -3,6 +3,7 @@ package dev.scalebox.cli;
 import dev.scalebox.api.ApiServer;
 import dev.scalebox.api.ApiToken;
 import dev.scalebox.cluster.Cluster;
+import dev.scalebox.cluster.ClusterSecret;
 import dev.scalebox.config.Setting;
 import dev.scalebox.config.Settings;
 import dev.scalebox.gateway.Gateway;
@@ -62,7 +63,8 @@ final class ServeCommand implements Callable<Integer> {
     static void serve(Services services) throws InterruptedException {
         Settings settings = services.settings();
         Cluster cluster = Cluster.join(services.store(), new Cluster.Options(settings.hostName(), settings.hostUrl(),
-                        settings.sshHost(), services.layout().root(), settings.hostHeartbeatInterval(), settings.hostDeadAfter()),
+                        settings.sshHost(), services.layout().root(), settings.hostHeartbeatInterval(), settings.hostDeadAfter(),
+                        settings.clusterSecretFile().map(ClusterSecret::read)),
                 services.hypervisor().qemuVersion(), services.hypervisor().cpuModel());
         Gateway gateway = null;
         ApiServer server;

@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -28,21 +29,25 @@ public final class Cluster implements AutoCloseable {
 
     /**
      * This host: its name, the URL other hosts reach its API at, the name clients ssh to for its
-     * VMs, its data directory (whose filesystem is its pool), and the heartbeat's timing.
+     * VMs, its data directory (whose filesystem is its pool), the heartbeat's timing, and the
+     * secret it shares with the other hosts (empty: it passes nothing on).
      */
-    public record Options(String name, String url, String sshHost, Path dataDir, Duration heartbeat, Duration deadAfter) {
+    public record Options(String name, String url, String sshHost, Path dataDir, Duration heartbeat, Duration deadAfter,
+                          Optional<ClusterSecret> secret) {
     }
 
     private final Database db;
     private final Heartbeat heartbeat;
     private final Leader leader;
+    private final Optional<Forwarder> forwarder;
     private final ScheduledExecutorService beats = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().name("heartbeat").daemon(true).factory());
 
-    private Cluster(Database db, Heartbeat heartbeat, Leader leader) {
+    private Cluster(Database db, Heartbeat heartbeat, Leader leader, Optional<Forwarder> forwarder) {
         this.db = db;
         this.heartbeat = heartbeat;
         this.leader = leader;
+        this.forwarder = forwarder;
     }
 
     /**
@@ -52,7 +57,8 @@ public final class Cluster implements AutoCloseable {
     public static Cluster join(Database db, Options options, String qemuVersion, String cpuModel) {
         db.claim();
         Cluster cluster = new Cluster(db, new Heartbeat(db.hosts(), options, qemuVersion, cpuModel),
-                new Leader(db, options.name(), options.deadAfter()));
+                new Leader(db, options.name(), options.deadAfter()),
+                options.secret().map(secret -> new Forwarder(secret, db.hosts())));
         cluster.tick();
         long every = options.heartbeat().toMillis();
         cluster.beats.scheduleWithFixedDelay(cluster::tick, every, every, TimeUnit.MILLISECONDS);
@@ -78,6 +84,11 @@ public final class Cluster implements AutoCloseable {
     /** This host's name. */
     public String self() {
         return db.host();
+    }
+
+    /** What passes actions on to other hosts; empty without a cluster secret. */
+    public Optional<Forwarder> forwarder() {
+        return forwarder;
     }
 
     /** Whether this host holds the lead. */

@@ -47,6 +47,8 @@ public enum Setting {
             + " (default http://API_BIND:API_PORT, with the host's name for a wildcard API_BIND)"),
     HOST_HEARTBEAT_INTERVAL("5", "seconds between two heartbeats of this host"),
     HOST_DEAD_AFTER("30", "seconds without a heartbeat after which a host is down"),
+    CLUSTER_SECRET_FILE(null, "a file holding the secret the hosts of a store share (32 characters or more), with which"
+            + " they pass each other the actions on their VMs; unset, an action on another host's VM is refused"),
     STORAGE_IMAGE("/var/lib/scalebox.img", "the loop image of the btrfs pool"),
     STORAGE_SIZE(null, "the size of the btrfs pool image (e.g. 100G); automatic when unset"),
     TEMPLATE_MIRROR(null, "the Debian mirror for template builds; mmdebstrap's default when unset"),

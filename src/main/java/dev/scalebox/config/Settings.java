@@ -136,6 +136,8 @@ public final class Settings {
         return java.time.Duration.ofSeconds(integer(Setting.HOST_HEARTBEAT_INTERVAL));
     }
 
+    public Optional<Path> clusterSecretFile() { return optional(Setting.CLUSTER_SECRET_FILE).map(Path::of); }
+
     public java.time.Duration hostDeadAfter() { return java.time.Duration.ofSeconds(integer(Setting.HOST_DEAD_AFTER)); }
 
     public Path storageImage() { return Path.of(values.get(Setting.STORAGE_IMAGE)); }
@@ -257,14 +259,16 @@ public final class Settings {
                 throw bad(Setting.STORE_URL, "must be jdbc:postgresql://HOST[:PORT]/DATABASE");
             }
         });
-        optional(Setting.STORE_PASSWORD_FILE).ifPresent(file -> {
-            if (!Path.of(file).isAbsolute()) {
-                throw bad(Setting.STORE_PASSWORD_FILE, "must be an absolute path");
-            }
-            if (!Files.isReadable(Path.of(file))) {
-                throw bad(Setting.STORE_PASSWORD_FILE, "cannot be read: " + file);
-            }
-        });
+        for (Setting s : List.of(Setting.STORE_PASSWORD_FILE, Setting.CLUSTER_SECRET_FILE)) {
+            optional(s).ifPresent(file -> {
+                if (!Path.of(file).isAbsolute()) {
+                    throw bad(s, "must be an absolute path");
+                }
+                if (!Files.isReadable(Path.of(file))) {
+                    throw bad(s, "cannot be read: " + file);
+                }
+            });
+        }
         optional(Setting.HOST_NAME).ifPresent(name -> {
             if (!HostName.valid(name)) {
                 throw bad(Setting.HOST_NAME, "must be one lower-case DNS label: letters, digits and dashes, at most 63");

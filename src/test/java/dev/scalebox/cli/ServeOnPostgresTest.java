@@ -83,11 +83,14 @@ class ServeOnPostgresTest {
     }
 
     @Test
-    void twoHostsShareTheStoreAndWhenTheLeaderDiesTheOtherLeadsAndMarksItDown() throws Exception {
+    void twoHostsShareTheStorePassEachOtherActionsAndWhenTheLeaderDiesTheOtherLeadsAndMarksItDown() throws Exception {
         ThrowawayPostgres pg = ThrowawayPostgres.shared();
         String url = pg.newDatabase();
+        String secret = "0123456789abcdef0123456789abcdef-cluster";
+        Path secretFile = Files.writeString(dir.resolve("cluster-secret"), secret + "\n");
         Map<String, String> store = Map.of("STORE_URL", url, "STORE_USER", ThrowawayPostgres.USER,
-                "STORE_PASSWORD_FILE", pg.passwordFile().toString(), "HOST_HEARTBEAT_INTERVAL", "1", "HOST_DEAD_AFTER", "4");
+                "STORE_PASSWORD_FILE", pg.passwordFile().toString(), "HOST_HEARTBEAT_INTERVAL", "1", "HOST_DEAD_AFTER", "4",
+                "CLUSTER_SECRET_FILE", secretFile.toString());
         int alphaPort = Ports.free();
         int betaPort = Ports.free();
         Process alpha = serve(dir.resolve("alpha"), alphaPort, with(store, "HOST_NAME", "alpha"));
@@ -116,10 +119,15 @@ class ServeOnPostgresTest {
         JsonNode fromBeta = json(betaPort, "/vms/on-alpha");
         assertThat(fromBeta.get("host").asString()).isEqualTo("alpha");
         assertThat(fromBeta.get("status").asString()).isEqualTo("running");
-        HttpResponse<String> stop = http.send(request(betaPort, "/vms/on-alpha/stop")
+        HttpResponse<String> bounced = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + betaPort
+                + "/vms/on-alpha/stop")).header("Scalebox-Cluster-Secret", secret).POST(HttpRequest.BodyPublishers.noBody())
+                .build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(bounced.statusCode()).as("a request passed on is not passed on again").isEqualTo(409);
+        assertThat(bounced.body()).contains("lives on host alpha (http://127.0.0.1:" + alphaPort + ")");
+        HttpResponse<String> forged = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + alphaPort
+                + "/vms/on-alpha/stop")).header("Scalebox-Cluster-Secret", secret.replace('0', 'x'))
                 .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
-        assertThat(stop.statusCode()).isEqualTo(409);
-        assertThat(stop.body()).contains("lives on host alpha (http://127.0.0.1:" + alphaPort + ")");
+        assertThat(forged.statusCode()).as("a wrong secret and no token").isEqualTo(401);
         Waits.until("alpha to lead", Waits.STEP, () -> Files.readString(dir.resolve("alpha.log"))
                 .contains("Host alpha leads the cluster"), () -> log(alpha));
 
@@ -131,12 +139,23 @@ class ServeOnPostgresTest {
         assertThat(unknown.get("status").asString()).isEqualTo("unknown");
         assertThat(unknown.get("status_reason").asString()).startsWith("host alpha is down: no heartbeat for");
         assertThat(json(betaPort, "/vms")).hasSize(1);
+        HttpResponse<String> toTheDead = http.send(request(betaPort, "/vms/on-alpha/start")
+                .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(toTheDead.statusCode()).isEqualTo(503);
+        assertThat(toTheDead.body()).contains("host alpha is down: no heartbeat for");
 
         Process again = serve(dir.resolve("alpha"), alphaPort, with(store, "HOST_NAME", "alpha"));
         awaitHealth(again, alphaPort);
         Waits.until("alpha to be up again", Waits.STEP,
                 () -> json(betaPort, "/hosts").get(0).get("state").asString().equals("up"), () -> log(again));
-        assertThat(json(betaPort, "/vms/on-alpha").get("status").asString()).isNotEqualTo("unknown");
+        HttpResponse<String> stopped = http.send(request(betaPort, "/vms/on-alpha/stop")
+                .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(stopped.statusCode()).as("passed on to alpha: %s", stopped.body()).isEqualTo(200);
+        assertThat(dev.scalebox.api.Json.MAPPER.readTree(stopped.body()).get("status").asString()).isEqualTo("stopped");
+        HttpResponse<String> deleted = http.send(request(betaPort, "/vms/on-alpha").DELETE().build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(deleted.statusCode()).as(deleted.body()).isEqualTo(204);
+        assertThat(json(alphaPort, "/vms")).isEmpty();
     }
 
     @Test

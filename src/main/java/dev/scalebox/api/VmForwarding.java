@@ -1,0 +1,68 @@
+package dev.scalebox.api;
+
+import dev.scalebox.ScaleboxException;
+import dev.scalebox.cluster.Cluster;
+import dev.scalebox.cluster.Forwarder;
+import dev.scalebox.vm.Vm;
+import dev.scalebox.vm.VmService;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.HttpMediaType;
+import io.helidon.http.Status;
+import io.helidon.webserver.http.HttpRouting;
+import io.helidon.webserver.http.ServerRequest;
+
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Actions on a VM of another host, passed on to that host: {@code DELETE /vms/{id}} and every
+ * {@code /vms/{id}/ACTION} (start, stop, suspend, restart, snapshot, egress, console, stats). The
+ * VM's record answers a plain {@code GET /vms/{id}} on any host; the console's WebSocket is not
+ * passed on. Without a cluster secret, or for a request that was itself passed on, the request
+ * goes on here, where the VM's service refuses it with the host it lives on.
+ */
+final class VmForwarding {
+
+    private static final Pattern VM_PATH = Pattern.compile("/vms/([^/]+)(/[a-z]+)?");
+
+    private VmForwarding() {
+    }
+
+    static void register(HttpRouting.Builder routing, VmService vms, Cluster cluster, Access access) {
+        Optional<Forwarder> forwarder = cluster.forwarder();
+        if (forwarder.isEmpty()) {
+            return;
+        }
+        routing.addFilter((chain, req, res) -> {
+            Matcher m = VM_PATH.matcher(req.path().path());
+            String method = req.prologue().method().text();
+            if (!m.matches() || (m.group(2) == null && !method.equals("DELETE")) || access.passedOn(req.headers())) {
+                chain.proceed();
+                return;
+            }
+            Optional<Vm> vm = vms.find(m.group(1));
+            if (vm.isEmpty() || cluster.self().equals(vm.get().host())) {
+                chain.proceed();
+                return;
+            }
+            try {
+                Forwarder.Answer answer = forwarder.get().forward(vm.get().host(), method, pathAndQuery(req),
+                        req.headers().contentType().map(HttpMediaType::text).orElse(null),
+                        req.content().hasEntity() ? req.content().as(byte[].class) : new byte[0]);
+                res.status(Status.create(answer.status()));
+                if (answer.contentType() != null) {
+                    res.header(HeaderNames.CONTENT_TYPE, answer.contentType());
+                }
+                res.send(answer.body());
+            } catch (ScaleboxException e) {
+                ApiServer.error(res, e.status(), e.getMessage());
+            }
+        });
+    }
+
+    private static String pathAndQuery(ServerRequest req) {
+        String query = req.query().rawValue();
+        return req.path().rawPath() + (query.isEmpty() ? "" : "?" + query);
+    }
+}

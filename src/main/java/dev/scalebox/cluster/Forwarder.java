@@ -1,0 +1,71 @@
+package dev.scalebox.cluster;
+
+import dev.scalebox.ScaleboxException;
+import dev.scalebox.store.HostStore;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+
+/**
+ * Passes a request about a VM to the VM's own host, with the cluster secret and without the
+ * caller's token, and hands back that host's answer as it is: the caller sees one answer. A
+ * request that arrived passed on is never passed on again, so two hosts that disagree about where
+ * a VM lives cannot bounce it between them.
+ */
+public final class Forwarder {
+
+    /** The longest an action may take on the other host: a stop's ACPI wait, a suspend's save. */
+    private static final Duration ACTION = Duration.ofMinutes(10);
+
+    /** The other host's answer. */
+    public record Answer(int status, String contentType, byte[] body) {
+    }
+
+    private final ClusterSecret secret;
+    private final HostStore hosts;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+
+    public Forwarder(ClusterSecret secret, HostStore hosts) {
+        this.secret = secret;
+        this.hosts = hosts;
+    }
+
+    /** Whether a request came from another host of the store. */
+    public boolean passedOn(String offeredSecret) {
+        return secret.matches(offeredSecret);
+    }
+
+    /**
+     * Sends {@code method pathAndQuery} with {@code body} to host {@code name}. A host that is down
+     * or does not answer is a 503 that says so; nothing is retried, since the action may have
+     * been carried out before the answer was lost.
+     */
+    public Answer forward(String name, String method, String pathAndQuery, String contentType, byte[] body) {
+        HostStore.Row host = hosts.find(name).orElseThrow(() -> new ScaleboxException.Unavailable(
+                "host " + name + " is not known to the store; it has not started yet"));
+        if (host.state().equals("down")) {
+            throw new ScaleboxException.Unavailable("host " + name + " is down: " + host.stateReason());
+        }
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(host.url() + pathAndQuery))
+                .timeout(ACTION)
+                .header(ClusterSecret.HEADER, secret.value())
+                .method(method, body.length == 0 ? HttpRequest.BodyPublishers.noBody()
+                        : HttpRequest.BodyPublishers.ofByteArray(body));
+        if (contentType != null) {
+            request.header("Content-Type", contentType);
+        }
+        try {
+            HttpResponse<byte[]> answer = http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
+            return new Answer(answer.statusCode(), answer.headers().firstValue("Content-Type").orElse(null), answer.body());
+        } catch (IOException e) {
+            throw new ScaleboxException.Unavailable("host " + name + " (" + host.url() + ") did not answer: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ScaleboxException.Unavailable("interrupted while waiting for host " + name);
+        }
+    }
+}
