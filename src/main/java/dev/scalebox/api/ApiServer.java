@@ -122,7 +122,8 @@ public final class ApiServer implements AutoCloseable {
                 res.header(HeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
                 res.send(metrics.scrape());
             });
-            VmRoutes.register(routing, services.vms(), metrics);
+            VmRoutes.register(routing, services.vms(), metrics,
+                    new VmPlacement(services.cluster(), access, services.vms().limits()));
             ConsoleSocket.register(routing, services.vms());
             EventStream events = new EventStream();
             services.vms().onEvents(events);

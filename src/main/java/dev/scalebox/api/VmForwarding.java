@@ -10,6 +10,7 @@ import io.helidon.http.HttpMediaType;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
 
 import java.util.Optional;
 import java.util.regex.Matcher;
@@ -50,15 +51,23 @@ final class VmForwarding {
                 Forwarder.Answer answer = forwarder.get().forward(vm.get().host(), method, pathAndQuery(req),
                         req.headers().contentType().map(HttpMediaType::text).orElse(null),
                         req.content().hasEntity() ? req.content().as(byte[].class) : new byte[0]);
-                res.status(Status.create(answer.status()));
-                if (answer.contentType() != null) {
-                    res.header(HeaderNames.CONTENT_TYPE, answer.contentType());
-                }
-                res.send(answer.body());
+                send(res, answer);
             } catch (ScaleboxException e) {
                 ApiServer.error(res, e.status(), e.getMessage());
             }
         });
+    }
+
+    /** Hands another host's answer to the caller as that host gave it. */
+    static void send(ServerResponse res, Forwarder.Answer answer) {
+        res.status(Status.create(answer.status()));
+        if (answer.contentType() != null) {
+            res.header(HeaderNames.CONTENT_TYPE, answer.contentType());
+        }
+        if (answer.location() != null) {
+            res.header(HeaderNames.LOCATION, answer.location());
+        }
+        res.send(answer.body());
     }
 
     private static String pathAndQuery(ServerRequest req) {

@@ -34,7 +34,7 @@ final class VmRoutes {
 
     /** The JSON body of {@code POST /vms}. */
     record CreateBody(String template, String sshPublicKey, String name, Integer vcpuCount, Integer memSizeMib,
-                      Integer diskSizeGib, JsonNode egress, Integer httpPort) {
+                      Integer diskSizeGib, JsonNode egress, Integer httpPort, String host) {
     }
 
     /** The optional JSON body of {@code POST /vms/{id}/restart}. */
@@ -62,10 +62,14 @@ final class VmRoutes {
         }
     }
 
-    static void register(HttpRouting.Builder routing, VmService vms, Metrics metrics) {
+    static void register(HttpRouting.Builder routing, VmService vms, Metrics metrics, VmPlacement placement) {
         routing.post("/vms", (req, res) -> {
             long start = System.nanoTime();
-            CreateBody b = body(req, CreateBody.class);
+            byte[] raw = raw(req);
+            CreateBody b = body(raw, CreateBody.class);
+            if (placement.passedOn(req, b, raw, res)) {
+                return;
+            }
             Vm vm = vms.create(new CreateVm(b.template(), b.sshPublicKey(), b.name(), b.vcpuCount(), b.memSizeMib(),
                     b.diskSizeGib(), egress(b.egress()), b.httpPort()));
             res.header(HeaderNames.LOCATION, "/vms/" + vm.id());
@@ -149,7 +153,14 @@ final class VmRoutes {
 
     /** Reads a JSON body strictly: malformed JSON, unknown fields and wrong types are a 400 that names the field. */
     static <T> T body(ServerRequest req, Class<T> type) {
-        byte[] raw = req.content().hasEntity() ? req.content().as(byte[].class) : new byte[0];
+        return body(raw(req), type);
+    }
+
+    private static byte[] raw(ServerRequest req) {
+        return req.content().hasEntity() ? req.content().as(byte[].class) : new byte[0];
+    }
+
+    private static <T> T body(byte[] raw, Class<T> type) {
         if (raw.length == 0) {
             throw new ScaleboxException.BadRequest("A JSON body is required");
         }

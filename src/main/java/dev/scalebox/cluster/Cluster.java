@@ -81,6 +81,14 @@ public final class Cluster implements AutoCloseable {
         return db.hosts().list().stream().map(h -> Host.of(h, vms.getOrDefault(h.name(), 0L))).toList();
     }
 
+    /**
+     * The host a new VM of {@code template} with {@code memMib} and {@code diskGib} goes to (see
+     * {@link Placement}); {@code named} is the host the request names, if it does.
+     */
+    public String place(String template, int memMib, int diskGib, Optional<String> named) {
+        return Placement.choose(db.hosts().list(), db.templates().holders(template), template, memMib, diskGib, named);
+    }
+
     /** This host's name. */
     public String self() {
         return db.host();

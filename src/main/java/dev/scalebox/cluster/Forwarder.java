@@ -21,8 +21,8 @@ public final class Forwarder {
     /** The longest an action may take on the other host: a stop's ACPI wait, a suspend's save. */
     private static final Duration ACTION = Duration.ofMinutes(10);
 
-    /** The other host's answer. */
-    public record Answer(int status, String contentType, byte[] body) {
+    /** The other host's answer: its status, body and the headers that describe the body (null when absent). */
+    public record Answer(int status, String contentType, String location, byte[] body) {
     }
 
     private final ClusterSecret secret;
@@ -60,7 +60,8 @@ public final class Forwarder {
         }
         try {
             HttpResponse<byte[]> answer = http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
-            return new Answer(answer.statusCode(), answer.headers().firstValue("Content-Type").orElse(null), answer.body());
+            return new Answer(answer.statusCode(), answer.headers().firstValue("Content-Type").orElse(null),
+                    answer.headers().firstValue("Location").orElse(null), answer.body());
         } catch (IOException e) {
             throw new ScaleboxException.Unavailable("host " + name + " (" + host.url() + ") did not answer: " + e.getMessage());
         } catch (InterruptedException e) {

@@ -47,6 +47,12 @@ public final class TemplateStore {
                 host);
     }
 
+    /** The hosts that hold a copy of template {@code name}. */
+    public java.util.Set<String> holders(String name) {
+        return new java.util.TreeSet<>(db.query("read template copies", "SELECT host FROM template_hosts WHERE template = ?",
+                rs -> rs.getString("host"), name));
+    }
+
     /** Every host's templates. */
     public List<Row> listAll() {
         return db.query("read templates", "SELECT * FROM templates ORDER BY name", TemplateStore::row);

@@ -141,6 +141,11 @@ public final class VmService {
         runtime.admission().onAdmitted(listener);
     }
 
+    /** The defaults and bounds of VM sizes here. */
+    public VmLimits limits() {
+        return limits;
+    }
+
     /** This host's VMs. */
     public List<Vm> list() {
         return store.list().stream().map(this::toVm).toList();

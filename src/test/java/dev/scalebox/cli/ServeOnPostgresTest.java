@@ -2,7 +2,6 @@ package dev.scalebox.cli;
 
 import dev.scalebox.config.HostName;
 import dev.scalebox.store.Database;
-import dev.scalebox.testing.LoopFs;
 import dev.scalebox.testing.Ports;
 import dev.scalebox.testing.ScaleboxCli;
 import dev.scalebox.testing.Sh;
@@ -39,7 +38,7 @@ class ServeOnPostgresTest {
             "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ada@laptop";
     private static final HttpClient http = HttpClient.newHttpClient();
 
-    private final Path dir = LoopFs.tempDir();
+    private final Path dir = tempDir();
     private final List<Process> serves = new ArrayList<>();
 
     @AfterEach
@@ -93,6 +92,16 @@ class ServeOnPostgresTest {
                 "CLUSTER_SECRET_FILE", secretFile.toString());
         int alphaPort = Ports.free();
         int betaPort = Ports.free();
+        Path tiny = dir.resolve("tiny.ext4");
+        Files.createDirectories(dir.resolve("tiny/root/.ssh"));
+        Sh.run("truncate", "-s", "32M", tiny.toString());
+        Sh.run("mkfs.ext4", "-q", "-F", "-d", dir.resolve("tiny").toString(), tiny.toString());
+        ProcessBuilder importing = ScaleboxCli.command("template", "import", tiny.toString(), "tiny", "--data-dir",
+                dir.resolve("alpha").toString());
+        importing.environment().putAll(with(store, "HOST_NAME", "alpha"));
+        Process imported = importing.redirectErrorStream(true).redirectOutput(dir.resolve("import.log").toFile()).start();
+        assertThat(imported.waitFor(Waits.STEP.toSeconds(), TimeUnit.SECONDS) && imported.exitValue() == 0)
+                .as(Files.readString(dir.resolve("import.log"))).isTrue();
         Process alpha = serve(dir.resolve("alpha"), alphaPort, with(store, "HOST_NAME", "alpha"));
         awaitHealth(alpha, alphaPort);
         Process beta = serve(dir.resolve("beta"), betaPort, with(store, "HOST_NAME", "beta"));
@@ -156,6 +165,29 @@ class ServeOnPostgresTest {
                 HttpResponse.BodyHandlers.ofString());
         assertThat(deleted.statusCode()).as(deleted.body()).isEqualTo(204);
         assertThat(json(alphaPort, "/vms")).isEmpty();
+
+        HttpResponse<String> placed = http.send(request(betaPort, "/vms").POST(HttpRequest.BodyPublishers.ofString(
+                "{\"template\":\"tiny\",\"ssh_public_key\":\"" + KEY + "\",\"name\":\"placed\",\"vcpu_count\":1,"
+                        + "\"mem_size_mib\":256,\"disk_size_gib\":1}")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(placed.statusCode()).as("placed on alpha, the one host with the template: %s", placed.body()).isEqualTo(201);
+        JsonNode made = dev.scalebox.api.Json.MAPPER.readTree(placed.body());
+        assertThat(made.get("host").asString()).isEqualTo("alpha");
+        assertThat(placed.headers().firstValue("Location")).hasValue("/vms/" + made.get("id").asString());
+        assertThat(json(alphaPort, "/vms")).extracting(v -> v.get("name").asString()).containsExactly("placed");
+        HttpResponse<String> notThere = http.send(request(betaPort, "/vms").POST(HttpRequest.BodyPublishers.ofString(
+                "{\"template\":\"tiny\",\"ssh_public_key\":\"" + KEY + "\",\"host\":\"beta\"}")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(notThere.statusCode()).isEqualTo(409);
+        assertThat(notThere.body()).contains("host beta has no copy of template 'tiny'; it is on alpha");
+        HttpResponse<String> nowhere = http.send(request(alphaPort, "/vms").POST(HttpRequest.BodyPublishers.ofString(
+                "{\"template\":\"debian-base\",\"ssh_public_key\":\"" + KEY + "\"}")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(nowhere.statusCode()).isEqualTo(404);
+        assertThat(nowhere.body()).contains("No up host holds template 'debian-base'");
+        HttpResponse<String> gone = http.send(request(betaPort, "/vms/placed").DELETE().build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(gone.statusCode()).as(gone.body()).isEqualTo(204);
+        assertThat(json(betaPort, "/vms")).isEmpty();
     }
 
     @Test
@@ -184,6 +216,17 @@ class ServeOnPostgresTest {
         Process p = pb.start();
         serves.add(p);
         return p;
+    }
+
+    /** Traversable by QEMU's users like the data directories of the other tests, with no pool mounted in it. */
+    private static Path tempDir() {
+        try {
+            return Files.createTempDirectory(Path.of("/var/tmp"), "scalebox-serve-pg-",
+                    java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                            java.nio.file.attribute.PosixFilePermissions.fromString("rwx--x--x")));
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     private static Map<String, String> with(Map<String, String> env, String key, String value) {
