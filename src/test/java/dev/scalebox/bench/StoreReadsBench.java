@@ -3,26 +3,19 @@ package dev.scalebox.bench;
 import dev.scalebox.api.Json;
 import dev.scalebox.store.Database;
 import dev.scalebox.store.VmStore;
-import dev.scalebox.testing.Ports;
-import dev.scalebox.testing.ScaleboxCli;
 import dev.scalebox.testing.Sh;
 import dev.scalebox.testing.ThrowawayPostgres;
 
 import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 
 /**
  * {@code GET /vms} of a real {@code scalebox serve} holding N VM records, with its store in SQLite
@@ -31,9 +24,6 @@ import java.util.concurrent.TimeUnit;
  * Run by bench/store-reads.sh.
  */
 public final class StoreReadsBench {
-
-    private static final String TOKEN = "store-reads-bench-token-0123";
-    private static final HttpClient http = HttpClient.newHttpClient();
 
     private record Result(String store, int records, double p50, double p95, double mean, int bytes) {
     }
@@ -87,55 +77,30 @@ public final class StoreReadsBench {
 
     private static Result measure(String store, Path dataDir, Map<String, String> env, int records, int samples)
             throws Exception {
-        int port = Ports.free();
-        ProcessBuilder pb = ScaleboxCli.command("serve", "--data-dir", dataDir.toString(), "--port", Integer.toString(port));
-        pb.environment().putAll(Map.of("API_TOKEN", TOKEN, "NETWORK", "user", "HOST_NAME", "bench",
-                "GATEWAY_PORT", Integer.toString(Ports.free()), "POOL_VOLUMES_MIN_FREE", "0", "POOL_VOLUMES_MAX_FREE", "0",
-                "POOL_INSTANCES_MIN_FREE", "0", "POOL_INSTANCES_MAX_FREE", "0", "TEMPLATE_SNAPSHOTS_MAX", "0",
-                "PORT_MAX", "32000"));
-        pb.environment().putAll(env);
-        Path log = dataDir.resolveSibling(dataDir.getFileName() + ".log");
-        Process serve = pb.redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        try {
-            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
-            while (!healthy(port)) {
-                if (!serve.isAlive() || System.nanoTime() > deadline) {
-                    throw new IllegalStateException("scalebox serve did not start:\n" + Files.readString(log));
-                }
-                Thread.sleep(200);
-            }
+        try (BenchServe serve = BenchServe.start(dataDir, with(env))) {
             int bytes = 0;
             for (int i = 0; i < 20; i++) {
-                bytes = list(port, records).length();
+                bytes = list(serve, records).length();
             }
             List<Double> ms = new ArrayList<>();
             for (int i = 0; i < samples; i++) {
                 long start = System.nanoTime();
-                list(port, records);
+                list(serve, records);
                 ms.add((System.nanoTime() - start) / 1e6);
             }
-            Collections.sort(ms);
-            return new Result(store, records, ms.get(ms.size() / 2), ms.get((int) Math.ceil(ms.size() * 0.95) - 1),
-                    ms.stream().mapToDouble(Double::doubleValue).average().orElse(0), bytes);
-        } finally {
-            serve.destroy();
-            serve.waitFor(60, TimeUnit.SECONDS);
-            serve.destroyForcibly();
+            Percentiles p = Percentiles.of(ms);
+            return new Result(store, records, p.p50(), p.p95(), p.mean(), bytes);
         }
     }
 
-    private static boolean healthy(int port) throws InterruptedException {
-        try {
-            return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health")).build(),
-                    HttpResponse.BodyHandlers.discarding()).statusCode() == 200;
-        } catch (IOException notYet) {
-            return false;
-        }
+    private static Map<String, String> with(Map<String, String> env) {
+        Map<String, String> all = new java.util.HashMap<>(env);
+        all.putAll(Map.of("HOST_NAME", "bench", "PORT_MAX", "32000"));
+        return all;
     }
 
-    private static String list(int port, int records) throws IOException, InterruptedException {
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/vms"))
-                .header("Authorization", "Bearer " + TOKEN).build(), HttpResponse.BodyHandlers.ofString());
+    private static String list(BenchServe serve, int records) throws IOException, InterruptedException {
+        HttpResponse<String> r = serve.send(serve.request("/vms").build());
         if (r.statusCode() != 200 || Json.MAPPER.readTree(r.body()).size() != records) {
             throw new IllegalStateException("GET /vms answered " + r.statusCode() + " without the " + records + " VMs");
         }
