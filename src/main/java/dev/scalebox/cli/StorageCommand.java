@@ -256,14 +256,14 @@ final class StorageCommand {
     }
 
     private StorageJournal journal() {
-        Settings settings = common.settings();
-        Path dataDir = settings.dataDir();
+        Path dataDir = common.settings().dataDir();
         try {
             java.nio.file.Files.createDirectories(dataDir);
         } catch (java.io.IOException e) {
             throw new CliException("cannot create " + dataDir + ": " + e.getMessage());
         }
-        return Database.openSqlite(new DataLayout(dataDir).database(), settings.hostName()).storageJournal();
+        // the journal is the data directory's, whatever the host is called (HOST_NAME is not needed here)
+        return Database.openSqlite(new DataLayout(dataDir).database(), "storage").storageJournal();
     }
 
     private static void record(StorageJournal journal, String file, String mode, String outcome, List<Change> changes) {

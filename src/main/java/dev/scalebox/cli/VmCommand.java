@@ -58,7 +58,7 @@ final class VmCommand {
     int ls(@Option(names = "--json") boolean json) {
         Table.listing(api().get("/vms"), json, List.of("ID", "NAME", "STATUS", "HOST", "TEMPLATE", "CPUS", "MEM_MIB",
                 "DISK_GIB", "SSH"), v -> List.of(v.get("id").asString(), v.get("name").asString(), v.get("status").asString(),
-                v.get("host").asString(), v.get("template").asString(), v.get("vcpu_count").asString(),
+                v.hasNonNull("host") ? v.get("host").asString() : "", v.get("template").asString(), v.get("vcpu_count").asString(),
                 v.get("mem_size_mib").asString(), v.get("disk_size_gib").asString(), v.get("ssh").asString()));
         return 0;
     }
