@@ -50,7 +50,7 @@ final class VmForwarding {
             try {
                 Forwarder.Answer answer = forwarder.get().forward(vm.get().host(), method, pathAndQuery(req),
                         req.headers().contentType().map(HttpMediaType::text).orElse(null),
-                        req.content().hasEntity() ? req.content().as(byte[].class) : new byte[0]);
+                        VmRoutes.raw(req));
                 send(res, answer);
             } catch (ScaleboxException e) {
                 ApiServer.error(res, e.status(), e.getMessage());

@@ -156,7 +156,7 @@ final class VmRoutes {
         return body(raw(req), type);
     }
 
-    private static byte[] raw(ServerRequest req) {
+    static byte[] raw(ServerRequest req) {
         return req.content().hasEntity() ? req.content().as(byte[].class) : new byte[0];
     }
 

@@ -1,7 +1,6 @@
 package dev.scalebox.cluster;
 
 import dev.scalebox.store.Database;
-import dev.scalebox.store.VmStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -13,7 +12,6 @@ import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Collectors;
 
 /**
  * This host among the hosts of its store: its heartbeat and, when it holds the lead, the leader's
@@ -76,8 +74,7 @@ public final class Cluster implements AutoCloseable {
 
     /** Every host of the store, with the VMs each holds. */
     public List<Host> hosts() {
-        Map<String, Long> vms = db.vms().listAll().stream()
-                .filter(r -> r.host() != null).collect(Collectors.groupingBy(VmStore.Row::host, Collectors.counting()));
+        Map<String, Long> vms = db.vms().countByHost();
         return db.hosts().list().stream().map(h -> Host.of(h, vms.getOrDefault(h.name(), 0L))).toList();
     }
 

@@ -104,6 +104,13 @@ public final class VmStore {
         return db.query("read VMs", "SELECT * FROM vms ORDER BY created_at, id", VmStore::row);
     }
 
+    /** How many VMs each host holds, counted by the store. */
+    public java.util.Map<String, Long> countByHost() {
+        return db.query("count VMs", "SELECT host, COUNT(*) AS vms FROM vms WHERE host IS NOT NULL GROUP BY host",
+                        rs -> java.util.Map.entry(rs.getString("host"), rs.getLong("vms"))).stream()
+                .collect(java.util.stream.Collectors.toMap(java.util.Map.Entry::getKey, java.util.Map.Entry::getValue));
+    }
+
     /** The host this store's new VMs and {@link #list} belong to. */
     public String host() {
         return host;

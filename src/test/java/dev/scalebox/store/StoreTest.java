@@ -100,6 +100,7 @@ class StoreTest {
             assertThat(beta.vms().list()).extracting(VmStore.Row::name).containsExactly("two");
             assertThat(alpha.vms().listAll()).extracting(VmStore.Row::host).containsExactly("alpha", "beta");
             assertThat(beta.vms().find("one")).map(VmStore.Row::host).contains("alpha");
+            assertThat(beta.vms().countByHost()).isEqualTo(java.util.Map.of("alpha", 1L, "beta", 1L));
 
             TemplateStore.Row base = new TemplateStore.Row("debian-base", 2L << 30, T0, true, "built");
             alpha.templates().put(base);
