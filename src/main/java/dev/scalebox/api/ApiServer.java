@@ -138,6 +138,7 @@ public final class ApiServer implements AutoCloseable {
         }
         if (services.cluster() != null) {
             HostRoutes.register(routing, services.cluster());
+            TemplateImageRoute.register(routing, services.templates(), access);
         }
         if (services.boxes() != null) {
             BoxRoutes.register(routing, services.boxes());

@@ -17,5 +17,9 @@ final class HostRoutes {
             ApiServer.json(res, 200, cluster.hosts().stream().filter(h -> h.name().equals(name)).findFirst()
                     .orElseThrow(() -> new ScaleboxException.NotFound("No host named '" + name + "'")));
         });
+        routing.post("/hosts/{name}/drain", (req, res) ->
+                ApiServer.json(res, 200, cluster.drain(req.path().pathParameters().get("name"), true)));
+        routing.post("/hosts/{name}/undrain", (req, res) ->
+                ApiServer.json(res, 200, cluster.drain(req.path().pathParameters().get("name"), false)));
     }
 }

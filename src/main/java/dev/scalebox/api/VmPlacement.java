@@ -13,8 +13,9 @@ import java.util.Optional;
 /**
  * Where {@code POST /vms} makes its VM. With hosts that pass work on (a cluster secret), the
  * cluster places it ({@link Cluster#place}) and a VM placed elsewhere is created by passing the
- * request on to that host; the host it was passed to creates it where it is. Without, it is made
- * here, and a request that names another host is refused.
+ * request on to that host; the host it was passed to creates it where it is, after copying its
+ * template from another host when it lacks it. Without, it is made here, and a request that names
+ * another host is refused.
  */
 final class VmPlacement {
 
@@ -47,7 +48,7 @@ final class VmPlacement {
                 throw new ScaleboxException.Conflict("This host is " + cluster.self() + ", not " + b.host()
                         + (forwarder.isEmpty() ? "; set CLUSTER_SECRET_FILE on every host to have creates passed on" : ""));
             }
-            return false;
+            return madeHere(b);
         }
         if (b.template() == null) {
             return false;
@@ -55,9 +56,17 @@ final class VmPlacement {
         String host = cluster.place(b.template(), b.memSizeMib() != null ? b.memSizeMib() : limits.defaultMemMib(),
                 b.diskSizeGib() != null ? b.diskSizeGib() : limits.defaultDiskGib(), Optional.ofNullable(b.host()));
         if (host.equals(cluster.self())) {
-            return false;
+            return madeHere(b);
         }
         VmForwarding.send(res, forwarder.get().forward(host, "POST", "/vms", "application/json", raw));
         return true;
+    }
+
+    /** A create placed here: its template is copied here first when another host holds it and this one does not. */
+    private boolean madeHere(VmRoutes.CreateBody b) {
+        if (b.template() != null) {
+            cluster.copies().ifPresent(copies -> copies.ensureHere(b.template()));
+        }
+        return false;
     }
 }

@@ -1,10 +1,14 @@
 package dev.scalebox.cli;
 
+import dev.scalebox.api.Json;
 import tools.jackson.databind.JsonNode;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Locale;
 
@@ -24,6 +28,28 @@ final class HostCommand {
                         mib(h.get("mem_free_mib").asLong()) + "/" + mib(h.get("mem_total_mib").asLong()),
                         bytes(h.get("pool_free_bytes").asLong()) + "/" + bytes(h.get("pool_total_bytes").asLong()),
                         h.get("url").asString(), text(h.get("state_reason"))));
+        return 0;
+    }
+
+    @Command(name = "drain", mixinStandardHelpOptions = true,
+            description = "Drain a host: no new VMs are placed there until it is undrained.")
+    int drain(@Parameters(paramLabel = "NAME", description = "the host") String name,
+              @Option(names = "--json") boolean json) {
+        return show(ApiClient.from(common.settings()).post(path(name) + "/drain", null), json);
+    }
+
+    @Command(name = "undrain", mixinStandardHelpOptions = true, description = "Let new VMs be placed on a drained host again.")
+    int undrain(@Parameters(paramLabel = "NAME", description = "the host") String name,
+                @Option(names = "--json") boolean json) {
+        return show(ApiClient.from(common.settings()).post(path(name) + "/undrain", null), json);
+    }
+
+    private static String path(String name) {
+        return "/hosts/" + URLEncoder.encode(name, StandardCharsets.UTF_8);
+    }
+
+    private static int show(JsonNode host, boolean json) {
+        System.out.println(json ? Json.MAPPER.writeValueAsString(host) : host.get("name").asString() + ": " + host.get("state").asString());
         return 0;
     }
 

@@ -65,7 +65,7 @@ final class ServeCommand implements Callable<Integer> {
         Cluster cluster = Cluster.join(services.store(), new Cluster.Options(settings.hostName(), settings.hostUrl(),
                         settings.sshHost(), services.layout().root(), settings.hostHeartbeatInterval(), settings.hostDeadAfter(),
                         settings.clusterSecretFile().map(ClusterSecret::read)),
-                services.hypervisor().qemuVersion(), services.hypervisor().cpuModel());
+                services.hypervisor().qemuVersion(), services.hypervisor().cpuModel(), services.templates());
         Gateway gateway = null;
         ApiServer server;
         try {

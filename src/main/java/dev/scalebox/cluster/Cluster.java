@@ -1,6 +1,7 @@
 package dev.scalebox.cluster;
 
 import dev.scalebox.store.Database;
+import dev.scalebox.template.TemplateService;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,25 +39,30 @@ public final class Cluster implements AutoCloseable {
     private final Heartbeat heartbeat;
     private final Leader leader;
     private final Optional<Forwarder> forwarder;
+    private final Optional<TemplateCopies> copies;
     private final ScheduledExecutorService beats = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().name("heartbeat").daemon(true).factory());
 
-    private Cluster(Database db, Heartbeat heartbeat, Leader leader, Optional<Forwarder> forwarder) {
+    private Cluster(Database db, Heartbeat heartbeat, Leader leader, Optional<Forwarder> forwarder,
+                    TemplateService templates) {
         this.db = db;
         this.heartbeat = heartbeat;
         this.leader = leader;
         this.forwarder = forwarder;
+        this.copies = forwarder.map(f -> new TemplateCopies(db, templates, templates.transfers(), f));
     }
 
     /**
      * Joins the store as {@code options.name()}: claims the name (a second server under it is
-     * refused), sends the first heartbeat, and keeps beating.
+     * refused), sends the first heartbeat, and keeps beating. {@code templates} are this host's,
+     * which it sends to other hosts and receives from them.
      */
-    public static Cluster join(Database db, Options options, String qemuVersion, String cpuModel) {
+    public static Cluster join(Database db, Options options, String qemuVersion, String cpuModel,
+                               TemplateService templates) {
         db.claim();
         Cluster cluster = new Cluster(db, new Heartbeat(db.hosts(), options, qemuVersion, cpuModel),
                 new Leader(db, options.name(), options.deadAfter()),
-                options.secret().map(secret -> new Forwarder(secret, db.hosts())));
+                options.secret().map(secret -> new Forwarder(secret, db.hosts())), templates);
         cluster.tick();
         long every = options.heartbeat().toMillis();
         cluster.beats.scheduleWithFixedDelay(cluster::tick, every, every, TimeUnit.MILLISECONDS);
@@ -78,12 +84,22 @@ public final class Cluster implements AutoCloseable {
         return db.hosts().list().stream().map(h -> Host.of(h, vms.getOrDefault(h.name(), 0L))).toList();
     }
 
+    /** Host {@code name} drained (it takes no new VMs) or undrained, as it is then. */
+    public Host drain(String name, boolean draining) {
+        if (!db.hosts().drain(name, draining)) {
+            throw new dev.scalebox.ScaleboxException.NotFound("No host named '" + name + "'");
+        }
+        log.info("Host {} {}", name, draining ? "drained: it takes no new VMs" : "undrained");
+        return hosts().stream().filter(h -> h.name().equals(name)).findFirst().orElseThrow();
+    }
+
     /**
      * The host a new VM of {@code template} with {@code memMib} and {@code diskGib} goes to (see
      * {@link Placement}); {@code named} is the host the request names, if it does.
      */
     public String place(String template, int memMib, int diskGib, Optional<String> named) {
-        return Placement.choose(db.hosts().list(), db.templates().holders(template), template, memMib, diskGib, named);
+        return Placement.choose(db.hosts().list(), db.templates().holders(template),
+                db.templates().findAny(template).map(t -> t.sizeBytes()).orElse(0L), template, memMib, diskGib, named);
     }
 
     /** This host's name. */
@@ -94,6 +110,11 @@ public final class Cluster implements AutoCloseable {
     /** What passes actions on to other hosts; empty without a cluster secret. */
     public Optional<Forwarder> forwarder() {
         return forwarder;
+    }
+
+    /** What copies templates from other hosts to this one; empty without a cluster secret. */
+    public Optional<TemplateCopies> copies() {
+        return copies;
     }
 
     /** Whether this host holds the lead. */

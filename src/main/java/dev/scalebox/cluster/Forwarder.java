@@ -4,6 +4,7 @@ import dev.scalebox.ScaleboxException;
 import dev.scalebox.store.HostStore;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -45,11 +46,7 @@ public final class Forwarder {
      * been carried out before the answer was lost.
      */
     public Answer forward(String name, String method, String pathAndQuery, String contentType, byte[] body) {
-        HostStore.Row host = hosts.find(name).orElseThrow(() -> new ScaleboxException.Unavailable(
-                "host " + name + " is not known to the store; it has not started yet"));
-        if (host.state().equals("down")) {
-            throw new ScaleboxException.Unavailable("host " + name + " is down: " + host.stateReason());
-        }
+        HostStore.Row host = reachable(name);
         HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(host.url() + pathAndQuery))
                 .timeout(ACTION)
                 .header(ClusterSecret.HEADER, secret.value())
@@ -58,15 +55,40 @@ public final class Forwarder {
         if (contentType != null) {
             request.header("Content-Type", contentType);
         }
+        HttpResponse<byte[]> answer = send(host, request.build(), HttpResponse.BodyHandlers.ofByteArray());
+        return new Answer(answer.statusCode(), answer.headers().firstValue("Content-Type").orElse(null),
+                answer.headers().firstValue("Location").orElse(null), answer.body());
+    }
+
+    /**
+     * Asks host {@code name} for {@code path} (a stream between hosts, such as a template's image),
+     * taking {@code accept}; the answer's body is read as it arrives.
+     */
+    public HttpResponse<InputStream> fetch(String name, String path, String accept) {
+        HostStore.Row host = reachable(name);
+        return send(host, HttpRequest.newBuilder(URI.create(host.url() + path)).timeout(ACTION)
+                .header(ClusterSecret.HEADER, secret.value()).header("Accept", accept).GET().build(),
+                HttpResponse.BodyHandlers.ofInputStream());
+    }
+
+    private HostStore.Row reachable(String name) {
+        HostStore.Row host = hosts.find(name).orElseThrow(() -> new ScaleboxException.Unavailable(
+                "host " + name + " is not known to the store; it has not started yet"));
+        if (host.state().equals("down")) {
+            throw new ScaleboxException.Unavailable("host " + name + " is down: " + host.stateReason());
+        }
+        return host;
+    }
+
+    private <T> HttpResponse<T> send(HostStore.Row host, HttpRequest request, HttpResponse.BodyHandler<T> body) {
         try {
-            HttpResponse<byte[]> answer = http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
-            return new Answer(answer.statusCode(), answer.headers().firstValue("Content-Type").orElse(null),
-                    answer.headers().firstValue("Location").orElse(null), answer.body());
+            return http.send(request, body);
         } catch (IOException e) {
-            throw new ScaleboxException.Unavailable("host " + name + " (" + host.url() + ") did not answer: " + e.getMessage());
+            throw new ScaleboxException.Unavailable("host " + host.name() + " (" + host.url() + ") did not answer: "
+                    + e.getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new ScaleboxException.Unavailable("interrupted while waiting for host " + name);
+            throw new ScaleboxException.Unavailable("interrupted while waiting for host " + host.name());
         }
     }
 }

@@ -10,9 +10,10 @@ import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
- * Where a new VM goes: the {@code up} host with the most free memory among those that hold its
- * template and have its memory and disk free, unless the request names a host, which must then be
- * up and hold the template. Every refusal says what each host lacked.
+ * Where a new VM goes: the {@code up} host with the most free memory among those that have its
+ * memory and disk free, unless the request names a host, which must then be up. A host without
+ * the template needs room for a copy too, which it takes from a host that holds it; at equal
+ * memory, a host that holds it wins. Every refusal says what each host lacked.
  */
 final class Placement {
 
@@ -20,12 +21,19 @@ final class Placement {
     }
 
     /**
-     * @param hosts    every host of the store, as their heartbeats left them
-     * @param holders  the hosts that hold the template
-     * @param named    the host the request names, if it does
+     * @param hosts         every host of the store, as their heartbeats left them
+     * @param holders       the hosts that hold the template
+     * @param templateBytes the size of the template's image, which a host without it must have room for
+     * @param named         the host the request names, if it does
      */
-    static String choose(List<HostStore.Row> hosts, Set<String> holders, String template, int memMib, int diskGib,
-                         Optional<String> named) {
+    static String choose(List<HostStore.Row> hosts, Set<String> holders, long templateBytes, String template, int memMib,
+                         int diskGib, Optional<String> named) {
+        Set<String> senders = hosts.stream().filter(h -> !h.state().equals("down") && holders.contains(h.name()))
+                .map(HostStore.Row::name).collect(Collectors.toSet());
+        if (senders.isEmpty()) {
+            throw new ScaleboxException.NotFound("No up host holds template '" + template + "'"
+                    + (holders.isEmpty() ? "" : " (it is on " + String.join(", ", holders) + ", which are down)"));
+        }
         if (named.isPresent()) {
             String name = named.get();
             HostStore.Row host = hosts.stream().filter(h -> h.name().equals(name)).findFirst()
@@ -34,25 +42,22 @@ final class Placement {
                 throw new ScaleboxException.Conflict("host " + name + " is " + host.state() + " and takes no new VMs"
                         + (host.stateReason() == null ? "" : ": " + host.stateReason()));
             }
-            if (!holders.contains(name)) {
-                throw new ScaleboxException.Conflict("host " + name + " has no copy of template '" + template + "'"
-                        + (holders.isEmpty() ? "" : "; it is on " + String.join(", ", holders)));
-            }
             return name;
         }
-        List<HostStore.Row> up = hosts.stream().filter(h -> h.state().equals("up") && holders.contains(h.name())).toList();
-        if (up.isEmpty()) {
-            throw new ScaleboxException.NotFound("No up host holds template '" + template + "'"
-                    + (holders.isEmpty() ? "" : " (it is on " + String.join(", ", holders) + ", which are not up)"));
-        }
+        List<HostStore.Row> up = hosts.stream().filter(h -> h.state().equals("up")).toList();
         long diskBytes = (long) diskGib << 30;
-        return up.stream().filter(h -> h.memFreeMib() >= memMib && h.poolFreeBytes() >= diskBytes)
-                .max(Comparator.comparingLong(HostStore.Row::memFreeMib).thenComparing(HostStore.Row::name,
-                        Comparator.reverseOrder()))
+        return up.stream()
+                .filter(h -> h.memFreeMib() >= memMib
+                        && h.poolFreeBytes() >= diskBytes + (holders.contains(h.name()) ? 0 : templateBytes))
+                .max(Comparator.comparingLong(HostStore.Row::memFreeMib)
+                        .thenComparing(h -> holders.contains(h.name()))
+                        .thenComparing(HostStore.Row::name, Comparator.reverseOrder()))
                 .map(HostStore.Row::name)
-                .orElseThrow(() -> new ScaleboxException.InsufficientStorage("No up host with template '" + template
-                        + "' has " + memMib + " MiB of memory and " + diskGib + " GiB of disk free: " + up.stream()
-                        .map(h -> h.name() + " has " + h.memFreeMib() + " MiB and " + (h.poolFreeBytes() >> 30) + " GiB")
-                        .collect(Collectors.joining(", "))));
+                .orElseThrow(() -> new ScaleboxException.InsufficientStorage("No up host has " + memMib
+                        + " MiB of memory and " + diskGib + " GiB of disk free for a VM of template '" + template + "'"
+                        + (up.isEmpty() ? "" : ": " + up.stream().map(h -> h.name() + " has " + h.memFreeMib() + " MiB and "
+                        + (h.poolFreeBytes() >> 30) + " GiB" + (holders.contains(h.name()) ? ""
+                        : " and needs " + Math.ceilDiv(templateBytes, 1L << 30) + " GiB more for a copy of the template"))
+                        .collect(Collectors.joining(", ")))));
     }
 }

@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 
 /**
@@ -83,6 +84,74 @@ public final class ProgramRunner {
             process.destroyForcibly();
             Thread.currentThread().interrupt();
             throw new ScaleboxException.HostFailure(argv.getFirst() + " was interrupted", e);
+        }
+    }
+
+    /**
+     * Runs the program with {@code stdin} as its input and its output written to {@code stdout}
+     * (either may be null: no input, output captured), its stderr captured, and fails with that
+     * stderr when it exits non-zero or when either stream breaks (the program is killed then).
+     * For streams too large to hold, such as {@code btrfs send} to another host.
+     */
+    public ProgramResult pipe(List<String> argv, Duration timeout, InputStream stdin, OutputStream stdout) {
+        List<String> command = new ArrayList<>(argv);
+        command.set(0, HostPrograms.require(argv.getFirst()).toString());
+        ProcessBuilder builder = new ProcessBuilder(command);
+        builder.environment().put("LC_ALL", "C");
+        if (stdin == null) {
+            builder.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        }
+        Process process;
+        try {
+            process = builder.start();
+        } catch (IOException e) {
+            throw new ScaleboxException.HostFailure("cannot start " + argv.getFirst() + ": " + e.getMessage(), e);
+        }
+        AtomicReference<IOException> broken = new AtomicReference<>();
+        Thread feed = stdin == null ? null : Thread.ofVirtual().start(() -> copy(stdin, process.getOutputStream(), process, broken));
+        Thread drain = stdout == null ? null : Thread.ofVirtual().start(() -> copy(process.getInputStream(), stdout, process, broken));
+        Capture out = stdout == null ? Capture.start(process.getInputStream(), null) : null;
+        Capture err = Capture.start(process.getErrorStream(), null);
+        try {
+            if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                process.destroyForcibly();
+                process.waitFor();
+                throw new ScaleboxException.HostFailure(argv.getFirst() + " did not finish within "
+                        + timeout.toSeconds() + " s and was killed");
+            }
+            if (drain != null) {
+                drain.join();
+            }
+            if (feed != null) {
+                feed.join(Duration.ofSeconds(10));
+            }
+            ProgramResult result = new ProgramResult(List.copyOf(argv), process.exitValue(), out == null ? "" : out.text(),
+                    err.text());
+            if (broken.get() != null) {
+                throw new ScaleboxException.HostFailure(argv.getFirst() + ": the stream broke: " + broken.get().getMessage()
+                        + (result.stderr().isBlank() ? "" : " (" + result.describeFailure() + ")"), broken.get());
+            }
+            if (!result.succeeded()) {
+                throw new ScaleboxException.HostFailure(result.describeFailure());
+            }
+            return result;
+        } catch (InterruptedException e) {
+            process.destroyForcibly();
+            Thread.currentThread().interrupt();
+            throw new ScaleboxException.HostFailure(argv.getFirst() + " was interrupted", e);
+        }
+    }
+
+    /** Copies {@code from} into {@code to} and closes {@code to}; a break kills {@code process}, so neither side waits on it. */
+    private static void copy(InputStream from, OutputStream to, Process process,
+                             AtomicReference<IOException> broken) {
+        try (to) {
+            from.transferTo(to);
+        } catch (IOException e) {
+            if (process.isAlive() || to != process.getOutputStream()) {
+                broken.compareAndSet(null, e);
+            }
+            process.destroyForcibly();
         }
     }
 

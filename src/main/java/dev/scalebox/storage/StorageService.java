@@ -53,6 +53,11 @@ public final class StorageService {
         return layout;
     }
 
+    /** Sends templates to other hosts and receives them. */
+    public TemplateTransfer transfers() {
+        return new TemplateTransfer(this, runner, filesystems);
+    }
+
     /** Clones template {@code template} into {@code vms/{vmId}.ext4}; 404 when the template is missing. */
     public Path copyRootfs(String template, String vmId) {
         Path source = templateImage(template);

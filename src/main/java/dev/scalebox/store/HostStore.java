@@ -30,15 +30,14 @@ public final class HostStore {
 
     /**
      * One heartbeat of {@code r.name()}: its facts written, its beats counted up, and a host that
-     * was down up again; a draining host stays draining.
+     * was down up again; a drained host stays drained.
      */
     public void beat(Row r) {
         db.update("record the heartbeat of host " + r.name(), "INSERT INTO hosts (name, url, ssh_host, state, state_reason,"
                         + " cores, mem_total_mib, mem_free_mib, pool_total_bytes, pool_free_bytes, load_milli, qemu_version,"
                         + " cpu_model, beats, started_at, heartbeat_at) VALUES (?,?,?,'up',NULL,?,?,?,?,?,?,?,?,1,?,?)"
                         + " ON CONFLICT (name) DO UPDATE SET url = excluded.url, ssh_host = excluded.ssh_host,"
-                        + " state = CASE WHEN hosts.state = 'draining' THEN 'draining' ELSE 'up' END,"
-                        + " state_reason = CASE WHEN hosts.state = 'draining' THEN hosts.state_reason ELSE NULL END,"
+                        + " state = 'up', state_reason = NULL,"
                         + " cores = excluded.cores, mem_total_mib = excluded.mem_total_mib,"
                         + " mem_free_mib = excluded.mem_free_mib, pool_total_bytes = excluded.pool_total_bytes,"
                         + " pool_free_bytes = excluded.pool_free_bytes, load_milli = excluded.load_milli,"
@@ -55,6 +54,11 @@ public final class HostStore {
                 + " WHERE name = ? AND beats = ? AND state <> 'down'", reason, name, beats) > 0;
     }
 
+    /** Drains host {@code name} (no new VMs go there), or undrains it; false when there is no such host. */
+    public boolean drain(String name, boolean draining) {
+        return db.update("drain host " + name, "UPDATE hosts SET draining = ? WHERE name = ?", draining ? 1 : 0, name) > 0;
+    }
+
     public Optional<Row> find(String name) {
         return db.query("read hosts", "SELECT * FROM hosts WHERE name = ?", HostStore::row, name).stream().findFirst();
     }
@@ -63,9 +67,13 @@ public final class HostStore {
         return db.query("read hosts", "SELECT * FROM hosts ORDER BY name", HostStore::row);
     }
 
+    /** A drained host that is up reads {@code draining}; one that is down reads {@code down}. */
     private static Row row(ResultSet rs) throws SQLException {
-        return new Row(rs.getString("name"), rs.getString("url"), rs.getString("ssh_host"), rs.getString("state"),
-                rs.getString("state_reason"), rs.getInt("cores"), rs.getLong("mem_total_mib"), rs.getLong("mem_free_mib"),
+        boolean drained = rs.getInt("draining") != 0 && rs.getString("state").equals("up");
+        return new Row(rs.getString("name"), rs.getString("url"), rs.getString("ssh_host"),
+                drained ? "draining" : rs.getString("state"),
+                drained ? "drained: it takes no new VMs until undrained" : rs.getString("state_reason"),
+                rs.getInt("cores"), rs.getLong("mem_total_mib"), rs.getLong("mem_free_mib"),
                 rs.getLong("pool_total_bytes"), rs.getLong("pool_free_bytes"), rs.getInt("load_milli"),
                 rs.getString("qemu_version"), rs.getString("cpu_model"), rs.getLong("beats"),
                 Instant.parse(rs.getString("started_at")), Instant.parse(rs.getString("heartbeat_at")));

@@ -33,8 +33,7 @@ public final class TemplateStore {
                         + " VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET size_bytes = excluded.size_bytes,"
                         + " created_at = excluded.created_at, protected = excluded.protected, origin = excluded.origin",
                 row.name(), row.sizeBytes(), row.createdAt().toString(), row.isProtected(), row.origin());
-        db.update("record template " + row.name() + " on host " + host, "INSERT INTO template_hosts (template, host)"
-                + " VALUES (?, ?) ON CONFLICT (template, host) DO NOTHING", row.name(), host);
+        addCopy(row.name());
     }
 
     public Optional<Row> find(String name) {
@@ -45,6 +44,18 @@ public final class TemplateStore {
     public List<Row> list() {
         return db.query("read templates", "SELECT t.* FROM templates t" + HERE + " ORDER BY t.name", TemplateStore::row,
                 host);
+    }
+
+    /** The record of template {@code name}, whichever hosts hold it. */
+    public Optional<Row> findAny(String name) {
+        return db.query("read templates", "SELECT * FROM templates WHERE name = ?", TemplateStore::row, name).stream()
+                .findFirst();
+    }
+
+    /** Records that this host now holds a copy of template {@code name}, its record kept as it is. */
+    public void addCopy(String name) {
+        db.update("record template " + name + " on host " + host, "INSERT INTO template_hosts (template, host)"
+                + " VALUES (?, ?) ON CONFLICT (template, host) DO NOTHING", name, host);
     }
 
     /** The hosts that hold a copy of template {@code name}. */

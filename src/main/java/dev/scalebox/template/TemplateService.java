@@ -5,11 +5,13 @@ import dev.scalebox.host.Filesystems;
 import dev.scalebox.host.ProgramRunner;
 import dev.scalebox.storage.Names;
 import dev.scalebox.storage.StorageService;
+import dev.scalebox.storage.TemplateTransfer;
 import dev.scalebox.store.TemplateStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -114,6 +116,26 @@ public final class TemplateService implements TemplateCatalog {
         return register(name, image, "imported");
     }
 
+    /**
+     * Takes template {@code name}'s image from another host, sent in {@code format}: its record
+     * stays as it was made, and this host is now one that holds it. 404 when the store has no such
+     * template.
+     */
+    public Template receive(String name, TemplateTransfer.Format format, InputStream in) {
+        Names.require("template name", name);
+        TemplateStore.Row row = store.findAny(name).orElseThrow(() -> new ScaleboxException.NotFound(
+                "No template named '" + name + "' on any host"));
+        storage.transfers().receive(name, format, row.sizeBytes(), in);
+        store.addCopy(name);
+        changed(name);
+        return toTemplate(row);
+    }
+
+    /** Sends this host's templates to other hosts and receives theirs. */
+    public TemplateTransfer transfers() {
+        return storage.transfers();
+    }
+
     /** Builds {@code name} from Debian packages; 409 when it exists unless {@code options.replace()}. */
     public Template build(String name, BuildOptions options, BuildProgress progress) {
         Names.require("template name", name);
@@ -140,6 +162,7 @@ public final class TemplateService implements TemplateCatalog {
     /** Brings records and images back in step after a crash, and clears interrupted builds. */
     public void reconcile() {
         storage.removePartials();
+        storage.transfers().removeLeftovers();
         builder.removeLeftovers();
         Path dir = storage.layout().templates();
         for (TemplateStore.Row row : store.list()) {

@@ -20,37 +20,53 @@ class PlacementTest {
             host("delta", "down", 32_000, 100), host("eps", "draining", 32_000, 100));
     private static final Set<String> EVERYWHERE = Set.of("alpha", "beta", "gamma", "delta", "eps");
 
+    private static final long GIB = 1L << 30;
+
     @Test
     void theUpHostWithTheMostFreeMemoryThatHasTheDiskTooTakesIt() {
-        assertThat(Placement.choose(HOSTS, EVERYWHERE, "debian-base", 2048, 2, Optional.empty()))
+        assertThat(Placement.choose(HOSTS, EVERYWHERE, GIB, "debian-base", 2048, 2, Optional.empty()))
                 .as("gamma has more memory but 1 GiB of disk; delta and eps are not up").isEqualTo("beta");
-        assertThat(Placement.choose(HOSTS, EVERYWHERE, "debian-base", 2048, 1, Optional.empty())).isEqualTo("gamma");
-        assertThat(Placement.choose(HOSTS, Set.of("alpha"), "debian-base", 512, 2, Optional.empty()))
-                .as("only alpha holds the template").isEqualTo("alpha");
+        assertThat(Placement.choose(HOSTS, EVERYWHERE, GIB, "debian-base", 2048, 1, Optional.empty())).isEqualTo("gamma");
     }
 
     @Test
-    void aNamedHostMustBeUpAndHoldTheTemplate() {
-        assertThat(Placement.choose(HOSTS, EVERYWHERE, "debian-base", 64_000, 2, Optional.of("alpha")))
+    void aHostWithoutTheTemplateTakesItWhenItHasRoomForACopyToo() {
+        assertThat(Placement.choose(HOSTS, Set.of("alpha"), GIB, "app", 512, 2, Optional.empty()))
+                .as("beta has the most memory and room for the VM and a copy of the template").isEqualTo("beta");
+        assertThat(Placement.choose(HOSTS, Set.of("alpha"), 99 * GIB, "app", 512, 2, Optional.empty()))
+                .as("no room for a 99 GiB template but on alpha, which holds it").isEqualTo("alpha");
+        assertThat(Placement.choose(HOSTS, Set.of("eps"), GIB, "app", 512, 1, Optional.empty()))
+                .as("a draining host still sends its templates").isEqualTo("beta");
+        List<HostStore.Row> twins = List.of(host("alpha", "up", 8_000, 100), host("beta", "up", 8_000, 100));
+        assertThat(Placement.choose(twins, Set.of("beta"), GIB, "app", 512, 2, Optional.empty()))
+                .as("at equal memory, the host that holds the template").isEqualTo("beta");
+    }
+
+    @Test
+    void aNamedHostMustBeUp() {
+        assertThat(Placement.choose(HOSTS, EVERYWHERE, GIB, "debian-base", 64_000, 2, Optional.of("alpha")))
                 .as("a named host is taken as asked").isEqualTo("alpha");
-        assertThatThrownBy(() -> Placement.choose(HOSTS, EVERYWHERE, "debian-base", 512, 2, Optional.of("zeta")))
+        assertThat(Placement.choose(HOSTS, Set.of("beta"), GIB, "app", 512, 2, Optional.of("alpha")))
+                .as("a named host without the template takes a copy").isEqualTo("alpha");
+        assertThatThrownBy(() -> Placement.choose(HOSTS, EVERYWHERE, GIB, "debian-base", 512, 2, Optional.of("zeta")))
                 .isInstanceOf(ScaleboxException.NotFound.class).hasMessage("No host named 'zeta'");
-        assertThatThrownBy(() -> Placement.choose(HOSTS, EVERYWHERE, "debian-base", 512, 2, Optional.of("delta")))
+        assertThatThrownBy(() -> Placement.choose(HOSTS, EVERYWHERE, GIB, "debian-base", 512, 2, Optional.of("delta")))
                 .isInstanceOf(ScaleboxException.Conflict.class).hasMessage("host delta is down and takes no new VMs: silent");
-        assertThatThrownBy(() -> Placement.choose(HOSTS, Set.of("beta"), "app", 512, 2, Optional.of("alpha")))
+        assertThatThrownBy(() -> Placement.choose(HOSTS, EVERYWHERE, GIB, "debian-base", 512, 2, Optional.of("eps")))
                 .isInstanceOf(ScaleboxException.Conflict.class)
-                .hasMessage("host alpha has no copy of template 'app'; it is on beta");
+                .hasMessage("host eps is draining and takes no new VMs: silent");
     }
 
     @Test
     void whenNoHostCanTakeItEachSaysWhatItLacks() {
-        assertThatThrownBy(() -> Placement.choose(HOSTS, Set.of("delta"), "app", 512, 2, Optional.empty()))
+        assertThatThrownBy(() -> Placement.choose(HOSTS, Set.of("delta"), GIB, "app", 512, 2, Optional.empty()))
                 .isInstanceOf(ScaleboxException.NotFound.class)
-                .hasMessage("No up host holds template 'app' (it is on delta, which are not up)");
-        assertThatThrownBy(() -> Placement.choose(HOSTS, Set.of("alpha", "beta"), "app", 9_000, 2, Optional.empty()))
+                .hasMessage("No up host holds template 'app' (it is on delta, which are down)");
+        assertThatThrownBy(() -> Placement.choose(HOSTS, Set.of("alpha", "beta"), GIB, "app", 9_000, 2, Optional.empty()))
                 .isInstanceOf(ScaleboxException.InsufficientStorage.class)
-                .hasMessage("No up host with template 'app' has 9000 MiB of memory and 2 GiB of disk free:"
-                        + " alpha has 1000 MiB and 100 GiB, beta has 8000 MiB and 100 GiB");
+                .hasMessage("No up host has 9000 MiB of memory and 2 GiB of disk free for a VM of template 'app':"
+                        + " alpha has 1000 MiB and 100 GiB, beta has 8000 MiB and 100 GiB,"
+                        + " gamma has 16000 MiB and 1 GiB and needs 1 GiB more for a copy of the template");
     }
 
     private static HostStore.Row host(String name, String state, long memFreeMib, long poolFreeGib) {
