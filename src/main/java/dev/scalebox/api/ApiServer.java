@@ -103,7 +103,7 @@ public final class ApiServer implements AutoCloseable {
             }
         });
         if (services.cluster() != null && services.vms() != null) {
-            VmForwarding.register(routing, services.vms(), services.cluster(), access);
+            VmForwarding.register(routing, services.vms(), services.boxes(), services.cluster(), access);
         }
         WebPage.register(routing);
         SessionRoutes.register(routing, access);
@@ -138,10 +138,12 @@ public final class ApiServer implements AutoCloseable {
         }
         if (services.cluster() != null) {
             HostRoutes.register(routing, services.cluster());
-            TemplateImageRoute.register(routing, services.templates(), access);
+            ClusterRoutes.register(routing, services.cluster(), services.templates(), services.vms(),
+                    services.storage().volumes(), access);
         }
         if (services.boxes() != null) {
-            BoxRoutes.register(routing, services.boxes());
+            BoxRoutes.register(routing, services.boxes(), services.cluster() == null ? Optional.empty()
+                    : services.cluster().moves(services.vms(), services.storage().volumes()));
         }
         routing
                 .error(ScaleboxException.class, (req, res, e) -> error(res, e.status(), e.getMessage()))

@@ -3,6 +3,8 @@ package dev.scalebox.api;
 import dev.scalebox.ScaleboxException;
 import dev.scalebox.cluster.Cluster;
 import dev.scalebox.cluster.Forwarder;
+import dev.scalebox.gateway.Box;
+import dev.scalebox.gateway.Boxes;
 import dev.scalebox.vm.Vm;
 import dev.scalebox.vm.VmService;
 import io.helidon.http.HeaderNames;
@@ -17,20 +19,22 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Actions on a VM of another host, passed on to that host: {@code DELETE /vms/{id}} and every
- * {@code /vms/{id}/ACTION} (start, stop, suspend, restart, snapshot, egress, console, stats). The
- * VM's record answers a plain {@code GET /vms/{id}} on any host; the console's WebSocket is not
- * passed on. Without a cluster secret, or for a request that was itself passed on, the request
- * goes on here, where the VM's service refuses it with the host it lives on.
+ * Actions on a VM or box of another host, passed on to that host: {@code DELETE /vms/{id}} and
+ * every {@code /vms/{id}/ACTION} (start, stop, suspend, restart, snapshot, egress, console, stats),
+ * and the same of {@code /boxes/{id}} (suspend, move, delete). The record answers a plain
+ * {@code GET} on any host; the console's WebSocket is not passed on. Without a cluster secret, or
+ * for a request that was itself passed on, the request goes on here, where the VM's service
+ * refuses it with the host it lives on.
  */
 final class VmForwarding {
 
-    private static final Pattern VM_PATH = Pattern.compile("/vms/([^/]+)(/[a-z]+)?");
+    private static final Pattern VM_PATH = Pattern.compile("/(vms|boxes)/([^/]+)(/[a-z]+)?");
 
     private VmForwarding() {
     }
 
-    static void register(HttpRouting.Builder routing, VmService vms, Cluster cluster, Access access) {
+    /** {@code boxes} may be null on a server without a gateway. */
+    static void register(HttpRouting.Builder routing, VmService vms, Boxes boxes, Cluster cluster, Access access) {
         Optional<Forwarder> forwarder = cluster.forwarder();
         if (forwarder.isEmpty()) {
             return;
@@ -38,17 +42,18 @@ final class VmForwarding {
         routing.addFilter((chain, req, res) -> {
             Matcher m = VM_PATH.matcher(req.path().path());
             String method = req.prologue().method().text();
-            if (!m.matches() || (m.group(2) == null && !method.equals("DELETE")) || access.passedOn(req.headers())) {
+            if (!m.matches() || (m.group(3) == null && !method.equals("DELETE")) || access.passedOn(req.headers())) {
                 chain.proceed();
                 return;
             }
-            Optional<Vm> vm = vms.find(m.group(1));
-            if (vm.isEmpty() || cluster.self().equals(vm.get().host())) {
+            Optional<String> host = m.group(1).equals("vms") ? vms.find(m.group(2)).map(Vm::host)
+                    : boxes == null ? Optional.empty() : boxes.locate(m.group(2)).map(Box::host);
+            if (host.isEmpty() || cluster.self().equals(host.get())) {
                 chain.proceed();
                 return;
             }
             try {
-                Forwarder.Answer answer = forwarder.get().forward(vm.get().host(), method, pathAndQuery(req),
+                Forwarder.Answer answer = forwarder.get().forward(host.get(), method, pathAndQuery(req),
                         req.headers().contentType().map(HttpMediaType::text).orElse(null),
                         VmRoutes.raw(req));
                 send(res, answer);

@@ -1,7 +1,9 @@
 package dev.scalebox.cluster;
 
 import dev.scalebox.store.Database;
+import dev.scalebox.storage.VolumeTransfer;
 import dev.scalebox.template.TemplateService;
+import dev.scalebox.vm.VmService;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -115,6 +117,11 @@ public final class Cluster implements AutoCloseable {
     /** What copies templates from other hosts to this one; empty without a cluster secret. */
     public Optional<TemplateCopies> copies() {
         return copies;
+    }
+
+    /** What moves this host's suspended boxes to other hosts; empty without a cluster secret. */
+    public Optional<BoxMoves> moves(VmService vms, VolumeTransfer volumes) {
+        return forwarder.map(f -> new BoxMoves(db, vms, volumes, f));
     }
 
     /** Whether this host holds the lead. */

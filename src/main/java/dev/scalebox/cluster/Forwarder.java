@@ -5,11 +5,16 @@ import dev.scalebox.store.HostStore;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PipedInputStream;
+import java.io.PipedOutputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 
 /**
  * Passes a request about a VM to the VM's own host, with the cluster secret and without the
@@ -69,6 +74,47 @@ public final class Forwarder {
         return send(host, HttpRequest.newBuilder(URI.create(host.url() + path)).timeout(ACTION)
                 .header(ClusterSecret.HEADER, secret.value()).header("Accept", accept).GET().build(),
                 HttpResponse.BodyHandlers.ofInputStream());
+    }
+
+    /**
+     * Sends {@code method path} to host {@code name} with the body {@code body} writes, as it
+     * writes it (a stream between hosts, such as a box's volume); a failure of {@code body} fails
+     * the call with its own reason.
+     */
+    public Answer upload(String name, String method, String path, String contentType, Consumer<OutputStream> body) {
+        HostStore.Row host = reachable(name);
+        PipedInputStream in = new PipedInputStream(1 << 20);
+        AtomicReference<RuntimeException> failed = new AtomicReference<>();
+        try {
+            PipedOutputStream out = new PipedOutputStream(in);
+            Thread writer = Thread.ofVirtual().start(() -> {
+                try (out) {
+                    body.accept(out);
+                } catch (IOException | RuntimeException e) {
+                    failed.set(e instanceof RuntimeException r ? r : new java.io.UncheckedIOException((IOException) e));
+                }
+            });
+            HttpResponse<byte[]> answer;
+            try {
+                answer = send(host, HttpRequest.newBuilder(URI.create(host.url() + path)).timeout(ACTION.multipliedBy(12))
+                        .header(ClusterSecret.HEADER, secret.value()).header("Content-Type", contentType)
+                        .method(method, HttpRequest.BodyPublishers.ofInputStream(() -> in)).build(),
+                        HttpResponse.BodyHandlers.ofByteArray());
+            } finally {
+                in.close();
+                writer.join();
+            }
+            if (failed.get() != null) {
+                throw failed.get();
+            }
+            return new Answer(answer.statusCode(), answer.headers().firstValue("Content-Type").orElse(null),
+                    answer.headers().firstValue("Location").orElse(null), answer.body());
+        } catch (IOException e) {
+            throw new ScaleboxException.Unavailable("sending to host " + name + " failed: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ScaleboxException.Unavailable("interrupted while sending to host " + name);
+        }
     }
 
     private HostStore.Row reachable(String name) {

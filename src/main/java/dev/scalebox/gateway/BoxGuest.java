@@ -70,7 +70,10 @@ final class BoxGuest {
      * nothing done, when the box has no agent that answers (a box of a template without one).
      */
     boolean afterResumeByAgent(VmService vms, Vm box, String hostname, boolean renew) {
-        Personalization setup = Personalization.hostname(hostname);
+        // This host's key, not the one the box was made with: a box moved here from another host
+        // still lets this gateway in.
+        Personalization setup = Personalization.hostname(hostname)
+                .authorizedKey(org.apache.sshd.common.config.keys.PublicKeyEntry.toString(key.getPublic()) + " scalebox-gateway");
         if (renew) {
             setup.renew(SshHostKey.generate(runner, scratch), random);
         }

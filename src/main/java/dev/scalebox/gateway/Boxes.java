@@ -20,6 +20,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * Each user's box: a VM named {@code box-USERID} made from the box template with the gateway's
@@ -131,6 +132,24 @@ public final class Boxes {
         return toBox(vm(id));
     }
 
+    /** The box of user {@code id}, on whichever host; empty when there is none. */
+    public Optional<Box> locate(String id) {
+        return id != null && id.matches("[0-9a-f]{16}") ? find(boxName(id)).map(this::toBox) : Optional.empty();
+    }
+
+    /**
+     * Moves the box away with {@code move} (given its VM's id), under its user's lock so that no
+     * session resumes it meanwhile; the box as it is then, on its new host.
+     */
+    public <T> T moveAway(String id, Function<String, T> move) {
+        synchronized (locks.computeIfAbsent(id, k -> new Object())) {
+            Vm vm = vm(id);
+            T moved = move.apply(vm.id());
+            setUp.remove(vm.id());
+            return moved;
+        }
+    }
+
     /** Suspends the box now, as its idle time would; 409 unless it runs. */
     public Box suspend(String id) {
         synchronized (locks.computeIfAbsent(id, k -> new Object())) {
@@ -163,7 +182,8 @@ public final class Boxes {
     private Box toBox(Vm vm) {
         String userId = vm.name().substring(BOX_PREFIX.length());
         String user = users.find(userId).map(User::name).orElse(null);
-        return new Box(userId, user, vm.id(), vm.status().label(), vm.statusReason(), vm.diskSizeGib(), vm.createdAt());
+        return new Box(userId, user, vm.id(), vm.status().label(), vm.statusReason(), vm.diskSizeGib(), vm.createdAt(),
+                vm.host());
     }
 
     /**

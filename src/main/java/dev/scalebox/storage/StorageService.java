@@ -53,6 +53,11 @@ public final class StorageService {
         return layout;
     }
 
+    /** Sends box volumes to other hosts and receives them. */
+    public VolumeTransfer volumes() {
+        return new VolumeTransfer(layout, runner, filesystems);
+    }
+
     /** Sends templates to other hosts and receives them. */
     public TemplateTransfer transfers() {
         return new TemplateTransfer(this, runner, filesystems);

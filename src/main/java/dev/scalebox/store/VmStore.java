@@ -84,6 +84,15 @@ public final class VmStore {
                 + " WHERE id = ?", startedFrom, sshHostKey, id);
     }
 
+    /**
+     * Makes VM {@code id} host {@code to}'s, with no address (its new host gives one); false when
+     * it is not this host's.
+     */
+    public boolean handOver(String id, String to) {
+        return db.update("hand VM " + id + " over to host " + to, "UPDATE vms SET host = ?, ip = NULL WHERE id = ? AND host = ?",
+                to, id, host) > 0;
+    }
+
     /** Gives VM {@code id} another name; false when the name is taken. */
     public boolean rename(String id, String name) {
         return db.update("rename VM " + id, "UPDATE vms SET name = ? WHERE id = ?", name, id) >= 0;

@@ -29,6 +29,7 @@ import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
@@ -367,9 +368,34 @@ public final class VmService {
             return build(row, () -> {
                 addToNetwork(row);
                 storage.cloneRootfs(disk(src), disk(row));
+                if (row.box()) {
+                    storage.volumes().setOrigin(row.id(), storage.volumes().origin(src.id()).orElse(src.id()));
+                }
                 runtime.cloneState(src, row, storage);
                 states.move(row, VmStatus.SUSPENDED, "forked from " + src.name());
             });
+        });
+    }
+
+    /**
+     * Hands suspended box {@code idOrName} over to host {@code host}: {@code send} carries its
+     * volume there, then the store names that host as the box's own (its address on the bridge is
+     * that host's to give), and this host lets go of it and removes its copy. A send that fails
+     * changes nothing here.
+     */
+    public Vm handOver(String idOrName, String host, Consumer<VmStore.Row> send) {
+        return locked(idOrName, row -> {
+            if (!row.box() || VmStatus.of(row.status()) != VmStatus.SUSPENDED || runtime.savedState(row).isEmpty()) {
+                throw new ScaleboxException.Conflict("VM " + row.name() + " is " + row.status()
+                        + "; only a suspended box moves to another host");
+            }
+            send.accept(row);
+            if (!store.handOver(row.id(), host)) {
+                throw new IllegalStateException("VM " + row.id() + " is no longer this host's");
+            }
+            network.remove(row.id());
+            removeFiles(row);
+            return get(row.id());
         });
     }
 
