@@ -37,7 +37,10 @@ import java.util.Optional;
  */
 public final class ApiServer implements AutoCloseable {
 
-    /** Bodies over this size are refused with 413 before they are read. */
+    /**
+     * Bodies over this size are refused with 413 before they are read, but for the streams hosts
+     * send each other under {@code /cluster/} (templates, box volumes), which have no bound.
+     */
     public static final long MAX_BODY_BYTES = 64 * 1024;
     private static final Logger log = LoggerFactory.getLogger(ApiServer.class);
 
@@ -63,7 +66,6 @@ public final class ApiServer implements AutoCloseable {
         var builder = WebServer.builder()
                 .host(host)
                 .port(port)
-                .maxPayloadSize(MAX_BODY_BYTES)
                 .addConnectionSelector(new Http10Health())
                 .routing(routing -> routes(routing, access, services));
         if (services.vms() != null) {
@@ -94,7 +96,9 @@ public final class ApiServer implements AutoCloseable {
             boolean changes = (!(method == Method.GET || method == Method.HEAD) || path.endsWith("/console/ws"))
                     && !path.equals(WakeRoute.PATH);
             Optional<String> foreign = changes ? Access.foreignOrigin(req.headers()) : Optional.empty();
-            if (foreign.isPresent()) {
+            if (req.headers().contentLength().orElse(0) > MAX_BODY_BYTES && !path.startsWith("/cluster/")) {
+                error(res, 413, "The request body is over " + MAX_BODY_BYTES / 1024 + " KiB");
+            } else if (foreign.isPresent()) {
                 error(res, 403, foreign.get());
             } else if (isOpen(method, path) || access.allows(req.headers())) {
                 chain.proceed();

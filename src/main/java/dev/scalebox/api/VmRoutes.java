@@ -156,8 +156,21 @@ final class VmRoutes {
         return body(raw(req), type);
     }
 
+    /** The body, at most {@link ApiServer#MAX_BODY_BYTES} (one sent without a length is cut off there: 413). */
     static byte[] raw(ServerRequest req) {
-        return req.content().hasEntity() ? req.content().as(byte[].class) : new byte[0];
+        if (!req.content().hasEntity()) {
+            return new byte[0];
+        }
+        try (java.io.InputStream in = req.content().inputStream()) {
+            byte[] body = in.readNBytes((int) ApiServer.MAX_BODY_BYTES + 1);
+            if (body.length > ApiServer.MAX_BODY_BYTES) {
+                throw new ScaleboxException.PayloadTooLarge("The request body is over " + ApiServer.MAX_BODY_BYTES / 1024
+                        + " KiB");
+            }
+            return body;
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     private static <T> T body(byte[] raw, Class<T> type) {

@@ -81,7 +81,12 @@ final class ServeCommand implements Callable<Integer> {
                     settings.poolMaxFree(), settings.poolVolumesTotal(), settings.poolInstancesMinFree(),
                     settings.poolInstancesMaxFree(), settings.poolInstancesTotal(), settings.maxBoxes(),
                     settings.poolCheckInterval(), settings.poolCooldown()),
-                    services.users(), services.vms(), services.templates());
+                    services.users(), services.vms(), services.templates(), services.store().hosts(),
+                    settings.clusterSecretFile().map(ClusterSecret::read).map(ClusterSecret::value));
+            cluster.gatewayAt(settings.hostGateway(), gateway.hostKey());
+            Gateway boxesOf = gateway;
+            cluster.moves(services.vms(), services.storage().volumes()).ifPresent(moves -> cluster.whileDrained(
+                    new BoxEvacuation(cluster, boxesOf.boxes(), moves, services.vms(), services.storage().volumes())));
             server = ApiServer.start(settings.apiBind(), settings.apiPort(), token,
                     new ApiServer.Services(services.templates(), services.vms(), services.storage(),
                             services.hypervisor().accelerator().label(), services.users(), gateway.boxes(), cluster));

@@ -15,6 +15,7 @@ import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * This host among the hosts of its store: its heartbeat and, when it holds the lead, the leader's
@@ -42,6 +43,8 @@ public final class Cluster implements AutoCloseable {
     private final Leader leader;
     private final Optional<Forwarder> forwarder;
     private final Optional<TemplateCopies> copies;
+    private final AtomicBoolean evacuating = new AtomicBoolean();
+    private volatile Runnable evacuation;
     private final ScheduledExecutorService beats = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().name("heartbeat").daemon(true).factory());
 
@@ -75,9 +78,44 @@ public final class Cluster implements AutoCloseable {
         try {
             heartbeat.beat();
             leader.tick();
+            evacuateIfDrained();
         } catch (RuntimeException e) {
             log.warn("Heartbeat of host {} failed: {}", db.host(), e.getMessage());
         }
+    }
+
+    /**
+     * Runs the evacuation (one at a time, beside the heartbeat) while this host is drained: it is
+     * tried again on every beat, so a host drained while it was down starts when it is back.
+     */
+    private void evacuateIfDrained() {
+        Runnable job = evacuation;
+        if (job == null || !db.hosts().find(db.host()).map(h -> h.state().equals("draining")).orElse(false)
+                || !evacuating.compareAndSet(false, true)) {
+            return;
+        }
+        Thread.ofVirtual().name("evacuation").start(() -> {
+            try {
+                job.run();
+            } catch (RuntimeException e) {
+                log.warn("Moving boxes off drained host {} failed: {}", db.host(), e.getMessage());
+            } finally {
+                evacuating.set(false);
+            }
+        });
+    }
+
+    /** Sets what moves this host's boxes away while it is drained. */
+    public void whileDrained(Runnable evacuation) {
+        this.evacuation = evacuation;
+    }
+
+    /**
+     * The host a box of this host with {@code memMib} of memory and {@code bytes} of volume moves
+     * to when this host drains (see {@link Placement#forBox}); empty when none can take it.
+     */
+    public Optional<String> placeBox(int memMib, long bytes) {
+        return Placement.forBox(db.hosts().list(), db.host(), memMib, bytes);
     }
 
     /** Every host of the store, with the VMs each holds. */
@@ -112,6 +150,14 @@ public final class Cluster implements AutoCloseable {
     /** What passes actions on to other hosts; empty without a cluster secret. */
     public Optional<Forwarder> forwarder() {
         return forwarder;
+    }
+
+    /**
+     * Tells the other hosts, from the next heartbeat on, where this host's SSH gateway is reached
+     * ({@code HOST:PORT}) and its host key, so they carry sessions for boxes that live here to it.
+     */
+    public void gatewayAt(String address, String hostKey) {
+        heartbeat.gateway(address, hostKey);
     }
 
     /** What copies templates from other hosts to this one; empty without a cluster secret. */

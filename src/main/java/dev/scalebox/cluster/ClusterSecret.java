@@ -45,7 +45,7 @@ public final class ClusterSecret {
                 offered.getBytes(StandardCharsets.UTF_8));
     }
 
-    String value() {
+    public String value() {
         return value;
     }
 }

@@ -33,7 +33,8 @@ public final class Forwarder {
 
     private final ClusterSecret secret;
     private final HostStore hosts;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(10)).build();
 
     public Forwarder(ClusterSecret secret, HostStore hosts) {
         this.secret = secret;
@@ -104,7 +105,8 @@ public final class Forwarder {
                 in.close();
                 writer.join();
             }
-            if (failed.get() != null) {
+            // A host that refused the stream stopped reading it: its answer says why, not the broken pipe.
+            if (failed.get() != null && answer.statusCode() / 100 == 2) {
                 throw failed.get();
             }
             return new Answer(answer.statusCode(), answer.headers().firstValue("Content-Type").orElse(null),

@@ -17,6 +17,8 @@ final class Heartbeat {
     private final String qemuVersion;
     private final String cpuModel;
     private final Instant startedAt = Instant.now();
+    private volatile String gateway;
+    private volatile String gatewayHostKey;
 
     Heartbeat(HostStore hosts, Cluster.Options options, String qemuVersion, String cpuModel) {
         this.hosts = hosts;
@@ -38,7 +40,13 @@ final class Heartbeat {
         }
         hosts.beat(new HostStore.Row(options.name(), options.url(), options.sshHost(), "up", null, facts.cpuCores(),
                 facts.memTotalMib(), facts.memAvailableMib(), total, free, loadMilli(), qemuVersion, cpuModel, 0,
-                startedAt, Instant.now()));
+                startedAt, Instant.now(), gateway, gatewayHostKey));
+    }
+
+    /** Says from the next beat on where this host's SSH gateway is reached, and its host key. */
+    void gateway(String address, String hostKey) {
+        this.gateway = address;
+        this.gatewayHostKey = hostKey;
     }
 
     /** The one-minute load average, in thousandths. */

@@ -1,6 +1,7 @@
 package dev.scalebox.cluster;
 
 import dev.scalebox.ScaleboxException;
+import dev.scalebox.storage.StorageService;
 import dev.scalebox.store.HostStore;
 
 import java.util.Comparator;
@@ -45,7 +46,8 @@ final class Placement {
             return name;
         }
         List<HostStore.Row> up = hosts.stream().filter(h -> h.state().equals("up")).toList();
-        long diskBytes = (long) diskGib << 30;
+        // A host keeps SPACE_BUFFER_GIB free beyond what a create needs, and refuses one that would not.
+        long diskBytes = (long) (diskGib + StorageService.SPACE_BUFFER_GIB) << 30;
         return up.stream()
                 .filter(h -> h.memFreeMib() >= memMib
                         && h.poolFreeBytes() >= diskBytes + (holders.contains(h.name()) ? 0 : templateBytes))
@@ -54,10 +56,27 @@ final class Placement {
                         .thenComparing(HostStore.Row::name, Comparator.reverseOrder()))
                 .map(HostStore.Row::name)
                 .orElseThrow(() -> new ScaleboxException.InsufficientStorage("No up host has " + memMib
-                        + " MiB of memory and " + diskGib + " GiB of disk free for a VM of template '" + template + "'"
+                        + " MiB of memory and " + (diskGib + StorageService.SPACE_BUFFER_GIB) + " GiB of disk free ("
+                        + diskGib + " for the disk, " + StorageService.SPACE_BUFFER_GIB + " kept spare) for a VM of template '"
+                        + template + "'"
                         + (up.isEmpty() ? "" : ": " + up.stream().map(h -> h.name() + " has " + h.memFreeMib() + " MiB and "
                         + (h.poolFreeBytes() >> 30) + " GiB" + (holders.contains(h.name()) ? ""
                         : " and needs " + Math.ceilDiv(templateBytes, 1L << 30) + " GiB more for a copy of the template"))
                         .collect(Collectors.joining(", ")))));
+    }
+
+    /**
+     * Where a box of host {@code self} goes when its host drains: the up host, other than
+     * {@code self}, with the most free memory among those with {@code memMib} of memory and
+     * {@code bytes} of pool free and the QEMU and CPU model of {@code self}, which its memory needs.
+     */
+    static Optional<String> forBox(List<HostStore.Row> hosts, String self, int memMib, long bytes) {
+        Optional<HostStore.Row> from = hosts.stream().filter(h -> h.name().equals(self)).findFirst();
+        return from.flatMap(source -> hosts.stream()
+                .filter(h -> !h.name().equals(self) && h.state().equals("up") && h.memFreeMib() >= memMib
+                        && h.poolFreeBytes() >= bytes && h.qemuVersion().equals(source.qemuVersion())
+                        && h.cpuModel().equals(source.cpuModel()))
+                .max(Comparator.comparingLong(HostStore.Row::memFreeMib))
+                .map(HostStore.Row::name));
     }
 }

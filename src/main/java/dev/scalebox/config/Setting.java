@@ -45,6 +45,8 @@ public enum Setting {
     HOST_NAME(null, "this host's name among the hosts of a shared store (default the machine's hostname, up to its first dot)"),
     HOST_URL(null, "the address other hosts reach this host's API at, http(s)://HOST[:PORT] on the cluster network"
             + " (default http://API_BIND:API_PORT, with the host's name for a wildcard API_BIND)"),
+    HOST_GATEWAY(null, "the address other hosts reach this host's SSH gateway at, HOST:PORT on the cluster network"
+            + " (default GATEWAY_BIND:GATEWAY_PORT, with the host's name for a wildcard GATEWAY_BIND)"),
     HOST_HEARTBEAT_INTERVAL("5", "seconds between two heartbeats of this host"),
     HOST_DEAD_AFTER("30", "seconds without a heartbeat after which a host is down"),
     CLUSTER_SECRET_FILE(null, "a file holding the secret the hosts of a store share (32 characters or more), with which"

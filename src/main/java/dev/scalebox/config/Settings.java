@@ -132,6 +132,15 @@ public final class Settings {
         });
     }
 
+    /** HOST_GATEWAY, or the gateway's own address. */
+    public String hostGateway() {
+        return optional(Setting.HOST_GATEWAY).orElseGet(() -> {
+            String bind = gatewayBind();
+            String host = bind.equals("0.0.0.0") || bind.equals("::") ? hostName() : bind.contains(":") ? "[" + bind + "]" : bind;
+            return host + ":" + gatewayPort();
+        });
+    }
+
     public java.time.Duration hostHeartbeatInterval() {
         return java.time.Duration.ofSeconds(integer(Setting.HOST_HEARTBEAT_INTERVAL));
     }
@@ -277,6 +286,11 @@ public final class Settings {
         optional(Setting.HOST_URL).ifPresent(url -> {
             if (!url.matches("https?://([A-Za-z0-9.\\-]+|\\[[0-9A-Fa-f:.]+\\])(:[0-9]{1,5})?") || url.length() > 400) {
                 throw bad(Setting.HOST_URL, "must be http(s)://HOST[:PORT], with no path");
+            }
+        });
+        optional(Setting.HOST_GATEWAY).ifPresent(address -> {
+            if (!address.matches("([A-Za-z0-9.\\-]+|\\[[0-9A-Fa-f:.]+\\]):[0-9]{1,5}") || address.length() > 300) {
+                throw bad(Setting.HOST_GATEWAY, "must be HOST:PORT");
             }
         });
         requireRange(Setting.HOST_HEARTBEAT_INTERVAL, 1, 60);

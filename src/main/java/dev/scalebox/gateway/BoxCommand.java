@@ -83,15 +83,16 @@ final class BoxCommand implements Command {
     @Override
     public void start(ChannelSession channel, Environment env) {
         User user = channel.getSession().getAttribute(Gateway.USER);
-        Thread.ofVirtual().name("box-session-" + user.id()).start(() -> run(user, env));
+        boolean carried = Boolean.TRUE.equals(channel.getSession().getAttribute(RemoteBoxes.CARRIED));
+        Thread.ofVirtual().name("box-session-" + user.id()).start(() -> run(user, carried, env));
     }
 
-    private void run(User user, Environment env) {
+    private void run(User user, boolean carried, Environment env) {
         sessions.opened(user);
         try {
             ClientSession opened;
             try {
-                opened = boxes.open(user, this::tell).session();
+                opened = boxes.open(user, carried, this::tell).session();
             } catch (IOException | RuntimeException e) {
                 boxes.events().connected("failed");
                 throw e;

@@ -32,7 +32,8 @@ final class BoxConnections {
             User user = session.getAttribute(Gateway.USER);
             sessions.opened(user);
             try {
-                box = boxes.open(user, line -> { }).session();
+                box = boxes.open(user, Boolean.TRUE.equals(session.getAttribute(RemoteBoxes.CARRIED)), line -> { })
+                        .session();
             } catch (IOException | RuntimeException e) {
                 sessions.closed(user);
                 throw e;

@@ -55,6 +55,7 @@ public final class Boxes {
     private final String internalKey;
     private final BoxGuest guest;
     private final VolumePool pool;
+    private final RemoteBoxes remote;
     private final Map<String, Object> locks = new ConcurrentHashMap<>();
     /** The QEMU (its pid) each box was last set up in: a box in another one is set up again. */
     private final Map<String, Long> setUp = new ConcurrentHashMap<>();
@@ -88,13 +89,16 @@ public final class Boxes {
         boolean suspendLongestIdle(String exceptUserId);
     }
 
-    Boxes(VmService vms, Users users, BoxSpec spec, String internalKey, BoxGuest guest, VolumePool pool) {
+    /** {@code remote} is null when boxes on other hosts are not reached from here. */
+    Boxes(VmService vms, Users users, BoxSpec spec, String internalKey, BoxGuest guest, VolumePool pool,
+          RemoteBoxes remote) {
         this.vms = vms;
         this.users = users;
         this.spec = spec;
         this.internalKey = internalKey;
         this.guest = guest;
         this.pool = pool;
+        this.remote = remote;
     }
 
     /** Where room is made when all POOL_INSTANCES_TOTAL instances run. */
@@ -197,9 +201,20 @@ public final class Boxes {
      * The user's box running and set up, with an SSH session into it: their own box made (from a
      * ready one of the pool, else from the golden state, else booted from the template), started
      * or resumed when needed, each start in its turn in the host's line; {@code progress} is told
-     * once when the connection waits in that line.
+     * once when the connection waits in that line. A box that lives on another host is reached
+     * there: the session is that host's gateway's, unless this one was {@code carried} here from
+     * another host already.
      */
-    Ready open(User user, Consumer<String> progress) throws IOException {
+    Ready open(User user, boolean carried, Consumer<String> progress) throws IOException {
+        Optional<Vm> elsewhere = find(boxName(user)).filter(v -> !vms.isHere(v));
+        if (elsewhere.isPresent()) {
+            String host = elsewhere.get().host();
+            if (remote == null || carried) {
+                throw new ScaleboxException.Conflict("your box is on host " + host + (carried
+                        ? ", and this session was carried here from another host already" : "; connect to that host's gateway"));
+            }
+            return new Ready(elsewhere.get(), remote.connect(host, user));
+        }
         makeRoom(user);
         Ready ready;
         synchronized (locks.computeIfAbsent(user.id(), k -> new Object())) {
@@ -342,7 +357,7 @@ public final class Boxes {
             if (!stillIdle.getAsBoolean()) {
                 return false;
             }
-            Optional<Vm> running = find(boxName(user)).filter(v -> v.status() == VmStatus.RUNNING);
+            Optional<Vm> running = find(boxName(user)).filter(v -> v.status() == VmStatus.RUNNING && vms.isHere(v));
             running.ifPresent(v -> {
                 long started = System.nanoTime();
                 vms.suspend(v.id());

@@ -1,6 +1,7 @@
 package dev.scalebox.gateway;
 
 import dev.scalebox.ScaleboxException;
+import dev.scalebox.store.HostStore;
 import dev.scalebox.storage.SshPublicKey;
 import dev.scalebox.template.TemplateCatalog;
 import dev.scalebox.vm.VmService;
@@ -27,6 +28,7 @@ import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.PublicKey;
 import java.time.Duration;
@@ -73,6 +75,15 @@ public final class Gateway implements AutoCloseable {
     }
 
     public static Gateway start(Options options, Users users, VmService vms, TemplateCatalog templates) {
+        return start(options, users, vms, templates, null, Optional.empty());
+    }
+
+    /**
+     * With {@code clusterSecret}, sessions for boxes that live on other hosts of the store are
+     * carried to those hosts' gateways (found in {@code hosts}), and theirs are taken here.
+     */
+    public static Gateway start(Options options, Users users, VmService vms, TemplateCatalog templates, HostStore hosts,
+                                Optional<String> clusterSecret) {
         KeyPair internalKey = loadKey(options.keyDir().resolve("box_key"));
         String internalKeyLine = PublicKeyEntry.toString(internalKey.getPublic()) + " scalebox-gateway";
         SshClient client = SshClient.setUpDefaultClient();
@@ -82,23 +93,34 @@ public final class Gateway implements AutoCloseable {
         // Boxes are reached on this host, on ports Scalebox forwards; their host keys are made on
         // their first boot, so there is nothing to pin them against yet.
         String boxHost = vms.localSshHost();
-        client.setServerKeyVerifier((session, address, key) -> address instanceof InetSocketAddress a
-                && (a.getAddress().isLoopbackAddress() || a.getHostString().equals(boxHost)
-                || a.getAddress().getHostAddress().equals(boxHost)));
+        // Another host's gateway is pinned to the host key it published in the store.
+        client.setServerKeyVerifier((session, address, key) -> RemoteBoxes.expectedKey(session)
+                .map(expected -> RemoteBoxes.sameKey(expected, key))
+                .orElseGet(() -> address instanceof InetSocketAddress a
+                        && (a.getAddress().isLoopbackAddress() || a.getHostString().equals(boxHost)
+                        || a.getAddress().getHostAddress().equals(boxHost))));
+        RemoteBoxes remote = clusterSecret.map(secret -> new RemoteBoxes(client, hosts, secret)).orElse(null);
         BoxSpec spec = new BoxSpec(options.boxTemplate(), options.boxVcpus(), options.boxMemMib());
         BoxGuest guest = new BoxGuest(client, internalKey, boxHost, options.keyDir().resolve("tmp"));
         VolumePool pool = new VolumePool(vms, spec, new Golden(vms, templates, spec, internalKeyLine, guest), guest,
                 new VolumePool.Settings(options.minFree(), options.maxFree(), options.volumesTotal(), options.instancesMinFree(),
                         options.instancesMaxFree(), options.instancesTotal(), options.maxBoxes(), options.poolInterval(),
                         options.poolCooldown()));
-        Boxes boxes = new Boxes(vms, users, spec, internalKeyLine, guest, pool);
+        Boxes boxes = new Boxes(vms, users, spec, internalKeyLine, guest, pool, remote);
         Sessions sessions = new Sessions(boxes, options.idleSuspend());
         boxes.whenFull(sessions::suspendLongestIdle);
         SshServer server = SshServer.setUpDefaultServer();
         server.setHost(options.bind());
         server.setPort(options.port());
         server.setKeyPairProvider(hostKeyProvider(options.keyDir().resolve("host_key")));
-        server.setPasswordAuthenticator(null);
+        server.setPasswordAuthenticator(remote == null ? null : (username, password, session) -> {
+            Optional<User> user = users.find(username).filter(u -> u.id().equals(username));
+            if (user.isEmpty() || !remote.admits(password, session)) {
+                return false;
+            }
+            session.setAttribute(USER, user.get());
+            return true;
+        });
         server.setKeyboardInteractiveAuthenticator(null);
         AuthThrottle throttle = new AuthThrottle();
         server.setPublickeyAuthenticator((username, key, session) -> admit(key, session, users, options, throttle, boxes));
@@ -140,6 +162,15 @@ public final class Gateway implements AutoCloseable {
 
     public int port() {
         return server.getPort();
+    }
+
+    /** The gateway's public host key, as an OpenSSH line. */
+    public String hostKey() {
+        try {
+            return PublicKeyEntry.toString(server.getKeyPairProvider().loadKeys(null).iterator().next().getPublic());
+        } catch (IOException | GeneralSecurityException e) {
+            throw new ScaleboxException.HostFailure("cannot read the gateway's host key: " + e.getMessage(), e);
+        }
     }
 
     private static boolean admit(PublicKey key, ServerSession session, Users users, Options options, AuthThrottle throttle,

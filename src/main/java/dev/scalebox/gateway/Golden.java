@@ -16,12 +16,13 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.util.EnumSet;
+import java.util.HexFormat;
 import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
  * The golden state: the box template booted once, left to finish its boot, and suspended, memory
- * and disk, as VM {@code golden-TEMPLATE}. New boxes are copies of it (reflinks of its disk and
+ * and disk, as VM {@code golden-TEMPLATE-HOST}. New boxes are copies of it (reflinks of its disk and
  * saved memory) that resume in about a second instead of booting. It is made on first need, and
  * again when the template was rebuilt since, when the box sizes changed, or when it is not
  * suspended any more (started by hand, or cut short by a crash).
@@ -44,13 +45,27 @@ final class Golden {
         this.guest = guest;
     }
 
+    /** {@code golden-TEMPLATE-HOST}: each host of a store makes its own, and names are one across the hosts. */
     String name() {
-        return "golden-" + spec.template();
+        String name = "golden-" + spec.template() + "-" + vms.hostName();
+        return name.length() <= 63 ? name : "golden-" + HexFormat.of().formatHex(sha256(spec.template() + "/" + vms.hostName()), 0, 8);
     }
 
-    /** The golden VM as it is now, current or not. */
+    /** The golden VM as it is now, current or not; one named as before hosts ({@code golden-TEMPLATE}) takes today's name. */
     Optional<Vm> find() {
-        return vms.find(name());
+        Optional<Vm> golden = vms.find(name());
+        if (golden.isPresent()) {
+            return golden;
+        }
+        return vms.find("golden-" + spec.template()).filter(vms::isHere).map(v -> vms.rename(v.id(), name()));
+    }
+
+    private static byte[] sha256(String text) {
+        try {
+            return java.security.MessageDigest.getInstance("SHA-256").digest(text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /**
@@ -88,6 +103,7 @@ final class Golden {
             settle(BoxGuest.awaitRunning(vms, vm.id(), progress));
             FaultPoint.reach("golden.settled");
             Vm golden = vms.suspend(vm.id());
+            vms.prepareCopies(golden.id());
             log.info("Made the golden state of box template {} in {} s", spec.template(),
                     String.format("%.1f", (System.nanoTime() - started) / 1e9));
             return golden;

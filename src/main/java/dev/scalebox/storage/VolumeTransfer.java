@@ -9,6 +9,8 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.PipedInputStream;
+import java.io.PipedOutputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -31,9 +33,12 @@ import java.util.stream.Stream;
  * received from one, so that only the box's own blocks travel.
  * <p>
  * A box is a copy (by reflink) of a golden state's disk, and its disk file says which in an
- * extended attribute ({@code user.scalebox.origin}). To send it, this host keeps a <em>base</em>:
- * a read-only subvolume {@code volumes/.bases/GOLDEN} holding a reflink of that golden disk as
- * {@code disk.ext4}. The box travels as a writable snapshot of the base into which its disk is
+ * extended attribute ({@code user.scalebox.origin}). Each host keeps a <em>base</em> of a golden
+ * state: a read-only subvolume {@code volumes/.bases/GOLDEN} holding its disk as
+ * {@code disk.ext4}, and boxes are copied from the base's disk, so they share its blocks. Every
+ * host's base is a received subvolume, the first one too (sent from a subvolume of the golden
+ * disk and received on its own host): {@code btrfs receive} finds the clone sources a stream
+ * names by their received UUID only, so all copies must carry the same one. The box travels as a writable snapshot of the base into which its disk is
  * cloned over {@code disk.ext4} (the same inode, so the blocks it shares with the golden state are
  * the base's own), its memory beside it, made read-only and sent with {@code send -p BASE}: the
  * stream carries only the blocks the box changed, and its memory. The receiving host needs the same
@@ -113,20 +118,29 @@ public final class VolumeTransfer {
         }
     }
 
-    /**
-     * The base VM {@code vmId} is sent against: its origin's, made now from the golden state's disk
-     * when this host has that and no base yet; empty when there is none to be had.
-     */
+    /** The base VM {@code vmId} is sent against: its origin's, when this host holds it. */
     public Optional<String> baseFor(String vmId) {
-        Optional<String> origin = origin(vmId);
-        if (origin.isEmpty()) {
+        return origin(vmId).filter(this::hasBase);
+    }
+
+    /**
+     * The disk to copy a box from instead of golden state {@code goldenId}'s own: its base's, which
+     * holds the same bytes, made now when missing (empty on a pool that is not btrfs, or when the
+     * base cannot be made). Boxes copied from it share its blocks, so that they move against it.
+     */
+    public Optional<Path> baseDisk(String goldenId) {
+        if (unmovable().isPresent()) {
             return Optional.empty();
         }
-        String golden = origin.get();
-        if (!hasBase(golden) && Files.isRegularFile(layout.volumeImage(golden))) {
-            keepBase(golden);
+        try {
+            if (!hasBase(goldenId)) {
+                keepBase(goldenId);
+            }
+            return Optional.of(base(goldenId).resolve(DISK));
+        } catch (RuntimeException e) {
+            log.warn("Boxes of {} are copied from its own disk, and move whole: {}", goldenId, e.getMessage());
+            return Optional.empty();
         }
-        return hasBase(golden) ? origin : Optional.empty();
     }
 
     /** Whether base {@code goldenId} is here, whole. */
@@ -291,18 +305,50 @@ public final class VolumeTransfer {
         return layout.volumes().resolve(".bases").resolve(Names.require("VM id", goldenId));
     }
 
-    /** Makes base {@code goldenId} from the golden state's disk on this host. */
+    /**
+     * Makes base {@code goldenId} from the golden state's disk on this host: a subvolume holding a
+     * reflink of it, sent and received here, so that this host's base is a received copy like
+     * every other host's. {@code btrfs receive} finds the clone sources a stream names by their
+     * received UUID only, so a stream sent against another host's copy of the base would not find
+     * the original here.
+     */
     private void keepBase(String goldenId) {
         Path base = base(goldenId);
         deleteSubvolume(base);
+        Path dir = hidden(".sending-");
+        Path original = dir.resolve(goldenId);
         try {
             Files.createDirectories(base.getParent());
-            runner.check(List.of("btrfs", "subvolume", "create", base.toString()), STEP);
-            Files.copy(layout.volumeImage(goldenId), base.resolve(DISK));
-            runner.check(List.of("btrfs", "property", "set", "-ts", base.toString(), "ro", "true"), STEP);
-        } catch (IOException | RuntimeException e) {
+            Files.createDirectory(dir);
+            runner.check(List.of("btrfs", "subvolume", "create", original.toString()), STEP);
+            Files.copy(layout.volumeImage(goldenId), original.resolve(DISK));
+            runner.check(List.of("btrfs", "property", "set", "-ts", original.toString(), "ro", "true"), STEP);
+            PipedInputStream in = new PipedInputStream(1 << 20);
+            PipedOutputStream out = new PipedOutputStream(in);
+            Thread sender = Thread.ofVirtual().start(() -> {
+                try (out) {
+                    runner.pipe(List.of("btrfs", "send", "-q", original.toString()), STREAM, null, out);
+                } catch (IOException | RuntimeException e) {
+                    log.warn("Sending base {} to this host broke off: {}", goldenId, e.getMessage());
+                }
+            });
+            try (in) {
+                runner.pipe(List.of("btrfs", "receive", base.getParent().toString()), STREAM, in, null);
+            } finally {
+                sender.join();
+            }
+            if (!hasBase(goldenId)) {
+                throw new ScaleboxException.HostFailure("the base was not received whole");
+            }
+        } catch (IOException | InterruptedException | RuntimeException e) {
             deleteSubvolume(base);
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
             throw new ScaleboxException.HostFailure("cannot keep base " + goldenId + ": " + e.getMessage(), e);
+        } finally {
+            deleteSubvolume(original);
+            deleteQuietly(dir);
         }
     }
 

@@ -15,11 +15,14 @@ public final class HostStore {
     /**
      * A host: the URL other hosts reach its API at, the name clients ssh to for its VMs, its state
      * ({@code up}, {@code draining}, {@code down}) and why, its capacity and load (the one-minute
-     * load average, in thousandths), the QEMU and CPU that its memory states need, and its beats.
+     * load average, in thousandths), the QEMU and CPU that its memory states need, its beats, and
+     * where other hosts reach its SSH gateway ({@code HOST:PORT}) and the gateway's host key (both
+     * null before its gateway started).
      */
     public record Row(String name, String url, String sshHost, String state, String stateReason, int cores,
                       long memTotalMib, long memFreeMib, long poolTotalBytes, long poolFreeBytes, int loadMilli,
-                      String qemuVersion, String cpuModel, long beats, Instant startedAt, Instant heartbeatAt) {
+                      String qemuVersion, String cpuModel, long beats, Instant startedAt, Instant heartbeatAt,
+                      String gateway, String gatewayHostKey) {
     }
 
     private final Database db;
@@ -35,17 +38,19 @@ public final class HostStore {
     public void beat(Row r) {
         db.update("record the heartbeat of host " + r.name(), "INSERT INTO hosts (name, url, ssh_host, state, state_reason,"
                         + " cores, mem_total_mib, mem_free_mib, pool_total_bytes, pool_free_bytes, load_milli, qemu_version,"
-                        + " cpu_model, beats, started_at, heartbeat_at) VALUES (?,?,?,'up',NULL,?,?,?,?,?,?,?,?,1,?,?)"
+                        + " cpu_model, beats, started_at, heartbeat_at, gateway, gateway_host_key)"
+                        + " VALUES (?,?,?,'up',NULL,?,?,?,?,?,?,?,?,1,?,?,?,?)"
                         + " ON CONFLICT (name) DO UPDATE SET url = excluded.url, ssh_host = excluded.ssh_host,"
                         + " state = 'up', state_reason = NULL,"
                         + " cores = excluded.cores, mem_total_mib = excluded.mem_total_mib,"
                         + " mem_free_mib = excluded.mem_free_mib, pool_total_bytes = excluded.pool_total_bytes,"
                         + " pool_free_bytes = excluded.pool_free_bytes, load_milli = excluded.load_milli,"
                         + " qemu_version = excluded.qemu_version, cpu_model = excluded.cpu_model,"
-                        + " beats = hosts.beats + 1, started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at",
+                        + " beats = hosts.beats + 1, started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at,"
+                        + " gateway = excluded.gateway, gateway_host_key = excluded.gateway_host_key",
                 r.name(), r.url(), r.sshHost(), r.cores(), r.memTotalMib(), r.memFreeMib(), r.poolTotalBytes(),
                 r.poolFreeBytes(), r.loadMilli(), r.qemuVersion(), r.cpuModel(), r.startedAt().toString(),
-                r.heartbeatAt().toString());
+                r.heartbeatAt().toString(), r.gateway(), r.gatewayHostKey());
     }
 
     /** Marks {@code name} down with {@code reason}, unless it has beaten since it was seen at {@code beats}. */
@@ -76,6 +81,7 @@ public final class HostStore {
                 rs.getInt("cores"), rs.getLong("mem_total_mib"), rs.getLong("mem_free_mib"),
                 rs.getLong("pool_total_bytes"), rs.getLong("pool_free_bytes"), rs.getInt("load_milli"),
                 rs.getString("qemu_version"), rs.getString("cpu_model"), rs.getLong("beats"),
-                Instant.parse(rs.getString("started_at")), Instant.parse(rs.getString("heartbeat_at")));
+                Instant.parse(rs.getString("started_at")), Instant.parse(rs.getString("heartbeat_at")),
+                rs.getString("gateway"), rs.getString("gateway_host_key"));
     }
 }

@@ -169,6 +169,16 @@ public final class VmService {
     }
 
     /** The address this host reaches VMs' forwarded SSH ports on (BIND_ADDRESS, loopback for a wildcard). */
+    /** The name of this host, whose VMs this service runs. */
+    public String hostName() {
+        return store.host();
+    }
+
+    /** Whether {@code vm} lives on this host. */
+    public boolean isHere(Vm vm) {
+        return store.host().equals(vm.host());
+    }
+
     public String localSshHost() {
         return runtime.probeHost();
     }
@@ -367,14 +377,22 @@ public final class VmService {
                     src.box(), Egress.ofStored(src.egress()), src.httpPort());
             return build(row, () -> {
                 addToNetwork(row);
-                storage.cloneRootfs(disk(src), disk(row));
+                Optional<String> origin = row.box() ? storage.volumes().origin(src.id()) : Optional.empty();
+                // A copy of a golden state comes from its base, whose blocks it then shares for its moves.
+                Path from = row.box() && origin.isEmpty() ? storage.volumes().baseDisk(src.id()).orElse(disk(src)) : disk(src);
+                storage.cloneRootfs(from, disk(row));
                 if (row.box()) {
-                    storage.volumes().setOrigin(row.id(), storage.volumes().origin(src.id()).orElse(src.id()));
+                    storage.volumes().setOrigin(row.id(), origin.orElse(src.id()));
                 }
                 runtime.cloneState(src, row, storage);
                 states.move(row, VmStatus.SUSPENDED, "forked from " + src.name());
             });
         });
+    }
+
+    /** Makes the base that copies of suspended box VM {@code idOrName} (a golden state) come from, now rather than on the first copy. */
+    public void prepareCopies(String idOrName) {
+        storage.volumes().baseDisk(row(idOrName).id());
     }
 
     /**

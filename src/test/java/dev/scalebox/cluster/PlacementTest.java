@@ -16,7 +16,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class PlacementTest {
 
     private static final List<HostStore.Row> HOSTS = List.of(
-            host("alpha", "up", 1_000, 100), host("beta", "up", 8_000, 100), host("gamma", "up", 16_000, 1),
+            host("alpha", "up", 1_000, 100), host("beta", "up", 8_000, 100), host("gamma", "up", 16_000, 3),
             host("delta", "down", 32_000, 100), host("eps", "draining", 32_000, 100));
     private static final Set<String> EVERYWHERE = Set.of("alpha", "beta", "gamma", "delta", "eps");
 
@@ -25,7 +25,7 @@ class PlacementTest {
     @Test
     void theUpHostWithTheMostFreeMemoryThatHasTheDiskTooTakesIt() {
         assertThat(Placement.choose(HOSTS, EVERYWHERE, GIB, "debian-base", 2048, 2, Optional.empty()))
-                .as("gamma has more memory but 1 GiB of disk; delta and eps are not up").isEqualTo("beta");
+                .as("gamma has more memory but 3 GiB of disk, not 2 and 2 to spare; delta and eps are not up").isEqualTo("beta");
         assertThat(Placement.choose(HOSTS, EVERYWHERE, GIB, "debian-base", 2048, 1, Optional.empty())).isEqualTo("gamma");
     }
 
@@ -64,14 +64,15 @@ class PlacementTest {
                 .hasMessage("No up host holds template 'app' (it is on delta, which are down)");
         assertThatThrownBy(() -> Placement.choose(HOSTS, Set.of("alpha", "beta"), GIB, "app", 9_000, 2, Optional.empty()))
                 .isInstanceOf(ScaleboxException.InsufficientStorage.class)
-                .hasMessage("No up host has 9000 MiB of memory and 2 GiB of disk free for a VM of template 'app':"
+                .hasMessage("No up host has 9000 MiB of memory and 4 GiB of disk free (2 for the disk, 2 kept spare) for a VM"
+                        + " of template 'app':"
                         + " alpha has 1000 MiB and 100 GiB, beta has 8000 MiB and 100 GiB,"
-                        + " gamma has 16000 MiB and 1 GiB and needs 1 GiB more for a copy of the template");
+                        + " gamma has 16000 MiB and 3 GiB and needs 1 GiB more for a copy of the template");
     }
 
     private static HostStore.Row host(String name, String state, long memFreeMib, long poolFreeGib) {
         return new HostStore.Row(name, "http://" + name + ":8080", name, state, state.equals("up") ? null : "silent", 2,
                 64_000, memFreeMib, 200L << 30, poolFreeGib << 30, 500, "QEMU emulator version 7.2.19", "tcg: max", 3,
-                Instant.EPOCH, Instant.EPOCH);
+                Instant.EPOCH, Instant.EPOCH, null, null);
     }
 }

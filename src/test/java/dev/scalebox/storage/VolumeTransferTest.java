@@ -81,6 +81,17 @@ class VolumeTransferTest {
         assertThat(hidden(here)).isEmpty();
         assertThat(hidden(there)).isEmpty();
 
+        // Back again, against the other host's copy of the base.
+        byte[] before = Files.readAllBytes(layout(here).memoryState(box, true));
+        Files.delete(layout(here).volumeImage(box));
+        Files.delete(layout(here).memoryState(box, true));
+        ByteArrayOutputStream back = new ByteArrayOutputStream();
+        to.send(box, to.baseFor(box), back);
+        from.receive(box, Optional.of(GOLDEN), new ByteArrayInputStream(back.toByteArray()));
+        assertThat((long) back.size()).isLessThan(memory + (24L << 20));
+        assertThat(Files.readAllBytes(layout(here).memoryState(box, true))).isEqualTo(before);
+        assertThat(TestImages.sameContent(layout(here).volumeImage(box), layout(there).volumeImage(box))).isTrue();
+
         Files.delete(layout(there).volumeImage(box));
         Files.delete(layout(there).memoryState(box, true));
         to.pruneBases();
@@ -122,7 +133,7 @@ class VolumeTransferTest {
     private static void makeBox(String box, int ownMib) throws Exception {
         DataLayout layout = layout(here);
         Path disk = layout.volumeImage(box);
-        Files.copy(layout.volumeImage(GOLDEN), disk);
+        Files.copy(transfer(here).baseDisk(GOLDEN).orElseThrow(), disk);
         transfer(here).setOrigin(box, GOLDEN);
         byte[] own = new byte[1 << 20];
         Random random = new Random(ownMib);

@@ -243,7 +243,7 @@ class StoreTest {
 
     private static HostStore.Row host(String name) {
         return new HostStore.Row(name, "http://10.0.0.1:8080", "10.0.0.1", "up", null, 2, 24_000, 20_000, 100L << 30,
-                80L << 30, 1250, "QEMU emulator version 7.2.19", "tcg: max", 1, T0, T0.plusSeconds(5));
+                80L << 30, 1250, "QEMU emulator version 7.2.19", "tcg: max", 1, T0, T0.plusSeconds(5), "10.0.0.1:2222", "ecdsa-sha2-nistp256 AAAA");
     }
 
     private static VmStore.Row vm(String id, String name, int port) {

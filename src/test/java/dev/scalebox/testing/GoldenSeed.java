@@ -1,5 +1,6 @@
 package dev.scalebox.testing;
 
+import dev.scalebox.storage.DataLayout;
 import dev.scalebox.store.VmStore;
 import dev.scalebox.vm.Vm;
 import dev.scalebox.vm.VmStatus;
@@ -13,6 +14,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * One golden state for the test gateways of a run: making one is a whole boot, and every gateway
@@ -22,7 +24,7 @@ import java.util.List;
  * for) before it starts, and finds its golden state current. The gateway tests of the golden
  * state's making itself run a service of their own (ServeRestartTest).
  */
-final class GoldenSeed {
+public final class GoldenSeed {
 
     private static final String NAME = "golden-debian-base";
     private static TestGateway maker;
@@ -32,7 +34,22 @@ final class GoldenSeed {
     }
 
     /** Gives {@code env}, whose gateway keys live in {@code keyDir}, a copy of the golden state. */
-    static synchronized void plant(TestVms env, Path keyDir) {
+    static void plant(TestVms env, Path keyDir) {
+        plantInto(env.layout, keyDir, env.store().host(), env.portMin() + 99, row -> {
+            if (!env.store().insert(row)) {
+                throw new AssertionError("the golden state's copy has no record in " + env.layout.root());
+            }
+        });
+    }
+
+    /**
+     * Gives the data directory {@code layout} of host {@code host}, whose gateway keys live in
+     * {@code keyDir}, a copy of the golden state (by reflink on the same pool, else in full) under
+     * the name that host gives its own, with SSH port {@code port}, and hands its record to
+     * {@code record} to be stored.
+     */
+    public static synchronized void plantInto(DataLayout layout, Path keyDir, String host, int port,
+                                              Consumer<VmStore.Row> record) {
         if (golden == null) {
             make();
         }
@@ -40,19 +57,16 @@ final class GoldenSeed {
             Files.createDirectories(keyDir);
             Files.copy(maker.env.layout.root().resolve("gateway/box_key"), keyDir.resolve("box_key"),
                     StandardCopyOption.REPLACE_EXISTING);
-            Sh.run("cp", "--reflink=always", maker.env.layout.volumeImage(golden.id()).toString(),
-                    env.layout.volumeImage(golden.id()).toString());
-            Sh.run("cp", "--reflink=always", maker.env.layout.memoryState(golden.id(), true).toString(),
-                    env.layout.memoryState(golden.id(), true).toString());
+            Sh.run("cp", "--reflink=auto", "--sparse=always", maker.env.layout.volumeImage(golden.id()).toString(),
+                    layout.volumeImage(golden.id()).toString());
+            Sh.run("cp", "--reflink=auto", "--sparse=always", maker.env.layout.memoryState(golden.id(), true).toString(),
+                    layout.memoryState(golden.id(), true).toString());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
         // Made now, after this directory's template: it is not taken for one that predates a rebuild.
-        int port = env.portMin() + 99;
-        if (!env.store().insert(new VmStore.Row(golden.id(), NAME, golden.template(), VmStatus.SUSPENDED.label(), null,
-                golden.vcpuCount(), golden.memSizeMib(), golden.diskSizeGib(), port, Instant.now(), true, null, "internet", 80))) {
-            throw new AssertionError("the golden state's copy has no record in " + env.layout.root());
-        }
+        record.accept(new VmStore.Row(golden.id(), NAME + "-" + host, golden.template(), VmStatus.SUSPENDED.label(), null,
+                golden.vcpuCount(), golden.memSizeMib(), golden.diskSizeGib(), port, Instant.now(), true, null, "internet", 80));
     }
 
     private static void make() {
@@ -62,8 +76,9 @@ final class GoldenSeed {
         argv.addAll(TestGateway.clientOptions(key));
         argv.addAll(List.of("box@127.0.0.1", "true"));
         Sh.run(argv.toArray(String[]::new));
-        golden = maker.env.store().find(NAME).orElseThrow(() -> new AssertionError("no golden state was made"));
-        maker.vms.list().stream().filter(v -> !v.name().equals(NAME)).map(Vm::id).forEach(maker.vms::delete);
+        golden = maker.env.store().find(NAME + "-" + maker.env.store().host())
+                .orElseThrow(() -> new AssertionError("no golden state was made"));
+        maker.vms.list().stream().filter(v -> !v.id().equals(golden.id())).map(Vm::id).forEach(maker.vms::delete);
         maker.gateway.close();
         // its files are copied from until the run ends
         Runtime.getRuntime().addShutdownHook(new Thread(maker::close));

@@ -19,7 +19,7 @@ import java.util.stream.Stream;
  * whole run, on first use, and stopped and removed when the JVM exits; each test takes a database
  * of its own with {@link #newDatabase}.
  */
-public final class ThrowawayPostgres {
+public final class ThrowawayPostgres implements AutoCloseable {
 
     public static final String USER = "scalebox";
     private static ThrowawayPostgres shared;
@@ -38,11 +38,29 @@ public final class ThrowawayPostgres {
     /** The server of this run, started on first use. */
     public static synchronized ThrowawayPostgres shared() {
         if (shared == null) {
-            shared = start();
+            shared = start(null, null);
             ThrowawayPostgres server = shared;
             Runtime.getRuntime().addShutdownHook(new Thread(server::stop));
         }
         return shared;
+    }
+
+    /**
+     * A server of its own that also listens on {@code address} and lets in logins from
+     * {@code cidr} (hosts in network namespaces behind a bridge); {@link #close} stops it.
+     */
+    public static ThrowawayPostgres alsoListeningOn(String address, String cidr) {
+        return start(address, cidr);
+    }
+
+    /** This server's JDBC URL of {@code database} at {@code address}, one it listens on. */
+    public String url(String address, String database) {
+        return "jdbc:postgresql://" + address + ":" + port + "/" + database;
+    }
+
+    @Override
+    public void close() {
+        stop();
     }
 
     /** The file that holds the password of {@link #USER}, readable by root alone. */
@@ -74,7 +92,7 @@ public final class ThrowawayPostgres {
         return "jdbc:postgresql://127.0.0.1:" + port + "/" + database;
     }
 
-    private static ThrowawayPostgres start() {
+    private static ThrowawayPostgres start(String address, String cidr) {
         Path bin = serverBinaries();
         try {
             Path dir = Files.createTempDirectory("scalebox-pg-");
@@ -89,7 +107,7 @@ public final class ThrowawayPostgres {
                     "-U", USER, "--pwfile=" + pwfile, "--auth=scram-sha-256", "--no-sync", "-E", "UTF8");
             Files.delete(pwfile);
             Files.writeString(data.resolve("postgresql.conf"), String.join("\n",
-                    "listen_addresses = '127.0.0.1'",
+                    "listen_addresses = '127.0.0.1" + (address == null ? "" : "," + address) + "'",
                     "port = " + port,
                     "unix_socket_directories = '" + dir + "'",
                     "fsync = off",
@@ -98,6 +116,10 @@ public final class ThrowawayPostgres {
                     "max_connections = 200",
                     "shared_buffers = 32MB",
                     ""), java.nio.file.StandardOpenOption.APPEND);
+            if (cidr != null) {
+                Files.writeString(data.resolve("pg_hba.conf"), "host all all " + cidr + " scram-sha-256\n",
+                        java.nio.file.StandardOpenOption.APPEND);
+            }
             Sh.run("runuser", "-u", "postgres", "--", bin.resolve("pg_ctl").toString(), "-D", data.toString(),
                     "-l", dir.resolve("server.log").toString(), "-w", "-t", "120", "start");
             return new ThrowawayPostgres(dir, bin, port);
