@@ -66,6 +66,9 @@ final class ServeCommand implements Callable<Integer> {
                         settings.sshHost(), services.layout().root(), settings.hostHeartbeatInterval(), settings.hostDeadAfter(),
                         settings.clusterSecretFile().map(ClusterSecret::read)),
                 services.hypervisor().qemuVersion(), services.hypervisor().cpuModel(), services.templates());
+        if (cluster.forwarder().isPresent()) {
+            services.storage().letBoxesMove();
+        }
         Gateway gateway = null;
         ApiServer server;
         try {

@@ -40,6 +40,7 @@ public final class StorageService {
     private final Filesystems filesystems;
     private final Ext4Image ext4;
     private final AtomicBoolean warnedNoReflink = new AtomicBoolean();
+    private volatile boolean boxesMove;
     private final Map<Path, ImageTraits> templateTraits = new ConcurrentHashMap<>();
 
     public StorageService(DataLayout layout, ProgramRunner runner, Filesystems filesystems) {
@@ -55,7 +56,15 @@ public final class StorageService {
 
     /** Sends box volumes to other hosts and receives them. */
     public VolumeTransfer volumes() {
-        return new VolumeTransfer(layout, runner, filesystems);
+        return new VolumeTransfer(layout, runner, filesystems, boxesMove);
+    }
+
+    /**
+     * Keeps the bases box volumes move against (see {@link VolumeTransfer}), on a host whose boxes
+     * may move to other hosts; a host alone does without them and their copy of each golden disk.
+     */
+    public void letBoxesMove() {
+        boxesMove = true;
     }
 
     /** Sends templates to other hosts and receives them. */

@@ -68,11 +68,13 @@ public final class VolumeTransfer {
     private final ProgramRunner runner;
     private final Filesystems filesystems;
     private final SecureRandom random = new SecureRandom();
+    private final boolean keepsBases;
 
-    VolumeTransfer(DataLayout layout, ProgramRunner runner, Filesystems filesystems) {
+    VolumeTransfer(DataLayout layout, ProgramRunner runner, Filesystems filesystems, boolean keepsBases) {
         this.layout = layout;
         this.runner = runner;
         this.filesystems = filesystems;
+        this.keepsBases = keepsBases;
     }
 
     /** Why volumes cannot move to or from this host, if they cannot: they must be on btrfs. */
@@ -125,11 +127,12 @@ public final class VolumeTransfer {
 
     /**
      * The disk to copy a box from instead of golden state {@code goldenId}'s own: its base's, which
-     * holds the same bytes, made now when missing (empty on a pool that is not btrfs, or when the
-     * base cannot be made). Boxes copied from it share its blocks, so that they move against it.
+     * holds the same bytes, made now when missing (empty on a host whose boxes do not move, on a
+     * pool that is not btrfs, or when the base cannot be made). Boxes copied from it share its
+     * blocks, so that they move against it.
      */
     public Optional<Path> baseDisk(String goldenId) {
-        if (unmovable().isPresent()) {
+        if (!keepsBases || unmovable().isPresent()) {
             return Optional.empty();
         }
         try {

@@ -153,7 +153,9 @@ class VolumeTransferTest {
         DataLayout layout = layout(fs);
         layout.createDirectories();
         ProgramRunner runner = new ProgramRunner();
-        return new StorageService(layout, runner, new Filesystems(runner)).volumes();
+        StorageService storage = new StorageService(layout, runner, new Filesystems(runner));
+        storage.letBoxesMove();
+        return storage.volumes();
     }
 
     private static DataLayout layout(LoopFs fs) {
