@@ -143,7 +143,7 @@ public final class Boxes {
 
     /**
      * Moves the box away with {@code move} (given its VM's id), under its user's lock so that no
-     * session resumes it meanwhile; the box as it is then, on its new host.
+     * session resumes it meanwhile; what {@code move} returns.
      */
     public <T> T moveAway(String id, Function<String, T> move) {
         synchronized (locks.computeIfAbsent(id, k -> new Object())) {
