@@ -2,6 +2,7 @@ package dev.scalebox.api;
 
 import dev.scalebox.ScaleboxException;
 import dev.scalebox.cluster.Cluster;
+import dev.scalebox.cluster.Forwarder;
 import dev.scalebox.gateway.Boxes;
 import dev.scalebox.gateway.Users;
 import dev.scalebox.storage.StorageService;
@@ -69,7 +70,9 @@ public final class ApiServer implements AutoCloseable {
                 .addConnectionSelector(new Http10Health())
                 .routing(routing -> routes(routing, access, services));
         if (services.vms() != null) {
-            builder.addRouting(WsRouting.builder().endpoint(ConsoleSocket.PATH, () -> new ConsoleSocket(services.vms(), access)));
+            Optional<Forwarder> relays = Optional.ofNullable(services.cluster()).flatMap(Cluster::forwarder);
+            builder.addRouting(WsRouting.builder().endpoint(ConsoleSocket.PATH,
+                    () -> new ConsoleSocket(services.vms(), access, relays)));
         }
         WebServer server = builder.build();
         server.start();

@@ -1,6 +1,7 @@
 package dev.scalebox.api;
 
 import dev.scalebox.ScaleboxException;
+import dev.scalebox.cluster.Forwarder;
 import dev.scalebox.hypervisor.SerialConsole;
 import dev.scalebox.vm.Vm;
 import dev.scalebox.vm.VmService;
@@ -17,6 +18,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.net.http.WebSocket;
+import java.nio.ByteBuffer;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -26,6 +33,8 @@ import java.util.regex.Pattern;
  * as binary frames, the viewer's keystrokes (binary or text frames) to the guest. An upgrade that
  * is refused (no token or session, a foreign Origin, no such VM, a VM not running) falls through
  * to the plain HTTP route of the same path, which answers why with the usual status and JSON.
+ * The console of another host's VM is relayed: this host opens the same WebSocket on the VM's
+ * host, with the cluster secret, and passes frames both ways (never again from a relayed request).
  */
 final class ConsoleSocket implements WsListener {
 
@@ -35,12 +44,17 @@ final class ConsoleSocket implements WsListener {
 
     private final VmService vms;
     private final Access access;
+    private final Optional<Forwarder> forwarder;
     private String vmId;
+    private String host;
     private volatile SerialConsole.Attachment attachment;
+    private volatile WebSocket relay;
 
-    ConsoleSocket(VmService vms, Access access) {
+    /** {@code forwarder} relays the consoles of other hosts' VMs; empty, they are refused. */
+    ConsoleSocket(VmService vms, Access access, Optional<Forwarder> forwarder) {
         this.vms = vms;
         this.access = access;
+        this.forwarder = forwarder;
     }
 
     @Override
@@ -55,6 +69,12 @@ final class ConsoleSocket implements WsListener {
                 throw new WsUpgradeException("not running");
             }
             vmId = vm.id();
+            if (!vms.isHere(vm)) {
+                if (forwarder.isEmpty() || access.passedOn(headers)) {
+                    throw new WsUpgradeException("VM lives on host " + vm.host());
+                }
+                host = vm.host();
+            }
         } catch (ScaleboxException e) {
             throw new WsUpgradeException(e.getMessage());
         }
@@ -82,6 +102,10 @@ final class ConsoleSocket implements WsListener {
 
     @Override
     public void onOpen(WsSession session) {
+        if (host != null) {
+            openRelay(session);
+            return;
+        }
         try {
             attachment = vms.attachConsole(vmId, new SerialConsole.Viewer() {
                 @Override
@@ -126,7 +150,56 @@ final class ConsoleSocket implements WsListener {
         leave();
     }
 
+    /** Opens the VM's console on its own host and passes what it says to {@code session}. */
+    private void openRelay(WsSession session) {
+        try {
+            relay = forwarder.orElseThrow().webSocket(host, "/vms/" + vmId + "/console/ws", new WebSocket.Listener() {
+                @Override
+                public CompletionStage<?> onBinary(WebSocket ws, ByteBuffer data, boolean last) {
+                    byte[] bytes = new byte[data.remaining()];
+                    data.get(bytes);
+                    synchronized (session) {
+                        session.send(BufferData.create(bytes), last);
+                    }
+                    ws.request(1);
+                    return null;
+                }
+
+                @Override
+                public CompletionStage<?> onClose(WebSocket ws, int status, String reason) {
+                    synchronized (session) {
+                        session.close(status, reason);
+                    }
+                    return null;
+                }
+
+                @Override
+                public void onError(WebSocket ws, Throwable error) {
+                    synchronized (session) {
+                        session.close(WsCloseCodes.UNEXPECTED_CONDITION, closeReason("host " + host + ": " + error.getMessage()));
+                    }
+                }
+            });
+        } catch (ScaleboxException e) {
+            session.close(WsCloseCodes.TRY_AGAIN_LATER, closeReason(e.getMessage()));
+        }
+    }
+
     private void type(WsSession session, byte[] bytes) {
+        WebSocket to = relay;
+        if (to != null) {
+            try {
+                to.sendBinary(ByteBuffer.wrap(bytes), true).get(30, TimeUnit.SECONDS);
+            } catch (InterruptedException | ExecutionException | TimeoutException e) {
+                session.close(WsCloseCodes.UNEXPECTED_CONDITION, closeReason("host " + host + " took no keystrokes"));
+                leave();
+            }
+            return;
+        }
+        typeHere(session, bytes);
+    }
+
+    private void typeHere(WsSession session, byte[] bytes) {
         SerialConsole.Attachment to = attachment;
         if (to == null) {
             return;
@@ -148,6 +221,11 @@ final class ConsoleSocket implements WsListener {
     }
 
     private void leave() {
+        WebSocket relayed = relay;
+        relay = null;
+        if (relayed != null) {
+            relayed.sendClose(WebSocket.NORMAL_CLOSURE, "");
+        }
         SerialConsole.Attachment was = attachment;
         attachment = null;
         if (was != null) {

@@ -12,6 +12,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.net.http.WebSocket;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
@@ -116,6 +117,26 @@ public final class Forwarder {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new ScaleboxException.Unavailable("interrupted while sending to host " + name);
+        }
+    }
+
+    /**
+     * Opens the WebSocket at {@code path} on host {@code name}, with the cluster secret, for
+     * {@code listener}; waits at most 30 s for it to open.
+     */
+    public WebSocket webSocket(String name, String path, WebSocket.Listener listener) {
+        HostStore.Row host = reachable(name);
+        try {
+            return http.newWebSocketBuilder().header(ClusterSecret.HEADER, secret.value())
+                    .connectTimeout(Duration.ofSeconds(10))
+                    .buildAsync(URI.create(host.url().replaceFirst("^http", "ws") + path), listener)
+                    .get(30, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw new ScaleboxException.Unavailable("host " + name + " (" + host.url() + ") did not open " + path + ": "
+                    + (e.getCause() != null ? e.getCause().getMessage() : e.getMessage()));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ScaleboxException.Unavailable("interrupted while opening " + path + " on host " + name);
         }
     }
 

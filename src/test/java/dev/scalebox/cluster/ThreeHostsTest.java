@@ -23,6 +23,9 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.net.http.WebSocket;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -30,6 +33,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -40,7 +44,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * created through a host that has no room lands where there is room (its template copied there by
  * {@code btrfs send}), and a delete through a third host removes it; a box used through one host's
  * gateway is suspended, moved, and resumed on another through a third gateway with its file and
- * its process; a host killed with its QEMUs goes down and comes back with its VMs; when the leader
+ * its process, and moves on when its host drains; its console is relayed through a host it does
+ * not live on; a host killed with its QEMUs goes down and comes back with its VMs; when the leader
  * dies another host leads.
  */
 class ThreeHostsTest {
@@ -169,6 +174,11 @@ class ThreeHostsTest {
         assertThat(ssh(2, "cat /root/note; pgrep -x sleep >/dev/null && echo running")).contains("kept").contains("running");
         json(0, "POST", "/hosts/gamma/undrain", null, 200);
 
+        // The box's console, asked of a host it does not live on, is relayed from its own host.
+        JsonNode boxNow = json(0, "GET", "/boxes/" + box, null, 200);
+        int elsewhere = NAMES.indexOf(boxNow.get("host").asString()) == 2 ? 0 : 2;
+        assertThat(console(elsewhere, boxNow.get("vm_id").asString(), "hostname", "box-" + box)).contains("box-" + box);
+
         // beta killed with its QEMUs goes down, its VM reads unknown and keeps its disk; back, it takes the VM up again.
         JsonNode keeper = json(2, "POST", "/vms", "{\"template\":\"debian-base\",\"ssh_public_key\":\"" + userKey()
                 + "\",\"name\":\"keeper\",\"host\":\"beta\",\"vcpu_count\":1,\"mem_size_mib\":256,\"disk_size_gib\":2}", 201);
@@ -202,6 +212,32 @@ class ThreeHostsTest {
                 () -> log(1).contains("Host beta leads the cluster") || log(2).contains("Host gamma leads the cluster"),
                 this::logs);
         Waits.until("alpha to be marked down", Waits.STEP, () -> hostState(2, "alpha").equals("down"), this::logs);
+    }
+
+    /** Types {@code command} into a VM's serial console through host {@code via} until its output shows {@code expected}. */
+    private String console(int via, String vmId, String command, String expected) throws Exception {
+        StringBuffer seen = new StringBuffer();
+        WebSocket ws = http.newWebSocketBuilder().header("Authorization", "Bearer " + TOKEN)
+                .buildAsync(URI.create("ws://" + net.address(via) + ":8080/vms/" + vmId + "/console/ws"), new WebSocket.Listener() {
+                    @Override
+                    public CompletionStage<?> onBinary(WebSocket w, ByteBuffer data, boolean last) {
+                        byte[] bytes = new byte[data.remaining()];
+                        data.get(bytes);
+                        seen.append(new String(bytes, StandardCharsets.UTF_8));
+                        w.request(1);
+                        return null;
+                    }
+                }).get(60, TimeUnit.SECONDS);
+        try {
+            long deadline = System.nanoTime() + Waits.STEP.toNanos();
+            while (!seen.toString().contains(expected) && System.nanoTime() < deadline) {
+                ws.sendBinary(ByteBuffer.wrap((command + "\n").getBytes(StandardCharsets.UTF_8)), true).get(30, TimeUnit.SECONDS);
+                Thread.sleep(3000);
+            }
+            return seen.toString();
+        } finally {
+            ws.sendClose(WebSocket.NORMAL_CLOSURE, "");
+        }
     }
 
     private Process serve(int i) throws IOException {

@@ -32,6 +32,9 @@ class SettingsTest {
         assertThat(s.hostUrl()).isEqualTo("http://127.0.0.1:8080");
         assertThat(Settings.load(Map.of(), Map.of("API_BIND", "0.0.0.0", "HOST_NAME", "alpha"), Optional.empty()).hostUrl())
                 .as("a wildcard bind is reached by the host's name").isEqualTo("http://alpha:8080");
+        assertThat(s.hostGateway()).isEqualTo("127.0.0.1:2222");
+        assertThat(Settings.load(Map.of(), Map.of("GATEWAY_BIND", "0.0.0.0", "HOST_NAME", "alpha"), Optional.empty())
+                .hostGateway()).isEqualTo("alpha:2222");
         assertThat(s.hostHeartbeatInterval()).hasSeconds(5);
         assertThat(s.hostDeadAfter()).hasSeconds(30);
     }
@@ -75,6 +78,8 @@ class SettingsTest {
                 .hasMessageContaining("HOST_NAME").hasMessageContaining("one lower-case DNS label");
         assertThatThrownBy(() -> Settings.load(Map.of(), Map.of("HOST_URL", "http://b.internal:8080/api"), Optional.empty()))
                 .hasMessageContaining("HOST_URL").hasMessageContaining("with no path");
+        assertThatThrownBy(() -> Settings.load(Map.of(), Map.of("HOST_GATEWAY", "ssh://b.internal:2222"), Optional.empty()))
+                .hasMessageContaining("HOST_GATEWAY").hasMessageContaining("must be HOST:PORT");
         assertThatThrownBy(() -> Settings.load(Map.of(), Map.of("HOST_HEARTBEAT_INTERVAL", "10", "HOST_DEAD_AFTER", "15"),
                 Optional.empty())).hasMessage("Invalid setting HOST_DEAD_AFTER='15' (from environment): must be between 20 and 3600");
 
