@@ -83,6 +83,7 @@ final class ClusterRoutes {
                 throw new ScaleboxException.Conflict(why);
             });
             Optional<String> base = req.query().first("base").asOptional();
+            volumes.dropStaleCopy(vm.id());
             try (InputStream in = req.content().inputStream()) {
                 volumes.receive(vm.id(), base, in);
             }

@@ -215,6 +215,23 @@ public final class VolumeTransfer {
     }
 
     /**
+     * Removes a copy of VM {@code vmId}'s volume left here by a move that a crash cut short (before
+     * or after the store named the new host). The caller has checked that the store names another
+     * host as the VM's: that host's copy is the one that counts.
+     */
+    public void dropStaleCopy(String vmId) {
+        for (Path file : List.of(layout.volumeImage(vmId), layout.memoryState(vmId, true))) {
+            try {
+                if (Files.deleteIfExists(file)) {
+                    log.warn("Removed {}, left by a move of {} that did not finish; the VM lives on another host", file, vmId);
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    }
+
+    /**
      * Takes VM {@code vmId}'s disk and memory from {@code in}, sent against {@code base} when given,
      * as its volume here; nothing is left of it when the stream breaks off. Refused when this host
      * has a disk of that VM already.

@@ -99,7 +99,7 @@ class VolumeTransferTest {
     }
 
     @Test
-    void aStreamCutShortLeavesNothingAndAVolumeIsNeverReplaced() throws Exception {
+    void aStreamCutShortLeavesNothingAndAVolumeIsReplacedOnlyAsAStaleCopy() throws Exception {
         VolumeTransfer from = transfer(here);
         VolumeTransfer to = transfer(there);
         String box = "vm-0000000000b2";
@@ -118,6 +118,11 @@ class VolumeTransferTest {
         assertThat(TestImages.sameContent(layout(there).volumeImage(box), layout(here).volumeImage(box))).isTrue();
         assertThatThrownBy(() -> to.receive(box, Optional.empty(), new ByteArrayInputStream(stream.toByteArray())))
                 .isInstanceOf(ScaleboxException.Conflict.class).hasMessageContaining("has a volume of " + box + " already");
+
+        to.dropStaleCopy(box);
+        assertThat(layout(there).volumeImage(box)).as("a copy left by a move that did not finish").doesNotExist();
+        to.receive(box, Optional.empty(), new ByteArrayInputStream(stream.toByteArray()));
+        assertThat(TestImages.sameContent(layout(there).volumeImage(box), layout(here).volumeImage(box))).isTrue();
     }
 
     @Test
