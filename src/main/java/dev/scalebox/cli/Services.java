@@ -46,7 +46,7 @@ record Services(Settings settings, DataLayout layout, ProgramRunner runner, File
                 settings.networkCidr(), settings.bindAddress(), settings.egressDefault(), settings.boxEgress()),
                 settings.httpDomain().map(domain -> new HttpsConfig(domain, settings.httpsBind(), settings.httpsPort(),
                         settings.httpAcmeEmail().orElse(null), layout.root().resolve("caddy"), wakeUpstream(settings))));
-        Hypervisor hypervisor = new Hypervisor(runner, accelerator, settings.tcgCacheMib(),
+        Hypervisor hypervisor = new Hypervisor(runner, accelerator, settings.tcgCacheMib(), settings.kvmCpuModel(),
                 new QemuUsers(layout.root(), layout.lentToQemu(), layout.kernel()), network::plug);
         VmService vms = new VmService(storage, hypervisor, db.vms(), db.hosts(), limits, templates, admission, network);
         return new Services(settings, layout, runner, filesystems, db, storage, templates, hypervisor, vms,

@@ -31,6 +31,8 @@ public enum Setting {
     ACCEL("auto", "the accelerator: auto (KVM when usable, else TCG), kvm or tcg"),
     MAX_CONCURRENT_STARTS("auto", "how much starting work (boots, resumes, golden states, ready boxes, warm instances,"
             + " snapshot copies) runs at once, in cores: a boot costs its vCPUs under TCG, anything else 1; auto is the cores"),
+    KVM_CPU_MODEL("host", "the CPU model guests see under KVM: host (this host's own CPU), or a QEMU model all the hosts"
+            + " of a store have (e.g. EPYC-v4, Skylake-Server-v4), so that boxes' memory resumes on any of them"),
     TCG_CACHE_MIB("64", "the translation cache of each VM under TCG, MiB: smaller saves host memory, larger boots faster"),
     DEFAULT_VCPU_COUNT("2", "the vCPUs of a VM when the request gives none"),
     DEFAULT_MEM_SIZE_MIB("2048", "the memory of a VM when the request gives none"),

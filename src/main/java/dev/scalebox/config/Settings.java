@@ -97,6 +97,7 @@ public final class Settings {
         return v.matches("[a-z]+") ? Egress.named(v) : Egress.allow(List.of(v.split("\\s*,\\s*")));
     }
     public int tcgCacheMib() { return integer(Setting.TCG_CACHE_MIB); }
+    public String kvmCpuModel() { return values.get(Setting.KVM_CPU_MODEL); }
 
     /** MAX_CONCURRENT_STARTS, or empty for {@code auto} (derived from the cores and the accelerator). */
     public java.util.OptionalInt maxConcurrentStarts() {
@@ -207,6 +208,9 @@ public final class Settings {
             throw bad(Setting.GATEWAY_BIND, "must be an address");
         }
         requireRange(Setting.TCG_CACHE_MIB, 8, 4096);
+        if (!kvmCpuModel().matches("[A-Za-z0-9][A-Za-z0-9._+=,-]{0,199}")) {
+            throw bad(Setting.KVM_CPU_MODEL, "must be a QEMU CPU model name (qemu-system-x86_64 -cpu help lists them), or host");
+        }
         if (!values.get(Setting.MAX_CONCURRENT_STARTS).strip().equals("auto")) {
             requireRange(Setting.MAX_CONCURRENT_STARTS, 1, 1000);
         }

@@ -30,13 +30,14 @@ public enum Accelerator {
     }
 
     /**
-     * The QEMU arguments that select this accelerator and a CPU model for it. Under TCG the
-     * translation cache would default to a quarter of guest RAM or more; {@code tcgCacheMib}
-     * bounds it, and a booted VM fills it, so it is most of a VM's host memory beyond its guest's.
+     * The QEMU arguments that select this accelerator and a CPU model for it: {@code kvmCpu} under
+     * KVM, {@code max} under TCG. Under TCG the translation cache would default to a quarter of
+     * guest RAM or more; {@code tcgCacheMib} bounds it, and a booted VM fills it, so it is most of
+     * a VM's host memory beyond its guest's.
      */
-    List<String> qemuArgs(int tcgCacheMib) {
+    List<String> qemuArgs(int tcgCacheMib, String kvmCpu) {
         return this == KVM
-                ? List.of("-accel", "kvm", "-cpu", "host")
+                ? List.of("-accel", "kvm", "-cpu", kvmCpu)
                 : List.of("-accel", "tcg,tb-size=" + tcgCacheMib, "-cpu", "max");
     }
 

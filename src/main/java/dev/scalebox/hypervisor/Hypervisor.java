@@ -59,6 +59,7 @@ public final class Hypervisor {
     private final ProgramRunner runner;
     private final Accelerator accelerator;
     private final int tcgCacheMib;
+    private final String kvmCpu;
     private final QemuUsers users;
     private final Taps taps;
 
@@ -72,9 +73,16 @@ public final class Hypervisor {
     }
 
     public Hypervisor(ProgramRunner runner, Accelerator accelerator, int tcgCacheMib, QemuUsers users, Taps taps) {
+        this(runner, accelerator, tcgCacheMib, "host", users, taps);
+    }
+
+    /** {@code kvmCpu} is the CPU model guests see under KVM (KVM_CPU_MODEL). */
+    public Hypervisor(ProgramRunner runner, Accelerator accelerator, int tcgCacheMib, String kvmCpu, QemuUsers users,
+                      Taps taps) {
         this.runner = runner;
         this.accelerator = accelerator;
         this.tcgCacheMib = tcgCacheMib;
+        this.kvmCpu = kvmCpu;
         this.users = users;
         this.taps = taps;
     }
@@ -86,8 +94,8 @@ public final class Hypervisor {
 
     /**
      * What a memory state saved here needs of the host that resumes it: the QEMU version (its
-     * {@code --version} line) and the CPU model the guest sees, {@code host} under KVM (so the
-     * host's own CPU) or TCG's {@code max}.
+     * {@code --version} line) and the CPU model the guest sees: under KVM, {@code host} (so the
+     * host's own CPU, named) or the model KVM_CPU_MODEL names; TCG's {@code max}.
      */
     public String qemuVersion() {
         return runner.check(List.of("qemu-system-x86_64", "--version"), Duration.ofSeconds(30)).stdout().lines()
@@ -95,7 +103,10 @@ public final class Hypervisor {
     }
 
     public String cpuModel() {
-        return accelerator == Accelerator.KVM ? "host: " + dev.scalebox.host.HostFacts.read().cpuModel() : "tcg: max";
+        if (accelerator == Accelerator.TCG) {
+            return "tcg: max";
+        }
+        return kvmCpu.equals("host") ? "host: " + dev.scalebox.host.HostFacts.read().cpuModel() : "kvm: " + kvmCpu;
     }
 
     public Accelerator accelerator() {
@@ -439,7 +450,7 @@ public final class Hypervisor {
 
     List<String> argv(VmSpec spec) {
         List<String> argv = new ArrayList<>(List.of("qemu-system-x86_64", "-name", processName(spec.vmId())));
-        argv.addAll(accelerator.qemuArgs(tcgCacheMib));
+        argv.addAll(accelerator.qemuArgs(tcgCacheMib, kvmCpu));
         argv.addAll(List.of(
                 "-m", Integer.toString(spec.memMib()),
                 "-smp", Integer.toString(spec.vcpus()),

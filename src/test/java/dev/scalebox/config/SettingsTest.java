@@ -78,6 +78,8 @@ class SettingsTest {
                 .hasMessageContaining("HOST_NAME").hasMessageContaining("one lower-case DNS label");
         assertThatThrownBy(() -> Settings.load(Map.of(), Map.of("HOST_URL", "http://b.internal:8080/api"), Optional.empty()))
                 .hasMessageContaining("HOST_URL").hasMessageContaining("with no path");
+        assertThatThrownBy(() -> Settings.load(Map.of(), Map.of("KVM_CPU_MODEL", "host -device evil"), Optional.empty()))
+                .hasMessageContaining("KVM_CPU_MODEL").hasMessageContaining("must be a QEMU CPU model name");
         assertThatThrownBy(() -> Settings.load(Map.of(), Map.of("HOST_GATEWAY", "ssh://b.internal:2222"), Optional.empty()))
                 .hasMessageContaining("HOST_GATEWAY").hasMessageContaining("must be HOST:PORT");
         assertThatThrownBy(() -> Settings.load(Map.of(), Map.of("HOST_HEARTBEAT_INTERVAL", "10", "HOST_DEAD_AFTER", "15"),
