@@ -25,7 +25,7 @@ final class BoxRoutes {
 
     /** {@code moves} is empty on a server that passes nothing to other hosts. */
     static void register(HttpRouting.Builder routing, Boxes boxes, Optional<BoxMoves> moves) {
-        routing.get("/boxes", (req, res) -> ApiServer.json(res, 200, boxes.list()));
+        routing.get("/boxes", (req, res) -> ApiServer.json(res, 200, boxes.listAll()));
         routing.get("/pool", (req, res) -> ApiServer.json(res, 200, boxes.pool()));
         routing.get("/boxes/{id}", (req, res) -> ApiServer.json(res, 200, boxes.get(id(req))));
         routing.post("/boxes/{id}/suspend", (req, res) -> ApiServer.json(res, 200, boxes.suspend(id(req))));

@@ -127,8 +127,14 @@ public final class Boxes {
         return BOX_PREFIX + userId;
     }
 
+    /** This host's boxes. */
     public List<Box> list() {
         return vms.list().stream().filter(v -> v.name().startsWith(BOX_PREFIX)).map(this::toBox).toList();
+    }
+
+    /** The boxes of every host of the store, each with its host. */
+    public List<Box> listAll() {
+        return vms.listAll().stream().filter(v -> v.name().startsWith(BOX_PREFIX)).map(this::toBox).toList();
     }
 
     /** The box of user {@code id} (a box's id is its user's id); 404 when it has none. */

@@ -163,6 +163,10 @@ class ThreeHostsTest {
         assertThat(new DataLayout(root(0)).volumeImage(moved.get("box").get("vm_id").asString())).doesNotExist();
         String there = ssh(1, "cat /root/note; pgrep -x sleep >/dev/null && echo running");
         assertThat(there).contains("kept").contains("running");
+        assertThat(json(1, "GET", "/boxes", null, 200)).as("every host's boxes, on any host").anySatisfy(b -> {
+            assertThat(b.get("id").asString()).isEqualTo(box);
+            assertThat(b.get("host").asString()).isEqualTo("gamma");
+        });
         JsonNode resumed = json(0, "GET", "/boxes/" + box, null, 200);
         assertThat(resumed.get("host").asString()).isEqualTo("gamma");
         assertThat(resumed.get("status").asString()).isEqualTo("running");
