@@ -63,10 +63,12 @@ public final class TemplateTransfer {
     private final ProgramRunner runner;
     private final Filesystems filesystems;
     private final SecureRandom random = new SecureRandom();
+    private final Subvolumes subvolumes;
 
     TemplateTransfer(StorageService storage, ProgramRunner runner, Filesystems filesystems) {
         this.storage = storage;
         this.runner = runner;
+        this.subvolumes = new Subvolumes(runner);
         this.filesystems = filesystems;
     }
 
@@ -101,7 +103,7 @@ public final class TemplateTransfer {
             throw new ScaleboxException.HostFailure("cannot make a subvolume to send template " + name + ": "
                     + e.getMessage(), e);
         } finally {
-            deleteSubvolume(subvolume);
+            subvolumes.delete(subvolume);
         }
     }
 
@@ -139,10 +141,10 @@ public final class TemplateTransfer {
                     || f.getFileName().toString().startsWith(".receive-")).toList()) {
                 log.warn("Removing {}, left by a template transfer cut short", p);
                 if (p.getFileName().toString().startsWith(".receive-")) {
-                    receivedSubvolumes(p).forEach(this::deleteSubvolume);
+                    Subvolumes.in(p).forEach(subvolumes::delete);
                     Files.deleteIfExists(p);
                 } else {
-                    deleteSubvolume(p);
+                    subvolumes.delete(p);
                 }
             }
         } catch (IOException e) {
@@ -155,7 +157,7 @@ public final class TemplateTransfer {
         Files.createDirectory(dir);
         try {
             runner.pipe(List.of("btrfs", "receive", dir.toString()), STREAM, in, null);
-            List<Path> received = receivedSubvolumes(dir);
+            List<Path> received = Subvolumes.in(dir);
             Path image = received.size() == 1 ? received.getFirst().resolve(name + DataLayout.IMAGE_SUFFIX) : null;
             if (image == null || !Files.isRegularFile(image, LinkOption.NOFOLLOW_LINKS)) {
                 throw new ScaleboxException.HostFailure("the btrfs stream for template " + name
@@ -163,7 +165,7 @@ public final class TemplateTransfer {
             }
             Files.copy(image, partial);
         } finally {
-            receivedSubvolumes(dir).forEach(this::deleteSubvolume);
+            Subvolumes.in(dir).forEach(subvolumes::delete);
             Files.deleteIfExists(dir);
         }
     }
@@ -196,23 +198,6 @@ public final class TemplateTransfer {
         return true;
     }
 
-    private static List<Path> receivedSubvolumes(Path dir) {
-        if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
-            return List.of();
-        }
-        try (Stream<Path> entries = Files.list(dir)) {
-            return entries.filter(p -> Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)).toList();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    private void deleteSubvolume(Path subvolume) {
-        if (Files.isDirectory(subvolume, LinkOption.NOFOLLOW_LINKS)
-                && !runner.run(List.of("btrfs", "subvolume", "delete", subvolume.toString()), STEP).succeeded()) {
-            log.warn("Could not delete subvolume {}; the next start tries again", subvolume);
-        }
-    }
 
     private Path hidden(String prefix) {
         byte[] suffix = new byte[6];

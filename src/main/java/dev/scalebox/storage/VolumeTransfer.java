@@ -68,11 +68,13 @@ public final class VolumeTransfer {
     private final ProgramRunner runner;
     private final Filesystems filesystems;
     private final SecureRandom random = new SecureRandom();
+    private final Subvolumes subvolumes;
     private final boolean keepsBases;
 
     VolumeTransfer(DataLayout layout, ProgramRunner runner, Filesystems filesystems, boolean keepsBases) {
         this.layout = layout;
         this.runner = runner;
+        this.subvolumes = new Subvolumes(runner);
         this.filesystems = filesystems;
         this.keepsBases = keepsBases;
     }
@@ -168,16 +170,16 @@ public final class VolumeTransfer {
         if (hasBase(goldenId)) {
             return;
         }
-        deleteSubvolume(base);
+        subvolumes.delete(base);
         try {
             Files.createDirectories(base.getParent());
             runner.pipe(List.of("btrfs", "receive", base.getParent().toString()), STREAM, in, null);
         } catch (IOException | RuntimeException e) {
-            deleteSubvolume(base);
+            subvolumes.delete(base);
             throw e instanceof IOException io ? new UncheckedIOException(io) : (RuntimeException) e;
         }
         if (!hasBase(goldenId)) {
-            deleteSubvolume(base);
+            subvolumes.delete(base);
             throw new ScaleboxException.HostFailure("the stream for base " + goldenId + " held no such subvolume");
         }
     }
@@ -209,7 +211,7 @@ public final class VolumeTransfer {
         } catch (IOException e) {
             throw new ScaleboxException.HostFailure("cannot prepare the volume of " + vmId + " to send: " + e.getMessage(), e);
         } finally {
-            deleteSubvolume(volume);
+            subvolumes.delete(volume);
             deleteQuietly(dir);
         }
     }
@@ -263,7 +265,7 @@ public final class VolumeTransfer {
         } catch (IOException e) {
             throw new ScaleboxException.HostFailure("cannot receive the volume of " + vmId + ": " + e.getMessage(), e);
         } finally {
-            receivedSubvolumes(dir).forEach(this::deleteSubvolume);
+            Subvolumes.in(dir).forEach(subvolumes::delete);
             deleteQuietly(dir);
         }
     }
@@ -288,10 +290,10 @@ public final class VolumeTransfer {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        for (Path base : receivedSubvolumes(bases)) {
+        for (Path base : Subvolumes.in(bases)) {
             if (!used.contains(base.getFileName().toString())) {
                 log.info("Removing base {}: no volume here comes from it", base.getFileName());
-                deleteSubvolume(base);
+                subvolumes.delete(base);
             }
         }
     }
@@ -305,7 +307,7 @@ public final class VolumeTransfer {
             for (Path dir : files.filter(f -> f.getFileName().toString().startsWith(".sending-")
                     || f.getFileName().toString().startsWith(".arriving-")).toList()) {
                 log.warn("Removing {}, left by a box move cut short", dir);
-                receivedSubvolumes(dir).forEach(this::deleteSubvolume);
+                Subvolumes.in(dir).forEach(subvolumes::delete);
                 deleteQuietly(dir);
             }
         } catch (IOException e) {
@@ -334,7 +336,7 @@ public final class VolumeTransfer {
      */
     private void keepBase(String goldenId) {
         Path base = base(goldenId);
-        deleteSubvolume(base);
+        subvolumes.delete(base);
         Path dir = hidden(".sending-");
         Path original = dir.resolve(goldenId);
         try {
@@ -361,34 +363,17 @@ public final class VolumeTransfer {
                 throw new ScaleboxException.HostFailure("the base was not received whole");
             }
         } catch (IOException | InterruptedException | RuntimeException e) {
-            deleteSubvolume(base);
+            subvolumes.delete(base);
             if (e instanceof InterruptedException) {
                 Thread.currentThread().interrupt();
             }
             throw new ScaleboxException.HostFailure("cannot keep base " + goldenId + ": " + e.getMessage(), e);
         } finally {
-            deleteSubvolume(original);
+            subvolumes.delete(original);
             deleteQuietly(dir);
         }
     }
 
-    private static List<Path> receivedSubvolumes(Path dir) {
-        if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
-            return List.of();
-        }
-        try (Stream<Path> entries = Files.list(dir)) {
-            return entries.filter(p -> Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)).toList();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    private void deleteSubvolume(Path subvolume) {
-        if (Files.isDirectory(subvolume, LinkOption.NOFOLLOW_LINKS)
-                && !runner.run(List.of("btrfs", "subvolume", "delete", subvolume.toString()), STEP).succeeded()) {
-            log.warn("Could not delete subvolume {}; the next start tries again", subvolume);
-        }
-    }
 
     private static void deleteQuietly(Path dir) {
         try {
