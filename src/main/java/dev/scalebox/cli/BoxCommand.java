@@ -70,7 +70,17 @@ final class BoxCommand {
         System.out.println("boxes in use " + volumes.get("in_use").asString() + " of at most "
                 + pool.get("max_boxes").asString() + ", being made " + volumes.get("making").asString()
                 + ", volumes at most " + volumes.get("total").asString() + " in all; box instances running "
-                + instances.get("in_all").asString() + " of at most " + instances.get("total").asString() + "; golden state " + pool.get("golden").asString());
+                + instances.get("in_all").asString() + " of at most " + instances.get("total").asString() + "; golden state "
+                + pool.get("golden").asString());
+        JsonNode cluster = pool.get("cluster");
+        if (cluster != null && !cluster.isNull()) {
+            JsonNode all = cluster.get("pool");
+            System.out.println("all " + cluster.get("hosts").asString() + " hosts up: ready boxes " + all.get("ready").asString()
+                    + ", warm instances " + all.get("warm").asString() + ", box instances running "
+                    + all.get("instances").asString() + " of at most " + all.get("instances_total").asString() + ", volumes "
+                    + all.get("volumes").asString() + " of at most " + all.get("volumes_total").asString() + " (kept by "
+                    + cluster.get("kept_by").asString() + " at " + cluster.get("kept_at").asString() + ")");
+        }
         return 0;
     }
 

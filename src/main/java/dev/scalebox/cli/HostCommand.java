@@ -1,11 +1,11 @@
 package dev.scalebox.cli;
 
 import dev.scalebox.api.Json;
-import tools.jackson.databind.JsonNode;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import tools.jackson.databind.JsonNode;
 
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
@@ -22,13 +22,19 @@ final class HostCommand {
     @Command(name = "ls", mixinStandardHelpOptions = true, description = "List the hosts: state, load and capacity.")
     int ls(@Option(names = "--json") boolean json) {
         Table.listing(ApiClient.from(common.settings()).get("/hosts"), json,
-                List.of("NAME", "STATE", "VMS", "LOAD", "CORES", "MEM_FREE", "POOL_FREE", "URL", "REASON"),
+                List.of("NAME", "STATE", "VMS", "LOAD", "CORES", "MEM_FREE", "POOL_FREE", "BOX_INSTANCES", "URL", "REASON"),
                 h -> List.of(h.get("name").asString(), h.get("state").asString(), h.get("vms").asString(),
                         String.format(Locale.ROOT, "%.2f", h.get("load").asDouble()), h.get("cores").asString(),
                         mib(h.get("mem_free_mib").asLong()) + "/" + mib(h.get("mem_total_mib").asLong()),
                         bytes(h.get("pool_free_bytes").asLong()) + "/" + bytes(h.get("pool_total_bytes").asLong()),
-                        h.get("url").asString(), text(h.get("state_reason"))));
+                        instances(h.get("box_pool")), h.get("url").asString(), text(h.get("state_reason"))));
         return 0;
+    }
+
+    /** Box instances running against the total, or "-" before the host's gateway started. */
+    private static String instances(JsonNode pool) {
+        return pool == null || pool.isNull() ? "-"
+                : pool.get("instances").asString() + "/" + pool.get("instances_total").asString();
     }
 
     @Command(name = "drain", mixinStandardHelpOptions = true,

@@ -88,8 +88,14 @@ final class ServeCommand implements Callable<Integer> {
                     settings.clusterSecretFile().map(ClusterSecret::read).map(ClusterSecret::value));
             cluster.gatewayAt(settings.hostGateway(), gateway.hostKey());
             Gateway boxesOf = gateway;
-            cluster.moves(services.vms(), services.storage().volumes()).ifPresent(moves -> cluster.whileDrained(
-                    new BoxEvacuation(cluster, boxesOf.boxes(), moves, services.vms(), services.storage().volumes())));
+            gateway.boxes().clusterTotalsFrom(cluster::boxPoolTotals);
+            cluster.boxPoolFrom(boxesOf.boxes()::poolLevels);
+            cluster.moves(services.vms(), services.storage().volumes()).ifPresent(moves -> {
+                BoxRelocation relocation = new BoxRelocation(cluster, boxesOf.boxes(), moves, services.vms(),
+                        services.storage().volumes());
+                cluster.whileDrained(relocation);
+                boxesOf.boxes().relocateWith(relocation);
+            });
             server = ApiServer.start(settings.apiBind(), settings.apiPort(), token,
                     new ApiServer.Services(services.templates(), services.vms(), services.storage(),
                             services.hypervisor().accelerator().label(), services.users(), gateway.boxes(), cluster));

@@ -1,6 +1,7 @@
 package dev.scalebox.cluster;
 
 import dev.scalebox.store.Database;
+import dev.scalebox.store.HostStore;
 import dev.scalebox.storage.VolumeTransfer;
 import dev.scalebox.template.TemplateService;
 import dev.scalebox.vm.VmService;
@@ -16,6 +17,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
 
 /**
  * This host among the hosts of its store: its heartbeat and, when it holds the lead, the leader's
@@ -112,10 +114,11 @@ public final class Cluster implements AutoCloseable {
 
     /**
      * The host a box of this host with {@code memMib} of memory and {@code bytes} of volume moves
-     * to when this host drains (see {@link Placement#forBox}); empty when none can take it.
+     * to when this host drains, or has no instance for it when it is {@code toRun} (see
+     * {@link Placement#forBox}); empty when none can take it.
      */
-    public Optional<String> placeBox(int memMib, long bytes) {
-        return Placement.forBox(db.hosts().list(), db.host(), memMib, bytes);
+    public Optional<String> placeBox(int memMib, long bytes, boolean toRun) {
+        return Placement.forBox(db.hosts().list(), db.host(), memMib, bytes, toRun);
     }
 
     /** Every host of the store, with the VMs each holds. */
@@ -158,6 +161,16 @@ public final class Cluster implements AutoCloseable {
      */
     public void gatewayAt(String address, String hostKey) {
         heartbeat.gateway(address, hostKey);
+    }
+
+    /** Tells the other hosts, from the next heartbeat on, what this host's box pool holds. */
+    public void boxPoolFrom(Supplier<HostStore.BoxPool> levels) {
+        heartbeat.boxPool(levels);
+    }
+
+    /** The box pools' totals over the hosts, as the leader last kept them; empty before it did. */
+    public Optional<HostStore.BoxPoolTotals> boxPoolTotals() {
+        return db.hosts().totals();
     }
 
     /** What copies templates from other hosts to this one; empty without a cluster secret. */

@@ -8,6 +8,7 @@ import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.function.Supplier;
 
 /** One host's heartbeat: what it has now, written into its own row of the store. */
 final class Heartbeat {
@@ -19,6 +20,7 @@ final class Heartbeat {
     private final Instant startedAt = Instant.now();
     private volatile String gateway;
     private volatile String gatewayHostKey;
+    private volatile Supplier<HostStore.BoxPool> boxPool = () -> null;
 
     Heartbeat(HostStore hosts, Cluster.Options options, String qemuVersion, String cpuModel) {
         this.hosts = hosts;
@@ -40,13 +42,18 @@ final class Heartbeat {
         }
         hosts.beat(new HostStore.Row(options.name(), options.url(), options.sshHost(), "up", null, facts.cpuCores(),
                 facts.memTotalMib(), facts.memAvailableMib(), total, free, loadMilli(), qemuVersion, cpuModel, 0,
-                startedAt, Instant.now(), gateway, gatewayHostKey));
+                startedAt, Instant.now(), gateway, gatewayHostKey, boxPool.get()));
     }
 
     /** Says from the next beat on where this host's SSH gateway is reached, and its host key. */
     void gateway(String address, String hostKey) {
         this.gateway = address;
         this.gatewayHostKey = hostKey;
+    }
+
+    /** Says from the next beat on what this host's box pool holds. */
+    void boxPool(Supplier<HostStore.BoxPool> levels) {
+        this.boxPool = levels;
     }
 
     /** The one-minute load average, in thousandths. */

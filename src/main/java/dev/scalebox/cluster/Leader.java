@@ -8,7 +8,9 @@ import org.slf4j.LoggerFactory;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 
 /**
@@ -16,7 +18,8 @@ import java.util.Optional;
  * held on a connection of its own. A leader that dies loses the lock with its connection, and the
  * next host to try takes it, so there is never more than one and never none for long.
  * <p>
- * Its work today is to mark hosts down. It does not trust other hosts' clocks: a host is down when
+ * Its work is to mark hosts down and to keep the box pools' totals over the hosts that are not
+ * down, which any host answers in {@code GET /pool}. It does not trust other hosts' clocks: a host is down when
  * its count of beats has not moved for HOST_DEAD_AFTER by the leader's own clock. A new leader
  * starts each host's wait from that host's last heartbeat time, when that is in the past, so a
  * host that died with the old leader is not given a fresh HOST_DEAD_AFTER.
@@ -55,7 +58,9 @@ final class Leader implements AutoCloseable {
             seen.clear();
             log.info("Host {} leads the cluster", self);
         }
-        markDown(Instant.now());
+        Instant now = Instant.now();
+        markDown(now);
+        keepTotals(now);
     }
 
     boolean leads() {
@@ -79,6 +84,13 @@ final class Leader implements AutoCloseable {
                 }
             }
         }
+    }
+
+    private void keepTotals(Instant now) {
+        List<HostStore.BoxPool> pools = db.hosts().list().stream().filter(h -> !h.state().equals("down"))
+                .map(HostStore.Row::boxPool).filter(Objects::nonNull).toList();
+        HostStore.BoxPool sum = pools.stream().reduce(new HostStore.BoxPool(0, 0, 0, 0, 0, 0), HostStore.BoxPool::plus);
+        db.hosts().keepTotals(new HostStore.BoxPoolTotals(pools.size(), sum, self, now));
     }
 
     @Override

@@ -66,16 +66,19 @@ final class Placement {
     }
 
     /**
-     * Where a box of host {@code self} goes when its host drains: the up host, other than
-     * {@code self}, with the most free memory among those with {@code memMib} of memory and
-     * {@code bytes} of pool free and the QEMU and CPU model of {@code self}, which its memory needs.
+     * Where a box of host {@code self} goes when its host drains, or is full: the up host, other
+     * than {@code self}, with the most free memory among those with {@code memMib} of memory and
+     * {@code bytes} of pool free and the QEMU and CPU model of {@code self}, which its memory needs;
+     * for a box that is to run at once ({@code toRun}), only a host whose box pool has room for one
+     * more instance.
      */
-    static Optional<String> forBox(List<HostStore.Row> hosts, String self, int memMib, long bytes) {
+    static Optional<String> forBox(List<HostStore.Row> hosts, String self, int memMib, long bytes, boolean toRun) {
         Optional<HostStore.Row> from = hosts.stream().filter(h -> h.name().equals(self)).findFirst();
         return from.flatMap(source -> hosts.stream()
                 .filter(h -> !h.name().equals(self) && h.state().equals("up") && h.memFreeMib() >= memMib
                         && h.poolFreeBytes() >= bytes && h.qemuVersion().equals(source.qemuVersion())
-                        && h.cpuModel().equals(source.cpuModel()))
+                        && h.cpuModel().equals(source.cpuModel())
+                        && (!toRun || h.boxPool() != null && h.boxPool().hasInstanceRoom()))
                 .max(Comparator.comparingLong(HostStore.Row::memFreeMib))
                 .map(HostStore.Row::name));
     }

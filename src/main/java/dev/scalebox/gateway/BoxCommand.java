@@ -83,16 +83,16 @@ final class BoxCommand implements Command {
     @Override
     public void start(ChannelSession channel, Environment env) {
         User user = channel.getSession().getAttribute(Gateway.USER);
-        boolean carried = Boolean.TRUE.equals(channel.getSession().getAttribute(RemoteBoxes.CARRIED));
-        Thread.ofVirtual().name("box-session-" + user.id()).start(() -> run(user, carried, env));
+        RemoteBoxes.Carry carry = RemoteBoxes.carry(channel.getSession());
+        Thread.ofVirtual().name("box-session-" + user.id()).start(() -> run(user, carry, env));
     }
 
-    private void run(User user, boolean carried, Environment env) {
+    private void run(User user, RemoteBoxes.Carry carry, Environment env) {
         sessions.opened(user);
         try {
             ClientSession opened;
             try {
-                opened = boxes.open(user, carried, this::tell).session();
+                opened = boxes.open(user, carry, this::tell).session();
             } catch (IOException | RuntimeException e) {
                 boxes.events().connected("failed");
                 throw e;

@@ -32,7 +32,7 @@ final class BoxConnections {
             User user = session.getAttribute(Gateway.USER);
             sessions.opened(user);
             try {
-                box = boxes.open(user, Boolean.TRUE.equals(session.getAttribute(RemoteBoxes.CARRIED)), line -> { })
+                box = boxes.open(user, RemoteBoxes.carry(session), line -> { })
                         .session();
             } catch (IOException | RuntimeException e) {
                 sessions.closed(user);

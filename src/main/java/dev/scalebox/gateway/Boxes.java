@@ -1,6 +1,7 @@
 package dev.scalebox.gateway;
 
 import dev.scalebox.ScaleboxException;
+import dev.scalebox.store.HostStore;
 import dev.scalebox.vm.Admission;
 import dev.scalebox.vm.CreateVm;
 import dev.scalebox.vm.Vm;
@@ -21,6 +22,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * Each user's box: a VM named {@code box-USERID} made from the box template with the gateway's
@@ -89,6 +91,15 @@ public final class Boxes {
         boolean suspendLongestIdle(String exceptUserId);
     }
 
+    /** Moves a suspended box of this host to another host whose box pool has room to run it. */
+    public interface Relocation {
+        /** The host the box of VM {@code vmId} went to; empty when no host has room for it. */
+        Optional<String> moveToRun(String vmId);
+    }
+
+    private volatile Relocation relocation;
+    private volatile Supplier<Optional<HostStore.BoxPoolTotals>> clusterTotals = Optional::empty;
+
     /** {@code remote} is null when boxes on other hosts are not reached from here. */
     Boxes(VmService vms, Users users, BoxSpec spec, String internalKey, BoxGuest guest, VolumePool pool,
           RemoteBoxes remote) {
@@ -106,6 +117,19 @@ public final class Boxes {
         this.idle = idleBoxes;
     }
 
+    /**
+     * Where a suspended box goes when its user connects and this host has no instance for it
+     * (every one in a connected user's hands); unset, the connection is refused.
+     */
+    public void relocateWith(Relocation relocation) {
+        this.relocation = relocation;
+    }
+
+    /** Where the totals of every host's box pool are read, for {@link #pool()}. */
+    public void clusterTotalsFrom(Supplier<Optional<HostStore.BoxPoolTotals>> totals) {
+        this.clusterTotals = totals;
+    }
+
     public void onEvents(Events listener) {
         listeners.add(listener);
     }
@@ -114,9 +138,14 @@ public final class Boxes {
         return events;
     }
 
-    /** The pool's levels against its targets. */
+    /** The pool's levels against its targets, and every host's pools' totals on a host of several. */
     public VolumePool.Status pool() {
-        return pool.status();
+        return pool.status().withCluster(clusterTotals.get().orElse(null));
+    }
+
+    /** This host's pool's levels, which its heartbeat tells the other hosts. */
+    public HostStore.BoxPool poolLevels() {
+        return pool.status().levels();
     }
 
     static String boxName(User user) {
@@ -208,20 +237,26 @@ public final class Boxes {
      * ready one of the pool, else from the golden state, else booted from the template), started
      * or resumed when needed, each start in its turn in the host's line; {@code progress} is told
      * once when the connection waits in that line. A box that lives on another host is reached
-     * there: the session is that host's gateway's, unless this one was {@code carried} here from
-     * another host already.
+     * there: the session is that host's gateway's, unless this one was carried here from another
+     * host already ({@code carry}). A suspended box for which this host has no instance moves to
+     * a host that has one, and the session is carried after it, unless it came after a move already.
      */
-    Ready open(User user, boolean carried, Consumer<String> progress) throws IOException {
+    Ready open(User user, RemoteBoxes.Carry carry, Consumer<String> progress) throws IOException {
         Optional<Vm> elsewhere = find(boxName(user)).filter(v -> !vms.isHere(v));
         if (elsewhere.isPresent()) {
             String host = elsewhere.get().host();
-            if (remote == null || carried) {
-                throw new ScaleboxException.Conflict("your box is on host " + host + (carried
+            if (remote == null || carry != RemoteBoxes.Carry.NONE) {
+                throw new ScaleboxException.Conflict("your box is on host " + host + (remote != null
                         ? ", and this session was carried here from another host already" : "; connect to that host's gateway"));
             }
-            return new Ready(elsewhere.get(), remote.connect(host, user));
+            return new Ready(elsewhere.get(), remote.connect(host, user, false));
         }
-        makeRoom(user);
+        if (!makeRoom(user)) {
+            Optional<Ready> moved = carry == RemoteBoxes.Carry.AFTER_MOVE ? Optional.empty() : moveToRun(user);
+            return moved.orElseThrow(() -> new ScaleboxException.Conflict("every box instance this host runs"
+                    + " (POOL_INSTANCES_TOTAL, " + pool.status().instances().total() + ") is in use by a connected user"
+                    + (remote == null ? "" : ", and no other host has room to run your box") + "; try again later"));
+        }
         Ready ready;
         synchronized (locks.computeIfAbsent(user.id(), k -> new Object())) {
             ready = ensureReady(user, progress);
@@ -232,11 +267,11 @@ public final class Boxes {
     /**
      * Keeps box instances within POOL_INSTANCES_TOTAL when the user's box needs one: a warm
      * instance ends first, else the box idle longest is suspended now instead of at the end of its
-     * idle time; with every instance in a connected user's hands the connection is refused. Done
-     * before the user's lock is taken, since it takes another user's: two connections at the same
-     * moment may both pass, so the total can be passed by the connections in flight.
+     * idle time; false with every instance in a connected user's hands. Done before the user's
+     * lock is taken, since it takes another user's: two connections at the same moment may both
+     * pass, so the total can be passed by the connections in flight.
      */
-    private void makeRoom(User user) {
+    private boolean makeRoom(User user) {
         Optional<Vm> box = find(boxName(user));
         if (box.isEmpty()) {
             requireRoomForNewBox();
@@ -244,11 +279,33 @@ public final class Boxes {
         // A resume (of a ready box or a suspended one) takes a warm instance when one waits; a boot does not.
         boolean needsInstance = box.map(v -> v.status() == VmStatus.SUSPENDED ? !pool.hasWarm()
                 : v.status() == VmStatus.STOPPED || v.status() == VmStatus.ERROR).orElseGet(() -> !pool.hasWarm());
-        if (!needsInstance || pool.makeInstanceRoom() || idle.suspendLongestIdle(user.id())) {
-            return;
+        return !needsInstance || pool.makeInstanceRoom() || idle.suspendLongestIdle(user.id());
+    }
+
+    /**
+     * Moves the user's suspended box, under their lock, to a host whose pool has room to run it,
+     * and carries the session after it; empty when the box does not wait suspended here or no
+     * host has room.
+     */
+    private Optional<Ready> moveToRun(User user) throws IOException {
+        Relocation relocation = this.relocation;
+        if (remote == null || relocation == null) {
+            return Optional.empty();
         }
-        throw new ScaleboxException.Conflict("every box instance this host runs (POOL_INSTANCES_TOTAL, "
-                + pool.status().instances().total() + ") is in use by a connected user; try again later");
+        Optional<String> to;
+        synchronized (locks.computeIfAbsent(user.id(), k -> new Object())) {
+            Optional<Vm> box = find(boxName(user)).filter(v -> vms.isHere(v) && v.status() == VmStatus.SUSPENDED);
+            if (box.isEmpty()) {
+                return Optional.empty();
+            }
+            to = relocation.moveToRun(box.get().id());
+            to.ifPresent(host -> setUp.remove(box.get().id()));
+        }
+        if (to.isEmpty()) {
+            return Optional.empty();
+        }
+        log.info("Box of user {} moved to host {}, which has room to run it; its session follows", user.id(), to.get());
+        return Optional.of(new Ready(find(boxName(user)).orElseThrow(), remote.connect(to.get(), user, true)));
     }
 
     private Ready ensureReady(User user, Consumer<String> progress) throws IOException {

@@ -114,8 +114,9 @@ public final class Gateway implements AutoCloseable {
         server.setPort(options.port());
         server.setKeyPairProvider(hostKeyProvider(options.keyDir().resolve("host_key")));
         server.setPasswordAuthenticator(remote == null ? null : (username, password, session) -> {
-            Optional<User> user = users.find(username).filter(u -> u.id().equals(username));
-            if (user.isEmpty() || !remote.admits(password, session)) {
+            String id = RemoteBoxes.userId(username);
+            Optional<User> user = users.find(id).filter(u -> u.id().equals(id));
+            if (user.isEmpty() || !remote.admits(username, password, session)) {
                 return false;
             }
             session.setAttribute(USER, user.get());

@@ -8,6 +8,7 @@ import org.apache.sshd.common.AttributeRepository;
 import org.apache.sshd.common.AttributeRepository.AttributeKey;
 import org.apache.sshd.common.config.keys.KeyUtils;
 import org.apache.sshd.common.config.keys.PublicKeyEntry;
+import org.apache.sshd.common.session.Session;
 import org.apache.sshd.server.session.ServerSession;
 
 import java.io.IOException;
@@ -22,13 +23,26 @@ import java.util.Optional;
  * Sessions for boxes that live on another host of the store, carried to that host's gateway: this
  * gateway logs in there as the user (named by their id) with the cluster secret as its password,
  * and only to the gateway whose host key that host published in the store. The other gateway
- * takes the session from there as it takes any user's. A session that arrived carried is never
- * carried on again, so two hosts that disagree about where a box lives cannot pass it back and forth.
+ * takes the session from there as it takes any user's. A session that arrived carried is carried
+ * on only by a host that moved its box away for want of room, and then to where the box went, once:
+ * two hosts that disagree about where a box lives cannot pass it back and forth.
  */
 final class RemoteBoxes {
 
-    /** Set on a session another host's gateway carried here. */
-    static final AttributeKey<Boolean> CARRIED = new AttributeKey<>();
+    /** How a session reached this gateway. */
+    enum Carry {
+        /** From the user. */
+        NONE,
+        /** From another host's gateway, which found the box here. */
+        CARRIED,
+        /** From the host that moved the box here for want of room: it is not carried, nor moved, on. */
+        AFTER_MOVE
+    }
+
+    /** How a session another host's gateway carried here came; unset on the user's own. */
+    static final AttributeKey<Carry> CARRIED = new AttributeKey<>();
+    /** Appended to the user's id in the login of a session carried after its box moved. */
+    private static final String AFTER_MOVE = "+moved";
     private static final AttributeKey<PublicKey> EXPECTED_KEY = new AttributeKey<>();
     private static final Duration TIMEOUT = Duration.ofSeconds(30);
 
@@ -48,17 +62,34 @@ final class RemoteBoxes {
         return Optional.ofNullable(context == null ? null : context.getAttribute(EXPECTED_KEY));
     }
 
-    /** Whether {@code password} is the cluster secret: another host's gateway carries a session here. */
-    boolean admits(String password, ServerSession session) {
+    /** How {@code session} reached this gateway. */
+    static Carry carry(Session session) {
+        Carry carry = session.getAttribute(CARRIED);
+        return carry == null ? Carry.NONE : carry;
+    }
+
+    /** The user id a carrying gateway logs in as: {@code username}, less what says the box moved. */
+    static String userId(String username) {
+        return username.endsWith(AFTER_MOVE) ? username.substring(0, username.length() - AFTER_MOVE.length()) : username;
+    }
+
+    /**
+     * Whether {@code password} is the cluster secret: another host's gateway carries a session
+     * here, logged in as {@code username}.
+     */
+    boolean admits(String username, String password, ServerSession session) {
         if (password == null || !MessageDigest.isEqual(secret, password.getBytes(StandardCharsets.UTF_8))) {
             return false;
         }
-        session.setAttribute(CARRIED, true);
+        session.setAttribute(CARRIED, username.endsWith(AFTER_MOVE) ? Carry.AFTER_MOVE : Carry.CARRIED);
         return true;
     }
 
-    /** A session, as {@code user}, to the gateway of {@code host}, where their box lives. */
-    ClientSession connect(String host, User user) throws IOException {
+    /**
+     * A session, as {@code user}, to the gateway of {@code host}, where their box lives;
+     * {@code afterMove} when this host has just moved the box there.
+     */
+    ClientSession connect(String host, User user, boolean afterMove) throws IOException {
         HostStore.Row row = hosts.find(host).orElseThrow(() -> new ScaleboxException.Unavailable(
                 "your box is on host " + host + ", which is not known to the store"));
         if (row.state().equals("down")) {
@@ -77,7 +108,8 @@ final class RemoteBoxes {
         int colon = row.gateway().lastIndexOf(':');
         String address = row.gateway().substring(0, colon).replaceAll("^\\[|\\]$", "");
         int port = Integer.parseInt(row.gateway().substring(colon + 1));
-        ClientSession session = client.connect(user.id(), address, port, AttributeRepository.ofKeyValuePair(EXPECTED_KEY, key))
+        ClientSession session = client.connect(user.id() + (afterMove ? AFTER_MOVE : ""), address, port,
+                        AttributeRepository.ofKeyValuePair(EXPECTED_KEY, key))
                 .verify(TIMEOUT).getClientSession();
         try {
             session.addPasswordIdentity(new String(secret, StandardCharsets.UTF_8));

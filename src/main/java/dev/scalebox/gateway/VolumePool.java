@@ -1,6 +1,7 @@
 package dev.scalebox.gateway;
 
 import dev.scalebox.ScaleboxException;
+import dev.scalebox.store.HostStore;
 import dev.scalebox.vm.Admission;
 import dev.scalebox.vm.Vm;
 import dev.scalebox.vm.VmService;
@@ -49,8 +50,21 @@ final class VolumePool implements AutoCloseable {
     record Unique(Vm vm, ClientSession session) {
     }
 
-    /** The pool's levels against its targets, for {@code GET /pool}. */
-    public record Status(Volumes volumes, Instances instances, int maxBoxes, String golden) {
+    /**
+     * The pool's levels against its targets, for {@code GET /pool}; with the totals of every host's
+     * pool, as the leader keeps them, on a host of several ({@code cluster}, else null).
+     */
+    public record Status(Volumes volumes, Instances instances, int maxBoxes, String golden, HostStore.BoxPoolTotals cluster) {
+
+        Status withCluster(HostStore.BoxPoolTotals totals) {
+            return new Status(volumes, instances, maxBoxes, golden, totals);
+        }
+
+        /** The levels a heartbeat tells the other hosts. */
+        public HostStore.BoxPool levels() {
+            return new HostStore.BoxPool(volumes.ready(), instances.warm(), instances.inAll(), instances.total(),
+                    volumes.ready() + volumes.making() + volumes.inUse(), volumes.total());
+        }
     }
 
     /** Boxes ready for new users, being made, and in users' hands; and all of them against their total. */
@@ -173,7 +187,7 @@ final class VolumePool implements AutoCloseable {
                         settings.volumesTotal()),
                 new Instances(warm(), settings.instancesMinFree(), settings.instancesMaxFree(), instanceTarget(),
                         instancesInAll(all), settings.instancesTotal()),
-                settings.maxBoxes(), state);
+                settings.maxBoxes(), state, null);
     }
 
     /** One step towards the targets; another check follows at once while there is more to do. */

@@ -5,6 +5,7 @@ import java.sql.SQLException;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.ToIntFunction;
 
 /**
  * Host records: each host writes its own row on every heartbeat; the leader marks a host
@@ -17,12 +18,33 @@ public final class HostStore {
      * ({@code up}, {@code draining}, {@code down}) and why, its capacity and load (the one-minute
      * load average, in thousandths), the QEMU and CPU that its memory states need, its beats, and
      * where other hosts reach its SSH gateway ({@code HOST:PORT}) and the gateway's host key (both
-     * null before its gateway started).
+     * null before its gateway started), and its box pool (null too).
      */
     public record Row(String name, String url, String sshHost, String state, String stateReason, int cores,
                       long memTotalMib, long memFreeMib, long poolTotalBytes, long poolFreeBytes, int loadMilli,
                       String qemuVersion, String cpuModel, long beats, Instant startedAt, Instant heartbeatAt,
-                      String gateway, String gatewayHostKey) {
+                      String gateway, String gatewayHostKey, BoxPool boxPool) {
+    }
+
+    /**
+     * A box pool's levels: ready boxes, warm instances, box instances (running boxes and warm ones)
+     * against POOL_INSTANCES_TOTAL, and box volumes against POOL_VOLUMES_TOTAL.
+     */
+    public record BoxPool(int ready, int warm, int instances, int instancesTotal, int volumes, int volumesTotal) {
+
+        /** Whether one more box can resume here: under the total, or in a warm instance. */
+        public boolean hasInstanceRoom() {
+            return instances < instancesTotal || warm > 0;
+        }
+
+        public BoxPool plus(BoxPool o) {
+            return new BoxPool(ready + o.ready, warm + o.warm, instances + o.instances, instancesTotal + o.instancesTotal,
+                    volumes + o.volumes, volumesTotal + o.volumesTotal);
+        }
+    }
+
+    /** The box pools of {@code hosts} hosts (those not down) added up, by the leader {@code keptBy} at {@code keptAt}. */
+    public record BoxPoolTotals(int hosts, BoxPool pool, String keptBy, Instant keptAt) {
     }
 
     private final Database db;
@@ -38,8 +60,9 @@ public final class HostStore {
     public void beat(Row r) {
         db.update("record the heartbeat of host " + r.name(), "INSERT INTO hosts (name, url, ssh_host, state, state_reason,"
                         + " cores, mem_total_mib, mem_free_mib, pool_total_bytes, pool_free_bytes, load_milli, qemu_version,"
-                        + " cpu_model, beats, started_at, heartbeat_at, gateway, gateway_host_key)"
-                        + " VALUES (?,?,?,'up',NULL,?,?,?,?,?,?,?,?,1,?,?,?,?)"
+                        + " cpu_model, beats, started_at, heartbeat_at, gateway, gateway_host_key, box_ready, box_warm,"
+                        + " box_instances, box_instances_total, box_volumes, box_volumes_total)"
+                        + " VALUES (?,?,?,'up',NULL,?,?,?,?,?,?,?,?,1,?,?,?,?,?,?,?,?,?,?)"
                         + " ON CONFLICT (name) DO UPDATE SET url = excluded.url, ssh_host = excluded.ssh_host,"
                         + " state = 'up', state_reason = NULL,"
                         + " cores = excluded.cores, mem_total_mib = excluded.mem_total_mib,"
@@ -47,10 +70,41 @@ public final class HostStore {
                         + " pool_free_bytes = excluded.pool_free_bytes, load_milli = excluded.load_milli,"
                         + " qemu_version = excluded.qemu_version, cpu_model = excluded.cpu_model,"
                         + " beats = hosts.beats + 1, started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at,"
-                        + " gateway = excluded.gateway, gateway_host_key = excluded.gateway_host_key",
+                        + " gateway = excluded.gateway, gateway_host_key = excluded.gateway_host_key,"
+                        + " box_ready = excluded.box_ready, box_warm = excluded.box_warm,"
+                        + " box_instances = excluded.box_instances, box_instances_total = excluded.box_instances_total,"
+                        + " box_volumes = excluded.box_volumes, box_volumes_total = excluded.box_volumes_total",
                 r.name(), r.url(), r.sshHost(), r.cores(), r.memTotalMib(), r.memFreeMib(), r.poolTotalBytes(),
                 r.poolFreeBytes(), r.loadMilli(), r.qemuVersion(), r.cpuModel(), r.startedAt().toString(),
-                r.heartbeatAt().toString(), r.gateway(), r.gatewayHostKey());
+                r.heartbeatAt().toString(), r.gateway(), r.gatewayHostKey(),
+                pool(r, BoxPool::ready), pool(r, BoxPool::warm), pool(r, BoxPool::instances),
+                pool(r, BoxPool::instancesTotal), pool(r, BoxPool::volumes), pool(r, BoxPool::volumesTotal));
+    }
+
+    private static Integer pool(Row r, ToIntFunction<BoxPool> level) {
+        return r.boxPool() == null ? null : level.applyAsInt(r.boxPool());
+    }
+
+    /** Writes the box pools' totals, as the leader keeps them. */
+    public void keepTotals(BoxPoolTotals t) {
+        BoxPool p = t.pool();
+        db.update("keep the box pools' totals", "INSERT INTO box_pool_totals (id, hosts, ready, warm, instances,"
+                        + " instances_total, volumes, volumes_total, kept_by, kept_at) VALUES (1,?,?,?,?,?,?,?,?,?)"
+                        + " ON CONFLICT (id) DO UPDATE SET hosts = excluded.hosts, ready = excluded.ready,"
+                        + " warm = excluded.warm, instances = excluded.instances, instances_total = excluded.instances_total,"
+                        + " volumes = excluded.volumes, volumes_total = excluded.volumes_total, kept_by = excluded.kept_by,"
+                        + " kept_at = excluded.kept_at",
+                t.hosts(), p.ready(), p.warm(), p.instances(), p.instancesTotal(), p.volumes(), p.volumesTotal(), t.keptBy(),
+                t.keptAt().toString());
+    }
+
+    /** The box pools' totals as the leader last kept them; empty before any leader did. */
+    public Optional<BoxPoolTotals> totals() {
+        return db.query("read the box pools' totals", "SELECT * FROM box_pool_totals WHERE id = 1", rs ->
+                new BoxPoolTotals(rs.getInt("hosts"), new BoxPool(rs.getInt("ready"), rs.getInt("warm"),
+                        rs.getInt("instances"), rs.getInt("instances_total"), rs.getInt("volumes"),
+                        rs.getInt("volumes_total")), rs.getString("kept_by"), Instant.parse(rs.getString("kept_at"))))
+                .stream().findFirst();
     }
 
     /** Marks {@code name} down with {@code reason}, unless it has beaten since it was seen at {@code beats}. */
@@ -82,6 +136,9 @@ public final class HostStore {
                 rs.getLong("pool_total_bytes"), rs.getLong("pool_free_bytes"), rs.getInt("load_milli"),
                 rs.getString("qemu_version"), rs.getString("cpu_model"), rs.getLong("beats"),
                 Instant.parse(rs.getString("started_at")), Instant.parse(rs.getString("heartbeat_at")),
-                rs.getString("gateway"), rs.getString("gateway_host_key"));
+                rs.getString("gateway"), rs.getString("gateway_host_key"),
+                rs.getObject("box_ready") == null ? null : new BoxPool(rs.getInt("box_ready"), rs.getInt("box_warm"),
+                        rs.getInt("box_instances"), rs.getInt("box_instances_total"), rs.getInt("box_volumes"),
+                        rs.getInt("box_volumes_total")));
     }
 }

@@ -121,6 +121,7 @@ class ServeOnPostgresTest {
                 assertThat(h.get("mem_total_mib").asLong()).isPositive();
                 assertThat(h.get("pool_free_bytes").asLong()).isPositive();
                 assertThat(h.get("qemu_version").asString()).startsWith("QEMU emulator version");
+                assertThat(h.get("box_pool").get("instances_total").asInt()).as("POOL_INSTANCES_TOTAL").isEqualTo(50);
             }
             assertThat(hosts.get(0).get("url").asString()).isEqualTo("http://127.0.0.1:" + alphaPort);
             assertThat(hosts.get(0).get("vms").asInt()).isEqualTo(1);
@@ -139,11 +140,23 @@ class ServeOnPostgresTest {
         assertThat(forged.statusCode()).as("a wrong secret and no token").isEqualTo(401);
         Waits.until("alpha to lead", Waits.STEP, () -> Files.readString(dir.resolve("alpha.log"))
                 .contains("Host alpha leads the cluster"), () -> log(alpha));
+        Waits.until("alpha, the leader, to keep both hosts' box pools' totals", Waits.STEP, () -> {
+            JsonNode totals = json(betaPort, "/pool").get("cluster");
+            return !totals.isNull() && totals.get("hosts").asInt() == 2;
+        }, () -> log(alpha));
+        JsonNode totals = json(betaPort, "/pool").get("cluster");
+        assertThat(totals.get("kept_by").asString()).isEqualTo("alpha");
+        assertThat(totals.get("pool").get("instances_total").asInt()).as("POOL_INSTANCES_TOTAL 50, twice").isEqualTo(100);
 
         alpha.destroyForcibly().waitFor();
         Waits.until("beta to take the lead and mark alpha down", Waits.STEP,
                 () -> json(betaPort, "/hosts").get(0).get("state").asString().equals("down"), () -> log(beta));
         assertThat(Files.readString(dir.resolve("beta.log"))).contains("Host beta leads the cluster");
+        Waits.until("beta, leading, to keep the totals of the hosts that are up", Waits.STEP, () -> {
+            JsonNode kept = json(betaPort, "/pool").get("cluster");
+            return kept.get("kept_by").asString().equals("beta") && kept.get("hosts").asInt() == 1
+                    && kept.get("pool").get("instances_total").asInt() == 50;
+        }, () -> log(beta));
         JsonNode unknown = json(betaPort, "/vms/on-alpha");
         assertThat(unknown.get("status").asString()).isEqualTo("unknown");
         assertThat(unknown.get("status_reason").asString()).startsWith("host alpha is down: no heartbeat for");

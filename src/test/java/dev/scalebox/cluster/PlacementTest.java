@@ -70,9 +70,37 @@ class PlacementTest {
                         + " gamma has 16000 MiB and 3 GiB and needs 1 GiB more for a copy of the template");
     }
 
+    @Test
+    void aBoxGoesToAnotherUpHostWithItsRoomAndAnInstanceWhenItIsToRun() {
+        HostStore.BoxPool full = new HostStore.BoxPool(0, 0, 2, 2, 2, 8);
+        HostStore.BoxPool warm = new HostStore.BoxPool(0, 1, 2, 2, 2, 8);
+        List<HostStore.Row> hosts = List.of(host("alpha", "up", 8_000, 100, full), host("beta", "up", 4_000, 100, warm),
+                host("gamma", "up", 2_000, 100, new HostStore.BoxPool(1, 0, 1, 4, 3, 8)),
+                host("delta", "up", 16_000, 1, new HostStore.BoxPool(0, 0, 0, 4, 0, 8)),
+                host("eps", "draining", 32_000, 100, null), host("zeta", "up", 32_000, 100, null));
+        assertThat(Placement.forBox(hosts, "gamma", 512, 5 * GIB, false))
+                .as("the most free memory among up hosts with room for the volume; delta has 1 GiB, eps drains")
+                .contains("zeta");
+        assertThat(Placement.forBox(hosts, "gamma", 512, 5 * GIB, true))
+                .as("to run: alpha's instances are all taken, zeta has no pool; beta has a warm instance")
+                .contains("beta");
+        assertThat(Placement.forBox(hosts, "beta", 512, 5 * GIB, true)).as("never the box's own host").contains("gamma");
+        assertThat(Placement.forBox(hosts, "gamma", 8_192, 5 * GIB, true)).isEmpty();
+        List<HostStore.Row> otherQemu = List.of(host("alpha", "up", 8_000, 100, warm),
+                new HostStore.Row("beta", "http://beta:8080", "beta", "up", null, 2, 64_000, 8_000, 200L << 30, 100L << 30,
+                        500, "QEMU emulator version 9.2.0", "tcg: max", 3, Instant.EPOCH, Instant.EPOCH, null, null, warm));
+        assertThat(Placement.forBox(otherQemu, "alpha", 512, GIB, false))
+                .as("a memory state resumes only under the QEMU that saved it").isEmpty();
+    }
+
     private static HostStore.Row host(String name, String state, long memFreeMib, long poolFreeGib) {
+        return host(name, state, memFreeMib, poolFreeGib, null);
+    }
+
+    private static HostStore.Row host(String name, String state, long memFreeMib, long poolFreeGib,
+                                      HostStore.BoxPool boxPool) {
         return new HostStore.Row(name, "http://" + name + ":8080", name, state, state.equals("up") ? null : "silent", 2,
                 64_000, memFreeMib, 200L << 30, poolFreeGib << 30, 500, "QEMU emulator version 7.2.19", "tcg: max", 3,
-                Instant.EPOCH, Instant.EPOCH, null, null);
+                Instant.EPOCH, Instant.EPOCH, null, null, boxPool);
     }
 }

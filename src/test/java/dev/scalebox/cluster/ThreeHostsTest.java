@@ -44,9 +44,10 @@ import static org.assertj.core.api.Assertions.assertThat;
  * created through a host that has no room lands where there is room (its template copied there by
  * {@code btrfs send}), and a delete through a third host removes it; a box used through one host's
  * gateway is suspended, moved, and resumed on another through a third gateway with its file and
- * its process, and moves on when its host drains; its console is relayed through a host it does
- * not live on; a host killed with its QEMUs goes down and comes back with its VMs; when the leader
- * dies another host leads.
+ * its process, and moves on when its host drains, or when its host has no instance for it as its
+ * user connects; its console is relayed through a host it does not live on; a host killed with its
+ * QEMUs goes down and comes back with its VMs; when the leader dies another host leads and keeps
+ * the box pools' totals.
  */
 class ThreeHostsTest {
 
@@ -183,6 +184,23 @@ class ThreeHostsTest {
         int elsewhere = NAMES.indexOf(boxNow.get("host").asString()) == 2 ? 0 : 2;
         assertThat(console(elsewhere, boxNow.get("vm_id").asString(), "hostname", "box-" + box)).contains("box-" + box);
 
+        // alpha runs one box instance (POOL_INSTANCES_TOTAL 1). While bob's box holds it, ada's suspended box, asked for
+        // through beta, moves from alpha to a host with room, and her session follows it there.
+        json(0, "POST", "/users", "{\"name\":\"bob\",\"ssh_public_key\":\"" + userKey("bob") + "\"}", 201);
+        json(0, "POST", "/boxes/" + box + "/suspend", null, 200);
+        if (!boxNow.get("host").asString().equals("alpha")) {
+            json(0, "POST", "/boxes/" + box + "/move", "{\"host\":\"alpha\"}", 200);
+        }
+        Process bobs = sshHeld(0, "bob");
+        try {
+            assertThat(ssh(1, "ada", "cat /root/note; pgrep -x sleep >/dev/null && echo running")).contains("kept")
+                    .contains("running");
+            assertThat(json(2, "GET", "/boxes/" + box, null, 200).get("host").asString()).isNotEqualTo("alpha");
+            assertThat(log(0)).contains("Full: box VM " + boxNow.get("vm_id").asString() + " moved to host");
+        } finally {
+            bobs.destroyForcibly().waitFor();
+        }
+
         // beta killed with its QEMUs goes down, its VM reads unknown and keeps its disk; back, it takes the VM up again.
         JsonNode keeper = json(2, "POST", "/vms", "{\"template\":\"debian-base\",\"ssh_public_key\":\"" + userKey()
                 + "\",\"name\":\"keeper\",\"host\":\"beta\",\"vcpu_count\":1,\"mem_size_mib\":256,\"disk_size_gib\":2}", 201);
@@ -216,6 +234,10 @@ class ThreeHostsTest {
                 () -> log(1).contains("Host beta leads the cluster") || log(2).contains("Host gamma leads the cluster"),
                 this::logs);
         Waits.until("alpha to be marked down", Waits.STEP, () -> hostState(2, "alpha").equals("down"), this::logs);
+        Waits.until("the new leader to keep the box pools' totals of the hosts that are up", Waits.STEP, () -> {
+            JsonNode totals = json(2, "GET", "/pool", null, 200).get("cluster");
+            return !totals.get("kept_by").asString().equals("alpha") && totals.get("hosts").asInt() == 2;
+        }, this::logs);
     }
 
     /** Types {@code command} into a VM's serial console through host {@code via} until its output shows {@code expected}. */
@@ -252,7 +274,8 @@ class ThreeHostsTest {
                 "API_BIND", address, "GATEWAY_BIND", address, "NETWORK", "user", "HOST_HEARTBEAT_INTERVAL", "1",
                 "HOST_DEAD_AFTER", "6", "TEMPLATE_SNAPSHOTS_MAX", "0", "BOX_MEM_MIB", "512"));
         env.putAll(Map.of("BOX_VCPUS", "2", "POOL_VOLUMES_MIN_FREE", "0", "POOL_VOLUMES_MAX_FREE", "0",
-                "POOL_INSTANCES_MIN_FREE", "0", "POOL_INSTANCES_MAX_FREE", "0", "BOX_IDLE_SUSPEND", "3600"));
+                "POOL_INSTANCES_MIN_FREE", "0", "POOL_INSTANCES_MAX_FREE", "0", "BOX_IDLE_SUSPEND", "3600",
+                "POOL_INSTANCES_TOTAL", i == 0 ? "1" : "50"));
         pb.environment().putAll(env);
         pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(logFile(i).toFile()));
         return pb.start();
@@ -266,25 +289,49 @@ class ThreeHostsTest {
         assertThat(p.waitFor(Waits.STEP.toSeconds(), TimeUnit.SECONDS) && p.exitValue() == 0).as(Files.readString(log)).isTrue();
     }
 
-    /** Runs {@code command} in the user's box through host {@code i}'s gateway. */
+    /** Runs {@code command} in ada's box through host {@code i}'s gateway. */
     private String ssh(int i, String command) throws IOException {
-        List<String> argv = new ArrayList<>(List.of("ssh", "-p", "2222"));
-        argv.addAll(TestGateway.clientOptions(userKeyFile()));
-        argv.addAll(List.of("box@" + net.address(i), command));
-        return new ProgramRunner().check(argv, Waits.START).stdout();
+        return ssh(i, "ada", command);
     }
 
-    private Path userKeyFile() throws IOException {
-        Path key = scratch.resolve("ada");
+    private String ssh(int i, String user, String command) throws IOException {
+        return new ProgramRunner().check(sshArgv(i, user, command), Waits.START).stdout();
+    }
+
+    private List<String> sshArgv(int i, String user, String command) throws IOException {
+        List<String> argv = new ArrayList<>(List.of("ssh", "-p", "2222"));
+        argv.addAll(TestGateway.clientOptions(userKeyFile(user)));
+        argv.addAll(List.of("box@" + net.address(i), command));
+        return argv;
+    }
+
+    /** A session of {@code user} through host {@code i}'s gateway, into their box, that stays open until destroyed. */
+    private Process sshHeld(int i, String user) throws Exception {
+        Path out = scratch.resolve(user + "-held.log");
+        Process held = new ProcessBuilder(sshArgv(i, user, "echo held-open; sleep 3600")).redirectErrorStream(true)
+                .redirectOutput(out.toFile()).start();
+        Waits.until(user + "'s session to reach their box", Waits.START, () -> {
+            assertThat(held.isAlive()).as("%s's session: %s", user, Files.readString(out)).isTrue();
+            return Files.readString(out).contains("held-open");
+        }, this::logs);
+        return held;
+    }
+
+    private Path userKeyFile(String user) throws IOException {
+        Path key = scratch.resolve(user);
         if (!Files.exists(key)) {
-            Sh.run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "ada", "-f", key.toString());
+            Sh.run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", user, "-f", key.toString());
         }
         return key;
     }
 
     private String userKey() throws IOException {
-        userKeyFile();
-        return Files.readString(scratch.resolve("ada.pub")).strip();
+        return userKey("ada");
+    }
+
+    private String userKey(String user) throws IOException {
+        userKeyFile(user);
+        return Files.readString(scratch.resolve(user + ".pub")).strip();
     }
 
     private boolean qemuOf(String vmId) {

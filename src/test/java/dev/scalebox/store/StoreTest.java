@@ -159,6 +159,22 @@ class StoreTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"sqlite", "postgresql"})
+    void theBoxPoolsTotalsAreOneRowThatTheLastLeaderKept(String vendor) {
+        try (Database db = open(vendor)) {
+            HostStore hosts = db.hosts();
+            assertThat(hosts.totals()).isEmpty();
+            HostStore.BoxPoolTotals first = new HostStore.BoxPoolTotals(2, new HostStore.BoxPool(1, 2, 3, 8, 5, 16), "alpha", T0);
+            hosts.keepTotals(first);
+            assertThat(hosts.totals()).contains(first);
+            HostStore.BoxPoolTotals next = new HostStore.BoxPoolTotals(1, new HostStore.BoxPool(0, 1, 1, 4, 2, 8), "beta",
+                    T0.plusSeconds(3));
+            hosts.keepTotals(next);
+            assertThat(hosts.totals()).contains(next);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"sqlite", "postgresql"})
     void usersAreUniqueByKeyAndByName(String vendor) {
         try (Database db = open(vendor)) {
             UserStore users = db.users();
@@ -243,7 +259,8 @@ class StoreTest {
 
     private static HostStore.Row host(String name) {
         return new HostStore.Row(name, "http://10.0.0.1:8080", "10.0.0.1", "up", null, 2, 24_000, 20_000, 100L << 30,
-                80L << 30, 1250, "QEMU emulator version 7.2.19", "tcg: max", 1, T0, T0.plusSeconds(5), "10.0.0.1:2222", "ecdsa-sha2-nistp256 AAAA");
+                80L << 30, 1250, "QEMU emulator version 7.2.19", "tcg: max", 1, T0, T0.plusSeconds(5), "10.0.0.1:2222", "ecdsa-sha2-nistp256 AAAA",
+                new HostStore.BoxPool(1, 2, 3, 4, 5, 6));
     }
 
     private static VmStore.Row vm(String id, String name, int port) {
