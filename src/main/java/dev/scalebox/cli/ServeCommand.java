@@ -88,7 +88,7 @@ final class ServeCommand implements Callable<Integer> {
                     settings.clusterSecretFile().map(ClusterSecret::read).map(ClusterSecret::value));
             cluster.gatewayAt(settings.hostGateway(), gateway.hostKey());
             Gateway boxesOf = gateway;
-            gateway.boxes().clusterTotalsFrom(cluster::boxPoolTotals);
+            boxesOf.boxes().clusterTotalsFrom(cluster::boxPoolTotals);
             cluster.boxPoolFrom(boxesOf.boxes()::poolLevels);
             cluster.moves(services.vms(), services.storage().volumes()).ifPresent(moves -> {
                 BoxRelocation relocation = new BoxRelocation(cluster, boxesOf.boxes(), moves, services.vms(),

@@ -2,6 +2,8 @@ package dev.scalebox.cluster;
 
 import dev.scalebox.host.HostFacts;
 import dev.scalebox.store.HostStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.file.FileStore;
@@ -12,6 +14,8 @@ import java.util.function.Supplier;
 
 /** One host's heartbeat: what it has now, written into its own row of the store. */
 final class Heartbeat {
+
+    private static final Logger log = LoggerFactory.getLogger(Heartbeat.class);
 
     private final HostStore hosts;
     private final Cluster.Options options;
@@ -42,13 +46,23 @@ final class Heartbeat {
         }
         hosts.beat(new HostStore.Row(options.name(), options.url(), options.sshHost(), "up", null, facts.cpuCores(),
                 facts.memTotalMib(), facts.memAvailableMib(), total, free, loadMilli(), qemuVersion, cpuModel, 0,
-                startedAt, Instant.now(), gateway, gatewayHostKey, boxPool.get()));
+                startedAt, Instant.now(), gateway, gatewayHostKey, boxPool()));
     }
 
     /** Says from the next beat on where this host's SSH gateway is reached, and its host key. */
     void gateway(String address, String hostKey) {
         this.gateway = address;
         this.gatewayHostKey = hostKey;
+    }
+
+    /** The box pool's levels; null, rather than no heartbeat, when they cannot be read. */
+    private HostStore.BoxPool boxPool() {
+        try {
+            return boxPool.get();
+        } catch (RuntimeException e) {
+            log.warn("The box pool of host {} could not be read for its heartbeat: {}", options.name(), e.getMessage());
+            return null;
+        }
     }
 
     /** Says from the next beat on what this host's box pool holds. */

@@ -52,7 +52,7 @@ final class VolumePool implements AutoCloseable {
 
     /**
      * The pool's levels against its targets, for {@code GET /pool}; with the totals of every host's
-     * pool, as the leader keeps them, on a host of several ({@code cluster}, else null).
+     * pool as the leader keeps them ({@code cluster}, null before a leader did).
      */
     public record Status(Volumes volumes, Instances instances, int maxBoxes, String golden, HostStore.BoxPoolTotals cluster) {
 
