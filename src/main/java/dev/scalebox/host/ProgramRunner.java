@@ -3,6 +3,7 @@ package dev.scalebox.host;
 import dev.scalebox.ScaleboxException;
 
 import java.io.ByteArrayOutputStream;
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -24,6 +25,7 @@ import java.util.function.Consumer;
 public final class ProgramRunner {
 
     static final int CAPTURE_LIMIT = 1 << 20;
+    private static final ProcessBuilder.Redirect NO_INPUT = ProcessBuilder.Redirect.from(new File("/dev/null"));
 
     /** Runs the program and returns its result whatever its exit code. */
     public ProgramResult run(List<String> argv, Duration timeout) {
@@ -48,19 +50,7 @@ public final class ProgramRunner {
      * (stdout and stderr) to {@code outputLines} when given.
      */
     public ProgramResult run(List<String> argv, Duration timeout, byte[] stdin, Consumer<String> outputLines) {
-        List<String> command = new ArrayList<>(argv);
-        command.set(0, HostPrograms.require(argv.getFirst()).toString());
-        ProcessBuilder builder = new ProcessBuilder(command);
-        builder.environment().put("LC_ALL", "C");
-        if (stdin == null) {
-            builder.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
-        }
-        Process process;
-        try {
-            process = builder.start();
-        } catch (IOException e) {
-            throw new ScaleboxException.HostFailure("cannot start " + argv.getFirst() + ": " + e.getMessage(), e);
-        }
+        Process process = start(argv, builder(argv, stdin != null));
         Consumer<String> lines = outputLines == null ? null : serialized(outputLines);
         Capture out = Capture.start(process.getInputStream(), lines);
         Capture err = Capture.start(process.getErrorStream(), lines);
@@ -72,18 +62,10 @@ public final class ProgramRunner {
                     // The program exited without reading all of its input; its exit code tells.
                 }
             }
-            if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-                process.descendants().forEach(ProcessHandle::destroyForcibly);
-                process.destroyForcibly();
-                process.waitFor();
-                throw new ScaleboxException.HostFailure(argv.getFirst() + " did not finish within "
-                        + timeout.toSeconds() + " s and was killed");
-            }
+            awaitExit(process, argv, timeout);
             return new ProgramResult(List.copyOf(argv), process.exitValue(), out.text(), err.text());
         } catch (InterruptedException e) {
-            process.destroyForcibly();
-            Thread.currentThread().interrupt();
-            throw new ScaleboxException.HostFailure(argv.getFirst() + " was interrupted", e);
+            throw interrupted(process, argv, e);
         }
     }
 
@@ -94,31 +76,16 @@ public final class ProgramRunner {
      * For streams too large to hold, such as {@code btrfs send} to another host.
      */
     public ProgramResult pipe(List<String> argv, Duration timeout, InputStream stdin, OutputStream stdout) {
-        List<String> command = new ArrayList<>(argv);
-        command.set(0, HostPrograms.require(argv.getFirst()).toString());
-        ProcessBuilder builder = new ProcessBuilder(command);
-        builder.environment().put("LC_ALL", "C");
-        if (stdin == null) {
-            builder.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
-        }
-        Process process;
-        try {
-            process = builder.start();
-        } catch (IOException e) {
-            throw new ScaleboxException.HostFailure("cannot start " + argv.getFirst() + ": " + e.getMessage(), e);
-        }
+        Process process = start(argv, builder(argv, stdin != null));
         AtomicReference<IOException> broken = new AtomicReference<>();
-        Thread feed = stdin == null ? null : Thread.ofVirtual().start(() -> copy(stdin, process.getOutputStream(), process, broken));
-        Thread drain = stdout == null ? null : Thread.ofVirtual().start(() -> copy(process.getInputStream(), stdout, process, broken));
+        Thread feed = stdin == null ? null
+                : Thread.ofVirtual().start(() -> copy(stdin, process.getOutputStream(), process, broken));
+        Thread drain = stdout == null ? null
+                : Thread.ofVirtual().start(() -> copy(process.getInputStream(), stdout, process, broken));
         Capture out = stdout == null ? Capture.start(process.getInputStream(), null) : null;
         Capture err = Capture.start(process.getErrorStream(), null);
         try {
-            if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-                process.destroyForcibly();
-                process.waitFor();
-                throw new ScaleboxException.HostFailure(argv.getFirst() + " did not finish within "
-                        + timeout.toSeconds() + " s and was killed");
-            }
+            awaitExit(process, argv, timeout);
             if (drain != null) {
                 drain.join();
             }
@@ -136,10 +103,45 @@ public final class ProgramRunner {
             }
             return result;
         } catch (InterruptedException e) {
-            process.destroyForcibly();
-            Thread.currentThread().interrupt();
-            throw new ScaleboxException.HostFailure(argv.getFirst() + " was interrupted", e);
+            throw interrupted(process, argv, e);
         }
+    }
+
+    /** The program of {@code argv} found on the host, in the C locale; its input from /dev/null unless {@code withInput}. */
+    private static ProcessBuilder builder(List<String> argv, boolean withInput) {
+        List<String> command = new ArrayList<>(argv);
+        command.set(0, HostPrograms.require(argv.getFirst()).toString());
+        ProcessBuilder builder = new ProcessBuilder(command);
+        builder.environment().put("LC_ALL", "C");
+        if (!withInput) {
+            builder.redirectInput(NO_INPUT);
+        }
+        return builder;
+    }
+
+    private static Process start(List<String> argv, ProcessBuilder builder) {
+        try {
+            return builder.start();
+        } catch (IOException e) {
+            throw new ScaleboxException.HostFailure("cannot start " + argv.getFirst() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Waits for the process to exit; past {@code timeout} it is killed with what it started, and that is an error. */
+    private static void awaitExit(Process process, List<String> argv, Duration timeout) throws InterruptedException {
+        if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+            process.descendants().forEach(ProcessHandle::destroyForcibly);
+            process.destroyForcibly();
+            process.waitFor();
+            throw new ScaleboxException.HostFailure(argv.getFirst() + " did not finish within "
+                    + timeout.toSeconds() + " s and was killed");
+        }
+    }
+
+    private static ScaleboxException.HostFailure interrupted(Process process, List<String> argv, InterruptedException e) {
+        process.destroyForcibly();
+        Thread.currentThread().interrupt();
+        return new ScaleboxException.HostFailure(argv.getFirst() + " was interrupted", e);
     }
 
     /** Copies {@code from} into {@code to} and closes {@code to}; a break kills {@code process}, so neither side waits on it. */
@@ -160,18 +162,8 @@ public final class ProgramRunner {
      * appended to {@code log}. Returns the running process.
      */
     public Process spawn(List<String> argv, Path log) {
-        List<String> command = new ArrayList<>(argv);
-        command.set(0, HostPrograms.require(argv.getFirst()).toString());
-        ProcessBuilder builder = new ProcessBuilder(command)
-                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
-                .redirectErrorStream(true);
-        builder.environment().put("LC_ALL", "C");
-        try {
-            return builder.start();
-        } catch (IOException e) {
-            throw new ScaleboxException.HostFailure("cannot start " + argv.getFirst() + ": " + e.getMessage(), e);
-        }
+        return start(argv, builder(argv, false).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                .redirectErrorStream(true));
     }
 
     private static Consumer<String> serialized(Consumer<String> consumer) {
