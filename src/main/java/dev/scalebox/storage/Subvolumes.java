@@ -9,20 +9,33 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.time.Duration;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.stream.Stream;
 
 /** The btrfs subvolumes that transfers make on their way: listed where a stream left them, and deleted. */
 final class Subvolumes {
 
-    private static final Duration STEP = Duration.ofMinutes(2);
+    /** A stream between hosts, {@code btrfs send} or {@code receive}, may take this long. */
+    static final Duration STREAM = Duration.ofHours(2);
+    /** Any other btrfs step: a snapshot, a property, a delete. */
+    static final Duration STEP = Duration.ofMinutes(2);
     private static final Logger log = LoggerFactory.getLogger(Subvolumes.class);
+    private static final SecureRandom random = new SecureRandom();
 
     private final ProgramRunner runner;
 
     Subvolumes(ProgramRunner runner) {
         this.runner = runner;
+    }
+
+    /** A new name in {@code dir}, {@code prefix} and a random suffix, for a subvolume on its way. */
+    static Path hidden(Path dir, String prefix) {
+        byte[] suffix = new byte[6];
+        random.nextBytes(suffix);
+        return dir.resolve(prefix + HexFormat.of().formatHex(suffix));
     }
 
     /** The directories in {@code dir}: the subvolumes {@code btrfs receive} made there. */

@@ -16,11 +16,11 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.security.SecureRandom;
-import java.time.Duration;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.stream.Stream;
+
+import static dev.scalebox.storage.Subvolumes.STEP;
+import static dev.scalebox.storage.Subvolumes.STREAM;
 
 /**
  * A template's image sent to another host, and received from one. Between two btrfs pools it
@@ -54,15 +54,12 @@ public final class TemplateTransfer {
         }
     }
 
-    private static final Duration STREAM = Duration.ofHours(2);
-    private static final Duration STEP = Duration.ofMinutes(2);
     private static final int BLOCK = 64 * 1024;
     private static final Logger log = LoggerFactory.getLogger(TemplateTransfer.class);
 
     private final StorageService storage;
     private final ProgramRunner runner;
     private final Filesystems filesystems;
-    private final SecureRandom random = new SecureRandom();
     private final Subvolumes subvolumes;
 
     TemplateTransfer(StorageService storage, ProgramRunner runner, Filesystems filesystems) {
@@ -93,7 +90,7 @@ public final class TemplateTransfer {
             }
             return;
         }
-        Path subvolume = hidden(".send-" + name);
+        Path subvolume = Subvolumes.hidden(storage.layout().templates(), ".send-" + name + "-");
         runner.check(List.of("btrfs", "subvolume", "create", subvolume.toString()), STEP);
         try {
             Files.copy(image, subvolume.resolve(image.getFileName()));
@@ -153,7 +150,7 @@ public final class TemplateTransfer {
     }
 
     private void receiveSubvolume(String name, InputStream in, Path partial) throws IOException {
-        Path dir = hidden(".receive-" + name);
+        Path dir = Subvolumes.hidden(storage.layout().templates(), ".receive-" + name + "-");
         Files.createDirectory(dir);
         try {
             runner.pipe(List.of("btrfs", "receive", dir.toString()), STREAM, in, null);
@@ -199,11 +196,6 @@ public final class TemplateTransfer {
     }
 
 
-    private Path hidden(String prefix) {
-        byte[] suffix = new byte[6];
-        random.nextBytes(suffix);
-        return storage.layout().templates().resolve(prefix + "-" + HexFormat.of().formatHex(suffix));
-    }
 
     private boolean onBtrfs() {
         return filesystems.space(storage.layout().templates()).type().equals("btrfs");

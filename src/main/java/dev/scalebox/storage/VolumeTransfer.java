@@ -18,15 +18,15 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.UserDefinedFileAttributeView;
-import java.security.SecureRandom;
-import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Stream;
+
+import static dev.scalebox.storage.Subvolumes.STEP;
+import static dev.scalebox.storage.Subvolumes.STREAM;
 
 /**
  * A box's volume (its disk and saved memory) sent to another host with {@code btrfs send}, and
@@ -38,9 +38,10 @@ import java.util.stream.Stream;
  * {@code disk.ext4}, and boxes are copied from the base's disk, so they share its blocks. Every
  * host's base is a received subvolume, the first one too (sent from a subvolume of the golden
  * disk and received on its own host): {@code btrfs receive} finds the clone sources a stream
- * names by their received UUID only, so all copies must carry the same one. The box travels as a writable snapshot of the base into which its disk is
- * cloned over {@code disk.ext4} (the same inode, so the blocks it shares with the golden state are
- * the base's own), its memory beside it, made read-only and sent with {@code send -p BASE}: the
+ * names by their received UUID only, so all copies must carry the same one. The box travels as a
+ * writable snapshot of the base into which its disk is cloned over {@code disk.ext4} (the same
+ * inode, so the blocks it shares with the golden state are the base's own), its memory beside
+ * it, made read-only and sent with {@code send -p BASE}: the
  * stream carries only the blocks the box changed, and its memory. The receiving host needs the same
  * base first: it is sent whole, once, and kept while a volume there comes from it
  * ({@code btrfs receive} finds it by the UUID the stream names). With no base (a box booted
@@ -56,8 +57,6 @@ public final class VolumeTransfer {
     private static final String ORIGIN = "scalebox.origin";
     private static final String DISK = "disk.ext4";
     private static final String MEMORY = "memory.state";
-    private static final Duration STREAM = Duration.ofHours(2);
-    private static final Duration STEP = Duration.ofMinutes(2);
     private static final Logger log = LoggerFactory.getLogger(VolumeTransfer.class);
 
     /** A volume's files: its disk's size (as the guest sees it) and its saved memory's. */
@@ -67,7 +66,6 @@ public final class VolumeTransfer {
     private final DataLayout layout;
     private final ProgramRunner runner;
     private final Filesystems filesystems;
-    private final SecureRandom random = new SecureRandom();
     private final Subvolumes subvolumes;
     private final boolean keepsBases;
 
@@ -189,7 +187,7 @@ public final class VolumeTransfer {
      * stream, against {@code base} when given (which the receiver must hold).
      */
     public void send(String vmId, Optional<String> base, OutputStream out) {
-        Path dir = hidden(".sending-");
+        Path dir = Subvolumes.hidden(layout.volumes(), ".sending-");
         Path volume = dir.resolve(Names.require("VM id", vmId));
         try {
             Files.createDirectory(dir);
@@ -244,7 +242,7 @@ public final class VolumeTransfer {
         if (Files.exists(disk) || Files.exists(memory)) {
             throw new ScaleboxException.Conflict("This host has a volume of " + vmId + " already");
         }
-        Path dir = hidden(".arriving-");
+        Path dir = Subvolumes.hidden(layout.volumes(), ".arriving-");
         try {
             Files.createDirectory(dir);
             runner.pipe(List.of("btrfs", "receive", dir.toString()), STREAM, in, null);
@@ -337,7 +335,7 @@ public final class VolumeTransfer {
     private void keepBase(String goldenId) {
         Path base = base(goldenId);
         subvolumes.delete(base);
-        Path dir = hidden(".sending-");
+        Path dir = Subvolumes.hidden(layout.volumes(), ".sending-");
         Path original = dir.resolve(goldenId);
         try {
             Files.createDirectories(base.getParent());
@@ -383,9 +381,4 @@ public final class VolumeTransfer {
         }
     }
 
-    private Path hidden(String prefix) {
-        byte[] suffix = new byte[6];
-        random.nextBytes(suffix);
-        return layout.volumes().resolve(prefix + HexFormat.of().formatHex(suffix));
-    }
 }
