@@ -18,7 +18,7 @@ import java.util.Optional;
  * host) and moved to the host {@link Cluster#placeBox} chooses; a box that cannot go (no host with
  * room, a move refused) stays, and is tried again on a later heartbeat while the host is drained.
  * When its user connects and this host has no instance for it, a suspended box moves to a host
- * whose pool has one ({@link #moveToRun}).
+ * whose pool has one ({@link #placeToRun}, {@link #move}).
  */
 final class BoxRelocation implements Runnable, Boxes.Relocation {
 
@@ -57,17 +57,20 @@ final class BoxRelocation implements Runnable, Boxes.Relocation {
         }
     }
 
-    /** Called under the box's user's lock, with the box suspended here. */
     @Override
-    public Optional<String> moveToRun(String vmId) {
+    public Optional<String> placeToRun(String vmId) {
         Optional<String> to = placeFor(vmId, true);
         if (to.isEmpty()) {
             log.info("No other host has room to run box VM {}: it stays", vmId);
-            return to;
         }
-        BoxMoves.Moved moved = moves.move(vmId, to.get());
-        log.info("Full: box VM {} moved to host {} ({} bytes sent)", vmId, to.get(), moved.bytesSent());
         return to;
+    }
+
+    /** Called under the box's user's lock, with the box suspended here. */
+    @Override
+    public void move(String vmId, String host) {
+        BoxMoves.Moved moved = moves.move(vmId, host);
+        log.info("Full: box VM {} moved to host {} ({} bytes sent)", vmId, host, moved.bytesSent());
     }
 
     private Optional<String> placeFor(String vmId, boolean toRun) {

@@ -93,8 +93,11 @@ public final class Boxes {
 
     /** Moves a suspended box of this host to another host whose box pool has room to run it. */
     public interface Relocation {
-        /** The host the box of VM {@code vmId} went to; empty when no host has room for it. */
-        Optional<String> moveToRun(String vmId);
+        /** The host the box of VM {@code vmId} can go to and run at once; empty when no host has room for it. */
+        Optional<String> placeToRun(String vmId);
+
+        /** Moves the box of VM {@code vmId} to {@code host}. */
+        void move(String vmId, String host);
     }
 
     private volatile Relocation relocation;
@@ -252,7 +255,7 @@ public final class Boxes {
             return new Ready(elsewhere.get(), remote.connect(host, user, false));
         }
         if (!makeRoom(user)) {
-            Optional<Ready> moved = carry == RemoteBoxes.Carry.AFTER_MOVE ? Optional.empty() : moveToRun(user);
+            Optional<Ready> moved = carry == RemoteBoxes.Carry.AFTER_MOVE ? Optional.empty() : moveToRun(user, progress);
             return moved.orElseThrow(() -> new ScaleboxException.Conflict("every box instance this host runs"
                     + " (POOL_INSTANCES_TOTAL, " + pool.status().instances().total() + ") is in use by a connected user"
                     + (remote == null ? "" : ", and no other host has room to run your box") + "; try again later"));
@@ -283,11 +286,11 @@ public final class Boxes {
     }
 
     /**
-     * Moves the user's suspended box, under their lock, to a host whose pool has room to run it,
-     * and carries the session after it; empty when the box does not wait suspended here or no
-     * host has room.
+     * Moves the user's suspended box, under their lock, to a host whose pool has room to run it
+     * ({@code progress} is told where), and carries the session after it; empty when the box does
+     * not wait suspended here or no host has room.
      */
-    private Optional<Ready> moveToRun(User user) throws IOException {
+    private Optional<Ready> moveToRun(User user, Consumer<String> progress) throws IOException {
         Relocation relocation = this.relocation;
         if (remote == null || relocation == null) {
             return Optional.empty();
@@ -298,8 +301,12 @@ public final class Boxes {
             if (box.isEmpty()) {
                 return Optional.empty();
             }
-            to = relocation.moveToRun(box.get().id());
-            to.ifPresent(host -> setUp.remove(box.get().id()));
+            to = relocation.placeToRun(box.get().id());
+            if (to.isPresent()) {
+                progress.accept("this host has no room to run your box: it moves to host " + to.get() + " first");
+                relocation.move(box.get().id(), to.get());
+                setUp.remove(box.get().id());
+            }
         }
         if (to.isEmpty()) {
             return Optional.empty();

@@ -1,6 +1,7 @@
 package dev.scalebox.cluster;
 
 import dev.scalebox.api.Json;
+import dev.scalebox.host.ProgramResult;
 import dev.scalebox.host.ProgramRunner;
 import dev.scalebox.storage.DataLayout;
 import dev.scalebox.store.Database;
@@ -193,8 +194,11 @@ class ThreeHostsTest {
         }
         Process bobs = sshHeld(0, "bob");
         try {
-            assertThat(ssh(1, "ada", "cat /root/note; pgrep -x sleep >/dev/null && echo running")).contains("kept")
-                    .contains("running");
+            ProgramResult followed = new ProgramRunner().check(sshArgv(1, "ada",
+                    "cat /root/note; pgrep -x sleep >/dev/null && echo running"), Waits.START);
+            assertThat(followed.stdout()).contains("kept").contains("running");
+            assertThat(followed.stderr()).as("the user is told why they wait")
+                    .contains("this host has no room to run your box: it moves to host");
             assertThat(json(2, "GET", "/boxes/" + box, null, 200).get("host").asString()).isNotEqualTo("alpha");
             assertThat(log(0)).contains("Full: box VM " + boxNow.get("vm_id").asString() + " moved to host");
         } finally {
@@ -291,11 +295,7 @@ class ThreeHostsTest {
 
     /** Runs {@code command} in ada's box through host {@code i}'s gateway. */
     private String ssh(int i, String command) throws IOException {
-        return ssh(i, "ada", command);
-    }
-
-    private String ssh(int i, String user, String command) throws IOException {
-        return new ProgramRunner().check(sshArgv(i, user, command), Waits.START).stdout();
+        return new ProgramRunner().check(sshArgv(i, "ada", command), Waits.START).stdout();
     }
 
     private List<String> sshArgv(int i, String user, String command) throws IOException {
