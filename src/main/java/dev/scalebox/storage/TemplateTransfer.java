@@ -195,8 +195,6 @@ public final class TemplateTransfer {
         return true;
     }
 
-
-
     private boolean onBtrfs() {
         return filesystems.space(storage.layout().templates()).type().equals("btrfs");
     }

@@ -41,11 +41,11 @@ import static dev.scalebox.storage.Subvolumes.STREAM;
  * names by their received UUID only, so all copies must carry the same one. The box travels as a
  * writable snapshot of the base into which its disk is cloned over {@code disk.ext4} (the same
  * inode, so the blocks it shares with the golden state are the base's own), its memory beside
- * it, made read-only and sent with {@code send -p BASE}: the
- * stream carries only the blocks the box changed, and its memory. The receiving host needs the same
- * base first: it is sent whole, once, and kept while a volume there comes from it
- * ({@code btrfs receive} finds it by the UUID the stream names). With no base (a box booted
- * without a golden state, or one whose golden state is gone) the whole volume is sent.
+ * it, made read-only and sent with {@code send -p BASE}: the stream carries only the blocks the
+ * box changed, and its memory. The receiving host needs the same base first: it is sent whole,
+ * once, and kept while a volume there comes from it ({@code btrfs receive} finds it by the UUID
+ * the stream names). With no base (a box booted without a golden state, or one whose golden
+ * state is gone) the whole volume is sent.
  * <p>
  * Subvolumes on the way are hidden in {@code volumes/} ({@code .sending-…}, {@code .arriving-…})
  * and removed when the transfer ends, or by {@link #removeLeftovers} after a crash. A base is
@@ -372,7 +372,6 @@ public final class VolumeTransfer {
         }
     }
 
-
     private static void deleteQuietly(Path dir) {
         try {
             Files.deleteIfExists(dir);
@@ -380,5 +379,4 @@ public final class VolumeTransfer {
             log.warn("Could not remove {}: {}", dir, e.getMessage());
         }
     }
-
 }

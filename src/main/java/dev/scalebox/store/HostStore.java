@@ -101,9 +101,8 @@ public final class HostStore {
     /** The box pools' totals as the leader last kept them; empty before any leader did. */
     public Optional<BoxPoolTotals> totals() {
         return db.query("read the box pools' totals", "SELECT * FROM box_pool_totals WHERE id = 1", rs ->
-                new BoxPoolTotals(rs.getInt("hosts"), new BoxPool(rs.getInt("ready"), rs.getInt("warm"),
-                        rs.getInt("instances"), rs.getInt("instances_total"), rs.getInt("volumes"),
-                        rs.getInt("volumes_total")), rs.getString("kept_by"), Instant.parse(rs.getString("kept_at"))))
+                new BoxPoolTotals(rs.getInt("hosts"), boxPool(rs, ""), rs.getString("kept_by"),
+                        Instant.parse(rs.getString("kept_at"))))
                 .stream().findFirst();
     }
 
@@ -137,8 +136,12 @@ public final class HostStore {
                 rs.getString("qemu_version"), rs.getString("cpu_model"), rs.getLong("beats"),
                 Instant.parse(rs.getString("started_at")), Instant.parse(rs.getString("heartbeat_at")),
                 rs.getString("gateway"), rs.getString("gateway_host_key"),
-                rs.getObject("box_ready") == null ? null : new BoxPool(rs.getInt("box_ready"), rs.getInt("box_warm"),
-                        rs.getInt("box_instances"), rs.getInt("box_instances_total"), rs.getInt("box_volumes"),
-                        rs.getInt("box_volumes_total")));
+                rs.getObject("box_ready") == null ? null : boxPool(rs, "box_"));
+    }
+
+    /** A box pool read from the columns named {@code prefix} and its levels. */
+    private static BoxPool boxPool(ResultSet rs, String prefix) throws SQLException {
+        return new BoxPool(rs.getInt(prefix + "ready"), rs.getInt(prefix + "warm"), rs.getInt(prefix + "instances"),
+                rs.getInt(prefix + "instances_total"), rs.getInt(prefix + "volumes"), rs.getInt(prefix + "volumes_total"));
     }
 }
