@@ -255,10 +255,12 @@ public final class Boxes {
             return new Ready(elsewhere.get(), remote.connect(host, user, false));
         }
         if (!makeRoom(user)) {
-            Optional<Ready> moved = carry == RemoteBoxes.Carry.AFTER_MOVE ? Optional.empty() : moveToRun(user, progress);
+            Relocation relocation = this.relocation;
+            boolean mayMove = carry != RemoteBoxes.Carry.AFTER_MOVE && remote != null && relocation != null;
+            Optional<Ready> moved = mayMove ? moveToRun(user, relocation, progress) : Optional.empty();
             return moved.orElseThrow(() -> new ScaleboxException.Conflict("every box instance this host runs"
                     + " (POOL_INSTANCES_TOTAL, " + pool.status().instances().total() + ") is in use by a connected user"
-                    + (remote == null ? "" : ", and no other host has room to run your box") + "; try again later"));
+                    + (mayMove ? ", and no other host could take your box" : "") + "; try again later"));
         }
         Ready ready;
         synchronized (locks.computeIfAbsent(user.id(), k -> new Object())) {
@@ -290,11 +292,7 @@ public final class Boxes {
      * ({@code progress} is told where), and carries the session after it; empty when the box does
      * not wait suspended here or no host has room.
      */
-    private Optional<Ready> moveToRun(User user, Consumer<String> progress) throws IOException {
-        Relocation relocation = this.relocation;
-        if (remote == null || relocation == null) {
-            return Optional.empty();
-        }
+    private Optional<Ready> moveToRun(User user, Relocation relocation, Consumer<String> progress) throws IOException {
         Optional<String> to;
         synchronized (locks.computeIfAbsent(user.id(), k -> new Object())) {
             Optional<Vm> box = find(boxName(user)).filter(v -> vms.isHere(v) && v.status() == VmStatus.SUSPENDED);
