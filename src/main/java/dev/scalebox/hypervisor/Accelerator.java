@@ -41,6 +41,18 @@ public enum Accelerator {
                 : List.of("-accel", "tcg,tb-size=" + tcgCacheMib, "-cpu", "max");
     }
 
+    /**
+     * The guest kernel's command line under this accelerator. Under TCG, {@code norandmaps}: QEMU
+     * (7.2) keys the code it has translated by virtual address, so with address-space randomization
+     * every process start translates its program and libraries again. Without it a program started
+     * before runs from the code already translated: about 5 times faster process starts, and
+     * an SSH login into an idle guest in half the time. Under KVM nothing is translated, and guests
+     * keep their randomization.
+     */
+    String guestCmdline(String cmdline) {
+        return this == TCG ? cmdline + " norandmaps" : cmdline;
+    }
+
     public String label() {
         return name().toLowerCase(java.util.Locale.ROOT);
     }

@@ -460,7 +460,7 @@ public final class Hypervisor {
             argv.addAll(List.of("-initrd", spec.initrd().toString()));
         }
         argv.addAll(List.of(
-                "-append", spec.cmdline(),
+                "-append", accelerator.guestCmdline(spec.cmdline()),
                 "-device", "virtio-rng-pci,addr=" + RNG_SLOT,
                 "-device", "virtio-balloon-pci,id=" + Instance.BALLOON_ID + ",free-page-reporting=on,addr=" + BALLOON_SLOT,
                 "-device", "virtio-serial-pci,id=agent-bus,addr=" + AGENT_SLOT,
