@@ -47,6 +47,8 @@ public final class Hypervisor {
     // devices at the same addresses as the QEMU that saved the state it loads. The disk, network
     // and RNG had these slots before they were written down; the balloon, then the agent's channel, came after.
     private static final String DISK_SLOT = "0x2";
+    /** QEMU's own name for a machine's memory, so that states saved either way load into QEMUs started either way. */
+    private static final String RAM_ID = "pc.ram";
     private static final String RNG_SLOT = "0x4";
     private static final String BALLOON_SLOT = "0x5";
     private static final String AGENT_SLOT = "0x6";
@@ -115,15 +117,36 @@ public final class Hypervisor {
 
     /** Starts QEMU for {@code spec}; returns once the process runs and QMP answers. */
     public Instance start(VmSpec spec) {
-        return start(spec, false);
+        return start(spec, false, null);
+    }
+
+    /**
+     * Starts QEMU for {@code spec} with the guest's memory in the file {@code memory} (made here),
+     * which QEMU maps shared: {@link #suspend} then saves only the devices, and a VM resumed from
+     * that state maps a copy of the file instead of loading every page (see {@link #resume}).
+     */
+    public Instance startWithMemoryFile(VmSpec spec, Path memory) {
+        try {
+            Files.createDirectories(memory.getParent());
+            Files.deleteIfExists(memory);
+            Files.createFile(memory);
+        } catch (IOException e) {
+            throw new ScaleboxException.HostFailure("cannot make the memory file " + memory + ": " + e.getMessage(), e);
+        }
+        Instance instance = start(spec, false, new GuestMemory(memory, true));
+        instance.keepsMemoryIn(memory);
+        return instance;
     }
 
     /**
      * Saves the guest's memory and devices to {@code state} and ends its QEMU; the disk is
-     * untouched from then on, so {@link #resume} can carry on where the guest was.
+     * untouched from then on, so {@link #resume} can carry on where the guest was. For an
+     * instance started by {@link #startWithMemoryFile} only the devices go to {@code state}:
+     * the memory stays in its file, which belongs with the state from then on.
      */
     public Path suspend(Instance instance, Path runDir, Path state) {
-        MemoryState.save(instance, runDir, state, socket -> users.lend(instance.uid(), socket));
+        MemoryState.save(instance, runDir, state, socket -> users.lend(instance.uid(), socket),
+                instance.memoryFile().isPresent());
         try {
             instance.qmp().execute("quit", Map.of(), QMP_TIMEOUT);
         } catch (RuntimeException e) {
@@ -136,12 +159,16 @@ public final class Hypervisor {
     /**
      * Starts QEMU for {@code spec} from a saved state, and lets the guest run on; returns its
      * instance once {@code alongside} (work on the guest, run while its network card is made its
-     * own) is done too. On any failure the QEMU is ended; the state is untouched.
+     * own) is done too. With {@code memory}, the file saved with a state of
+     * {@link #startWithMemoryFile} (a copy of it of the VM's own), QEMU maps it privately, so the
+     * guest's pages are read as it touches them and its writes never reach the file: a resume in
+     * milliseconds whatever the guest's memory. On any failure the QEMU is ended; the state and
+     * the file are untouched.
      */
-    public Instance resume(VmSpec spec, Path state, Consumer<Instance> alongside) {
-        Instance instance = start(spec, true);
+    public Instance resume(VmSpec spec, Path state, Optional<Path> memory, Consumer<Instance> alongside) {
+        Instance instance = start(spec, true, memory.map(file -> new GuestMemory(file, false)).orElse(null));
         try {
-            MemoryState.load(instance, spec.runDir(), state);
+            MemoryState.load(instance, spec.runDir(), state, memory.isPresent());
             letRun(instance, spec, alongside);
             return instance;
         } catch (RuntimeException e) {
@@ -175,7 +202,7 @@ public final class Hypervisor {
         if (!spec.isBlank()) {
             throw new IllegalArgumentException(spec.vmId() + " is not a blank instance");
         }
-        return start(spec, true);
+        return start(spec, true, null);
     }
 
     /**
@@ -212,7 +239,7 @@ public final class Hypervisor {
                             "logfile", spec.serialLog().toString(), "logappend", true))), QMP_TIMEOUT);
             Instance joined = blank.servingVm(spec.vmId());
             FaultPoint.reach("join.plugged");
-            MemoryState.load(joined, spec.runDir(), state);
+            MemoryState.load(joined, spec.runDir(), state, false);
             letRun(joined, spec, alongside);
             return joined;
         } catch (IOException | RuntimeException e) {
@@ -266,7 +293,11 @@ public final class Hypervisor {
         return Files.isRegularFile(state) ? Optional.of(state) : Optional.empty();
     }
 
-    private Instance start(VmSpec spec, boolean incoming) {
+    /** The guest's memory in a file QEMU maps: {@code shared}, the file is the memory; else a private copy of it. */
+    private record GuestMemory(Path file, boolean shared) {
+    }
+
+    private Instance start(VmSpec spec, boolean incoming, GuestMemory memory) {
         try {
             Files.createDirectories(spec.runDir());
             Files.deleteIfExists(spec.pidFile());
@@ -287,6 +318,11 @@ public final class Hypervisor {
                 }
             }
             List<String> argv = confined(uid, argv(spec));
+            if (memory != null) {
+                users.lend(uid, memory.file());  // QEMU opens it for writing even to map it privately
+                argv.addAll(List.of("-object", "memory-backend-file,id=" + RAM_ID + ",size=" + spec.memMib() + "M,mem-path="
+                        + memory.file() + ",share=" + (memory.shared() ? "on" : "off"), "-machine", "memory-backend=" + RAM_ID));
+            }
             if (incoming) {
                 argv.addAll(List.of("-incoming", "defer"));
             }

@@ -6,6 +6,7 @@ import org.slf4j.LoggerFactory;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -36,6 +37,7 @@ public final class Instance {
     private final int uid;
     private final QmpClient qmp;
     private volatile boolean balloonPolled;
+    private volatile Path memoryFile;
     private final CompletableFuture<Void> exit;
 
     private Instance(String vmId, String processName, long pid, long startTime, int uid, QmpClient qmp,
@@ -70,6 +72,16 @@ public final class Instance {
     /** The same process, now serving VM {@code id}. */
     Instance servingVm(String id) {
         return new Instance(id, processName, pid, startTime, uid, qmp, exit);
+    }
+
+    /** Marks the guest's memory as the file {@code file}, which QEMU maps shared. */
+    void keepsMemoryIn(Path file) {
+        memoryFile = file;
+    }
+
+    /** The file that is the guest's memory, for an instance started with one shared. */
+    Optional<Path> memoryFile() {
+        return Optional.ofNullable(memoryFile);
     }
 
     public String vmId() {

@@ -17,6 +17,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -31,6 +32,10 @@ import java.util.function.Consumer;
  * (saving), or connects and sends the file to a QEMU started with {@code -incoming defer}
  * (loading). No shell is involved (QEMU 7.2 has no {@code file:} migration, and {@code exec:}
  * would run one). The file is written beside its final name and renamed once whole.
+ *
+ * <p>A guest whose memory is a file QEMU maps shared saves only its devices: QEMU's
+ * {@code x-ignore-shared} capability leaves out memory that is a shared file, and loading such a
+ * state takes the same capability, with the memory mapped from (a copy of) that file.
  */
 final class MemoryState {
 
@@ -45,7 +50,7 @@ final class MemoryState {
      * the guest stays paused. The migration socket is in {@code runDir}, handed to QEMU's user by
      * {@code lend} before QEMU is asked to connect.
      */
-    static Path save(Instance instance, Path runDir, Path target, Consumer<Path> lend) {
+    static Path save(Instance instance, Path runDir, Path target, Consumer<Path> lend, boolean devicesOnly) {
         Path socket = runDir.resolve(SOCKET);
         Path partial = target.resolveSibling("." + target.getFileName() + ".partial");
         CompletableFuture<Long> copied = new CompletableFuture<>();
@@ -61,6 +66,7 @@ final class MemoryState {
                 }
             });
             instance.pause();
+            leaveOutSharedMemory(instance, devicesOnly);
             instance.qmp().execute("migrate", Map.of("uri", "unix:" + socket), Duration.ofSeconds(10));
             awaitMigration(instance);
             copied.get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
@@ -87,11 +93,15 @@ final class MemoryState {
         }
     }
 
-    /** Loads {@code state} into a QEMU started with {@code -incoming defer}; the guest is left paused. */
-    static void load(Instance instance, Path runDir, Path state) {
+    /**
+     * Loads {@code state} into a QEMU started with {@code -incoming defer}; the guest is left
+     * paused. {@code devicesOnly}: a state saved without the memory, which QEMU maps from a file.
+     */
+    static void load(Instance instance, Path runDir, Path state, boolean devicesOnly) {
         Path socket = runDir.resolve(SOCKET);
         try {
             Files.deleteIfExists(socket);
+            leaveOutSharedMemory(instance, devicesOnly);
             instance.qmp().execute("migrate-incoming", Map.of("uri", "unix:" + socket), Duration.ofSeconds(10));
             try (SocketChannel out = connect(socket); FileChannel in = FileChannel.open(state, StandardOpenOption.READ)) {
                 long size = in.size();
@@ -106,6 +116,15 @@ final class MemoryState {
         } finally {
             deleteQuietly(socket);
         }
+    }
+
+    /**
+     * Set either way, every time: a capability stays set in its QEMU, and a guest loaded with it
+     * (its memory mapped from a file) and saved later must be saved whole, without it.
+     */
+    private static void leaveOutSharedMemory(Instance instance, boolean on) {
+        instance.qmp().execute("migrate-set-capabilities", Map.of("capabilities",
+                List.of(Map.of("capability", "x-ignore-shared", "state", on))), Duration.ofSeconds(10));
     }
 
     private static boolean noSpace(Throwable t) {

@@ -71,6 +71,14 @@ public record DataLayout(Path root) {
         return box ? inside(volumes(), Names.require("VM id", vmId) + ".state") : runDir(vmId).resolve("memory.state");
     }
 
+    /**
+     * The guest memory saved with a VM's state when the state holds only its devices (a VM made
+     * from a template's memory snapshot, until its first resume): beside the state.
+     */
+    public Path memoryFile(String vmId, boolean box) {
+        return box ? inside(volumes(), Names.require("VM id", vmId) + ".ram") : runDir(vmId).resolve("memory.ram");
+    }
+
     /** The disk of VM {@code vmId}: in {@code volumes/} for a box, else in {@code vms/}. */
     public Path disk(String vmId, boolean box) {
         return box ? volumeImage(vmId) : vmImage(vmId);

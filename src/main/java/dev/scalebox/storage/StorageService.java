@@ -97,12 +97,17 @@ public final class StorageService {
     }
 
     /**
-     * A new VM's disk and saved memory, cloned from a template's memory snapshot (its disk and
-     * state under {@code templates/}), replacing nothing; on failure neither is left.
+     * A new VM's disk and saved memory, cloned from a template's memory snapshot (its disk, state
+     * and, when the state holds only the devices, memory file under {@code templates/}) to
+     * {@code disk}, {@code state} and {@code memory}, replacing nothing. The state comes last: a
+     * state is never without its memory. On failure the disk is not left; a memory file may be,
+     * for the caller's discarding of the state.
      */
-    public void cloneSnapshot(Path snapshotDisk, Path snapshotState, Path disk, Path state) {
+    public void cloneSnapshot(Path snapshotDisk, Path snapshotState, Optional<Path> snapshotMemory, Path disk, Path state,
+                              Path memory) {
         if (!layout.contains(layout.templates(), snapshotDisk) || !layout.contains(layout.templates(), snapshotState)
-                || !holdsStates(state)) {
+                || !snapshotMemory.stream().allMatch(m -> layout.contains(layout.templates(), m))
+                || !holdsStates(state) || !holdsStates(memory)) {
             throw new IllegalArgumentException("not a template snapshot of this data directory: " + snapshotDisk);
         }
         if (Files.exists(state)) {
@@ -110,10 +115,14 @@ public final class StorageService {
         }
         writeImage(newDisk(disk), partial -> cloneFile(snapshotDisk, partial));
         try {
-            writeImage(state, partial -> {
-                Files.createDirectories(state.getParent());
-                cloneFile(snapshotState, partial);
-            });
+            Files.createDirectories(state.getParent());
+            if (snapshotMemory.isPresent()) {
+                writeImage(memory, partial -> cloneFile(snapshotMemory.get(), partial));
+            }
+            writeImage(state, partial -> cloneFile(snapshotState, partial));
+        } catch (IOException e) {
+            deleteRootfs(disk);
+            throw new UncheckedIOException(e);
         } catch (RuntimeException e) {
             deleteRootfs(disk);
             throw e;

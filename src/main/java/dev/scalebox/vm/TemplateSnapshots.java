@@ -13,11 +13,13 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -51,8 +53,8 @@ import java.util.stream.Stream;
  */
 public final class TemplateSnapshots implements AutoCloseable {
 
-    /** A snapshot's files, ready to be cloned. */
-    record Ready(Path disk, Path state) {
+    /** A snapshot's files, ready to be cloned; its memory is in the state for a snapshot made before memory files. */
+    record Ready(Path disk, Path state, Optional<Path> memory) {
     }
 
     /** A snapshot as {@code GET /templates} shows it: {@code ready}, {@code making}, or {@code failed} with why. */
@@ -64,6 +66,7 @@ public final class TemplateSnapshots implements AutoCloseable {
 
     static final String DISK = "disk.ext4";
     static final String STATE = "memory.state";
+    static final String MEMORY = "memory.ram";
     private static final String PARTIAL = ".partial-";
     private static final String MAKER_PREFIX = "instance-";
     private static final Pattern SHAPE = Pattern.compile("(\\d+)x(\\d+)");
@@ -110,7 +113,9 @@ public final class TemplateSnapshots implements AutoCloseable {
      */
     Optional<Ready> take(String template, WarmInstances.Shape shape) {
         Path dir = layout.templateSnapshot(template, shape.vcpus(), shape.memMib());
-        Ready ready = new Ready(dir.resolve(DISK), dir.resolve(STATE));
+        Path memory = dir.resolve(MEMORY);
+        Ready ready = new Ready(dir.resolve(DISK), dir.resolve(STATE),
+                Files.isRegularFile(memory) ? Optional.of(memory) : Optional.empty());
         if (Files.isRegularFile(ready.disk()) && Files.isRegularFile(ready.state()) && !predates(template, ready.disk())) {
             try {
                 Files.setLastModifiedTime(dir, FileTime.from(Instant.now()));
@@ -219,7 +224,7 @@ public final class TemplateSnapshots implements AutoCloseable {
                 log.info("Template {} changed while its snapshot {} was made; throwing it away", key.template(), key.shape());
                 return;
             }
-            publish(key, layout.vmImage(id), saved);
+            publish(key, layout.vmImage(id), saved, layout.memoryFile(id, false));
             log.info("Made the {} vCPU, {} MiB memory snapshot of template {} in {} s", key.shape().vcpus(),
                     key.shape().memMib(), key.template(), String.format("%.1f", (System.nanoTime() - started) / 1e9));
             evictBeyondMax(key.template());
@@ -245,7 +250,8 @@ public final class TemplateSnapshots implements AutoCloseable {
             ticket.admitted().join();
             making.put(key, "making");
             storage.copyRootfs(key.template(), id);
-            Instance qemu = hypervisor.start(specs.isolated(id, shape, network.bridged()));
+            Instance qemu = hypervisor.startWithMemoryFile(specs.isolated(id, shape, network.bridged()),
+                    layout.memoryFile(id, false));
             makers.put(id, qemu);
             try {
                 settle(id, qemu);
@@ -276,24 +282,32 @@ public final class TemplateSnapshots implements AutoCloseable {
         }
     }
 
-    /** Moves the disk and state into the template's snapshots, replacing the shape's older one. */
-    private void publish(Key key, Path disk, Path state) {
+    /** Moves the disk, state and memory into the template's snapshots, replacing the shape's older one. */
+    private void publish(Key key, Path disk, Path state, Path memory) {
         Path dir = layout.templateSnapshot(key.template(), key.shape().vcpus(), key.shape().memMib());
         Path partial = dir.resolveSibling(PARTIAL + dir.getFileName());
         try {
             deleteTree(partial);
             Files.createDirectories(partial);
-            for (Path file : List.of(disk, state)) {  // QEMU's user was lent them
+            syncData(memory);  // written through QEMU's shared mapping, which nothing flushed
+            for (Path file : List.of(disk, state, memory)) {  // QEMU's user was lent them
                 Files.setAttribute(file, "unix:uid", 0, LinkOption.NOFOLLOW_LINKS);
                 Files.setAttribute(file, "unix:gid", 0, LinkOption.NOFOLLOW_LINKS);
             }
             moveOrCopy(disk, partial.resolve(DISK));
             moveOrCopy(state, partial.resolve(STATE));
+            moveOrCopy(memory, partial.resolve(MEMORY));
             deleteTree(dir);
             Files.move(partial, dir, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             deleteTree(partial);
             throw new ScaleboxException.HostFailure("cannot keep the snapshot in " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void syncData(Path file) throws IOException {
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            channel.force(true);
         }
     }
 

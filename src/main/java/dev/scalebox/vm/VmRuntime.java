@@ -230,7 +230,9 @@ final class VmRuntime implements StartWatch.Owner {
      * aside, when the state cannot be loaded or {@code alongside} fails.
      */
     private Optional<Instance> resume(VmStore.Row row, Path state, Consumer<Instance> alongside) {
-        Optional<Instance> blank = warm.take(shape(row));
+        Optional<Path> memory = memoryFile(row);
+        // A warm instance was started with memory of its own; a state whose memory is a file needs a QEMU that maps it.
+        Optional<Instance> blank = memory.isPresent() ? Optional.empty() : warm.take(shape(row));
         AtomicBoolean ran = new AtomicBoolean();
         Consumer<Instance> marked = instance -> {
             ran.set(true);
@@ -248,7 +250,7 @@ final class VmRuntime implements StartWatch.Owner {
                             blank.get().vmId(), e.getMessage());
                 }
             }
-            return Optional.of(hypervisor.resume(specs.of(row), state, marked));
+            return Optional.of(hypervisor.resume(specs.of(row), state, memory, marked));
         } catch (RuntimeException e) {
             log.warn("VM {} could not be resumed ({}); booting it from its disk", row.id(), e.getMessage());
             return Optional.empty();
@@ -311,6 +313,16 @@ final class VmRuntime implements StartWatch.Owner {
         return layout.memoryState(row.id(), row.box());
     }
 
+    Path memoryFilePath(VmStore.Row row) {
+        return layout.memoryFile(row.id(), row.box());
+    }
+
+    /** The memory saved beside the VM's state when the state holds only its devices. */
+    private Optional<Path> memoryFile(VmStore.Row row) {
+        Path file = memoryFilePath(row);
+        return Files.isRegularFile(file) ? Optional.of(file) : Optional.empty();
+    }
+
     /** Clones VM {@code from}'s saved memory to be VM {@code to}'s. */
     void cloneState(VmStore.Row from, VmStore.Row to, StorageService storage) {
         Path source = savedState(from).orElseThrow(() ->
@@ -321,13 +333,23 @@ final class VmRuntime implements StartWatch.Owner {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        storage.cloneMemoryState(source, target);
+        Optional<Path> memory = memoryFile(from);
+        if (memory.isPresent()) {  // first, so that a state is never without its memory
+            storage.cloneMemoryState(memory.get(), layout.memoryFile(to.id(), to.box()));
+        }
+        try {
+            storage.cloneMemoryState(source, target);
+        } catch (RuntimeException e) {
+            discardState(to);
+            throw e;
+        }
     }
 
     /** Forgets a saved memory state: the next start boots from the disk. */
     void discardState(VmStore.Row row) {
         try {
             Files.deleteIfExists(statePath(row));
+            Files.deleteIfExists(layout.memoryFile(row.id(), row.box()));  // a QEMU that maps it keeps it while it runs
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -232,7 +232,8 @@ public final class VmService {
      */
     private boolean cloneSnapshot(VmStore.Row row, TemplateSnapshots.Ready snapshot, String key) {
         try {
-            storage.cloneSnapshot(snapshot.disk(), snapshot.state(), disk(row), runtime.statePath(row));
+            storage.cloneSnapshot(snapshot.disk(), snapshot.state(), snapshot.memory(), disk(row), runtime.statePath(row),
+                    runtime.memoryFilePath(row));
             firstStart.plan(row, key);
             return true;
         } catch (RuntimeException e) {

@@ -50,11 +50,17 @@ class TemplateSnapshotTest {
         assertThat(vms.templateSnapshots(TEMPLATE)).extracting(TemplateSnapshots.Info::vcpuCount,
                 TemplateSnapshots.Info::memSizeMib).containsExactly(org.assertj.core.groups.Tuple.tuple(2, 512));
         assertThat(Files.list(env.layout.vms()).toList()).as("the booted copy went into the snapshot").isEmpty();
+        Path dir = env.layout.templateSnapshot(TEMPLATE, 2, 512);
+        assertThat(Files.size(dir.resolve(TemplateSnapshots.MEMORY))).as("the guest's memory, in a file of its own")
+                .isEqualTo(512L << 20);
+        assertThat(Files.size(dir.resolve(TemplateSnapshots.STATE))).as("the state: the devices only").isLessThan(8L << 20);
     }
 
     @Test
     @Order(2)
-    void vmsFromTheSnapshotAreEachTheirOwn() {
+    void vmsFromTheSnapshotAreEachTheirOwn() throws Exception {
+        Path memory = env.layout.templateSnapshot(TEMPLATE, 2, 512).resolve(TemplateSnapshots.MEMORY);
+        String memoryBefore = sha256(memory);
         long started = System.nanoTime();
         Vm a = vms.create(new CreateVm(TEMPLATE, env.publicKey, "snap-a", 2, 512, 3, null));
         Vm b = vms.create(new CreateVm(TEMPLATE, env.publicKey, "snap-b", 2, 512, null, null));
@@ -80,8 +86,31 @@ class TemplateSnapshotTest {
         String random = "head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \\n'";
         assertThat(env.ssh(a, random)).hasSize(64).isNotEqualTo(env.ssh(b, random));
         assertThat(Files.exists(env.layout.personalization(a.id(), false))).isFalse();
+        assertThat(Files.readString(Path.of("/proc/" + env.qemuPid(a.id()) + "/cmdline")))
+                .as("its QEMU maps a copy of the snapshot's memory").contains("memory-backend-file");
+        assertThat(Files.exists(env.layout.memoryFile(a.id(), false))).as("the copy is gone once mapped").isFalse();
+
+        // Suspended, its memory is saved whole, and loads into a QEMU of the usual kind.
+        env.ssh(a, "echo kept > /root/note");
+        vms.suspend(a.id());
+        a = Waits.status(vms, vms.start(a.id()).id(), VmStatus.RUNNING, Waits.START);
+        assertThat(env.ssh(a, "cat /root/note; hostname")).isEqualTo("kept\n" + a.name() + "\n");
+        assertThat(Files.readString(Path.of("/proc/" + env.qemuPid(a.id()) + "/cmdline"))).doesNotContain("memory-backend-file");
+
         vms.delete(a.id());
         vms.delete(b.id());
+        assertThat(sha256(memory)).as("no guest's writes reached the snapshot's memory").isEqualTo(memoryBefore);
+    }
+
+    private static String sha256(Path file) throws Exception {
+        java.security.MessageDigest digest = java.security.MessageDigest.getInstance("SHA-256");
+        try (java.io.InputStream in = Files.newInputStream(file)) {
+            byte[] buffer = new byte[1 << 20];
+            for (int n; (n = in.read(buffer)) > 0; ) {
+                digest.update(buffer, 0, n);
+            }
+        }
+        return java.util.HexFormat.of().formatHex(digest.digest());
     }
 
     @Test
