@@ -4,6 +4,7 @@ import dev.scalebox.ScaleboxException;
 import tools.jackson.databind.JsonNode;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -16,7 +17,8 @@ import java.util.function.Consumer;
  * kernel holds it too: a VM resumed from another VM's state (a golden state, a clone) would come
  * up as that VM, with its MAC and so its address. Such a VM's card is replaced once the guest
  * runs: unplugged (the guest lets go of it through ACPI) and plugged again with the VM's own MAC,
- * on which the guest asks DHCP for its own address.
+ * on which the guest asks DHCP for its own address. A template's snapshot is saved with no card
+ * at all (unplugged before the save), and a VM resumed from it only has its own plugged in.
  */
 final class GuestNic {
 
@@ -30,12 +32,24 @@ final class GuestNic {
     private GuestNic() {
     }
 
-    /** The TAP backend of {@code spec}'s NIC, for {@code netdev_add}. */
-    static Map<String, Object> tapBackend(VmSpec spec) {
-        return Map.of("type", "tap", "id", NETDEV, "ifname", spec.tap(), "script", "no", "downscript", "no");
+    /**
+     * Plugs in {@code spec}'s card: its backend (the TAP device, or the user-mode network with the
+     * guest's SSH port forwarded from {@code hostForward}) and the virtio device at its slot.
+     */
+    static void plug(QmpClient qmp, VmSpec spec, String hostForward) {
+        if (spec.bridged()) {
+            qmp.execute("netdev_add", Map.of("type", "tap", "id", NETDEV, "ifname", spec.tap(), "script", "no",
+                    "downscript", "no"), QMP_TIMEOUT);
+            qmp.execute("device_add", device(spec), QMP_TIMEOUT);
+        } else {
+            qmp.execute("netdev_add", Map.of("type", "user", "id", NETDEV, "hostfwd", List.of(Map.of("str", hostForward))),
+                    QMP_TIMEOUT);
+            qmp.execute("device_add", Map.of("driver", "virtio-net-pci", "netdev", NETDEV, "id", DEVICE, "addr", SLOT),
+                    QMP_TIMEOUT);
+        }
     }
 
-    static Map<String, Object> device(VmSpec spec) {
+    private static Map<String, Object> device(VmSpec spec) {
         return Map.of("driver", "virtio-net-pci", "netdev", NETDEV, "id", DEVICE, "addr", SLOT, "mac", spec.mac());
     }
 
@@ -52,6 +66,12 @@ final class GuestNic {
         if (!spec.bridged() || loadedMac.equalsIgnoreCase(spec.mac())) {
             return;
         }
+        unplug(instance, spec.vmId());
+        instance.qmp().execute("device_add", device(spec), QMP_TIMEOUT);
+    }
+
+    /** Takes the card out of the running guest of {@code vmId}, once the guest has let go of it; its backend stays. */
+    static void unplug(Instance instance, String vmId) {
         QmpClient qmp = instance.qmp();
         CompletableFuture<Void> deleted = new CompletableFuture<>();
         Consumer<JsonNode> listener = event -> {
@@ -65,17 +85,16 @@ final class GuestNic {
             qmp.execute("device_del", Map.of("id", DEVICE), QMP_TIMEOUT);
             deleted.get(UNPLUG_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
-            throw new ScaleboxException.HostFailure("the guest of " + spec.vmId() + " did not let go of the network card"
-                    + " of the state it was resumed from within " + UNPLUG_TIMEOUT.toSeconds() + " s");
+            throw new ScaleboxException.HostFailure("the guest of " + vmId + " did not let go of its network card within "
+                    + UNPLUG_TIMEOUT.toSeconds() + " s");
         } catch (ExecutionException e) {
-            throw new ScaleboxException.HostFailure("unplugging the network card of " + spec.vmId() + " failed: "
+            throw new ScaleboxException.HostFailure("unplugging the network card of " + vmId + " failed: "
                     + e.getCause().getMessage(), e.getCause());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new ScaleboxException.HostFailure("interrupted while replacing the network card of " + spec.vmId());
+            throw new ScaleboxException.HostFailure("interrupted while unplugging the network card of " + vmId);
         } finally {
             qmp.removeListener(listener);
         }
-        qmp.execute("device_add", device(spec), QMP_TIMEOUT);
     }
 }

@@ -124,6 +124,7 @@ public final class Hypervisor {
      * Starts QEMU for {@code spec} with the guest's memory in the file {@code memory} (made here),
      * which QEMU maps shared: {@link #suspend} then saves only the devices, and a VM resumed from
      * that state maps a copy of the file instead of loading every page (see {@link #resume}).
+     * Such a state is saved without the network card, which each copy gets its own of once it runs.
      */
     public Instance startWithMemoryFile(VmSpec spec, Path memory) {
         try {
@@ -145,6 +146,9 @@ public final class Hypervisor {
      * the memory stays in its file, which belongs with the state from then on.
      */
     public Path suspend(Instance instance, Path runDir, Path state) {
+        if (instance.memoryFile().isPresent()) {
+            GuestNic.unplug(instance, instance.vmId());
+        }
         MemoryState.save(instance, runDir, state, socket -> users.lend(instance.uid(), socket),
                 instance.memoryFile().isPresent());
         try {
@@ -169,7 +173,11 @@ public final class Hypervisor {
         Instance instance = start(spec, true, memory.map(file -> new GuestMemory(file, false)).orElse(null));
         try {
             MemoryState.load(instance, spec.runDir(), state, memory.isPresent());
-            letRun(instance, spec, alongside);
+            if (memory.isPresent()) {
+                letRun(instance, alongside, () -> GuestNic.plug(instance.qmp(), spec, hostForward(spec)));
+            } else {
+                letRun(instance, spec, alongside);
+            }
             return instance;
         } catch (RuntimeException e) {
             instance.end();
@@ -180,11 +188,15 @@ public final class Hypervisor {
     /** Lets the guest just loaded run, and gives it its own network card while {@code alongside} runs. */
     private static void letRun(Instance instance, VmSpec spec, Consumer<Instance> alongside) {
         String loadedMac = spec.bridged() ? GuestNic.mac(instance) : "";
+        letRun(instance, alongside, () -> GuestNic.makeOwn(instance, spec, loadedMac));
+    }
+
+    private static void letRun(Instance instance, Consumer<Instance> alongside, Runnable network) {
         instance.cont();
         CompletableFuture<Void> other = CompletableFuture.runAsync(() -> alongside.accept(instance),
                 command -> Thread.ofVirtual().start(command));
         try {
-            GuestNic.makeOwn(instance, spec, loadedMac);
+            network.run();
         } finally {
             try {
                 other.join();
@@ -223,15 +235,7 @@ public final class Hypervisor {
                     "file", Map.of("driver", "file", "filename", spec.disk().toString(), "discard", "unmap")), QMP_TIMEOUT);
             qmp.execute("device_add", Map.of("driver", "virtio-blk-pci", "drive", "root", "id", "root-disk",
                     "addr", DISK_SLOT, "write-cache", "on"), QMP_TIMEOUT);
-            if (spec.bridged()) {
-                qmp.execute("netdev_add", GuestNic.tapBackend(spec), QMP_TIMEOUT);
-                qmp.execute("device_add", GuestNic.device(spec), QMP_TIMEOUT);
-            } else {
-                qmp.execute("netdev_add", Map.of("type", "user", "id", GuestNic.NETDEV,
-                        "hostfwd", List.of(Map.of("str", hostForward(spec)))), QMP_TIMEOUT);
-                qmp.execute("device_add", Map.of("driver", "virtio-net-pci", "netdev", GuestNic.NETDEV,
-                        "id", GuestNic.DEVICE, "addr", GuestNic.SLOT), QMP_TIMEOUT);
-            }
+            GuestNic.plug(qmp, spec, hostForward(spec));
             handOver(blank, spec);
             qmp.execute("chardev-change", Map.of("id", "serial0", "backend", Map.of("type", "socket",
                     "data", Map.of("addr", Map.of("type", "unix", "data", Map.of("path", spec.serialSocket().toString())),
@@ -317,7 +321,8 @@ public final class Hypervisor {
                     taps.plug(spec.vmId(), uid, spec.isolated());
                 }
             }
-            List<String> argv = confined(uid, argv(spec));
+            // A guest resumed with its memory mapped was saved without its network card.
+            List<String> argv = confined(uid, argv(spec, memory == null || memory.shared()));
             if (memory != null) {
                 users.lend(uid, memory.file());  // QEMU opens it for writing even to map it privately
                 argv.addAll(List.of("-object", "memory-backend-file,id=" + RAM_ID + ",size=" + spec.memMib() + "M,mem-path="
@@ -485,6 +490,10 @@ public final class Hypervisor {
     }
 
     List<String> argv(VmSpec spec) {
+        return argv(spec, true);
+    }
+
+    private List<String> argv(VmSpec spec, boolean networkCard) {
         List<String> argv = new ArrayList<>(List.of("qemu-system-x86_64", "-name", processName(spec.vmId())));
         argv.addAll(accelerator.qemuArgs(tcgCacheMib, kvmCpu));
         argv.addAll(List.of(
@@ -510,11 +519,15 @@ public final class Hypervisor {
         }
         argv.addAll(List.of(
                 "-drive", "file=" + spec.disk() + ",format=raw,if=none,id=root,discard=unmap",
-                "-device", "virtio-blk-pci,drive=root,id=root-disk,addr=" + DISK_SLOT,
-                "-netdev", spec.bridged() ? "tap,id=net0,ifname=" + spec.tap() + ",script=no,downscript=no"
-                        : spec.isolated() ? "user,id=net0,restrict=on" : "user,id=net0,hostfwd=" + hostForward(spec),
-                "-device", "virtio-net-pci,netdev=net0,id=net0-nic,addr=" + GuestNic.SLOT
-                        + (spec.bridged() ? ",mac=" + spec.mac() : ""),
+                "-device", "virtio-blk-pci,drive=root,id=root-disk,addr=" + DISK_SLOT));
+        if (networkCard) {
+            argv.addAll(List.of(
+                    "-netdev", spec.bridged() ? "tap,id=net0,ifname=" + spec.tap() + ",script=no,downscript=no"
+                            : spec.isolated() ? "user,id=net0,restrict=on" : "user,id=net0,hostfwd=" + hostForward(spec),
+                    "-device", "virtio-net-pci,netdev=net0,id=net0-nic,addr=" + GuestNic.SLOT
+                            + (spec.bridged() ? ",mac=" + spec.mac() : "")));
+        }
+        argv.addAll(List.of(
                 "-chardev", "socket,id=serial0,path=" + spec.serialSocket() + ",server=on,wait=off,logfile="
                         + spec.serialLog() + ",logappend=on",
                 "-serial", "chardev:serial0"));

@@ -20,8 +20,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * VMs that start from the base template's memory snapshot: the snapshot made in the background,
- * two VMs resumed from it and each made its own through the guest agent, a corrupt snapshot that
- * falls back to a boot, and a rebuilt template whose snapshots go and come back.
+ * its memory a file of its own and no network card, two VMs resumed from it (their memory mapped)
+ * and each made its own through the guest agent, one of them suspended and resumed, a VM resumed
+ * from it on the user-mode network, a corrupt snapshot that falls back to a boot, and a rebuilt
+ * template whose snapshots go and come back.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class TemplateSnapshotTest {
@@ -72,6 +74,8 @@ class TemplateSnapshotTest {
             assertThat(vm.startedFrom()).isEqualTo("snapshot");
             assertThat(env.ssh(vm, "hostname").strip()).isEqualTo(vm.name());
             assertThat(env.ssh(vm, "cat /etc/ssh/ssh_host_ed25519_key.pub").strip()).isEqualTo(vm.sshHostKey());
+            assertThat(env.ssh(vm, "cat /sys/class/net/eth0/address").strip()).as("its own network card")
+                    .isEqualToIgnoringCase(vm.mac());
             double before = System.currentTimeMillis() / 1000.0;
             double guest = Double.parseDouble(env.ssh(vm, "date +%s.%N").strip());
             double after = System.currentTimeMillis() / 1000.0;
@@ -115,6 +119,23 @@ class TemplateSnapshotTest {
 
     @Test
     @Order(3)
+    void theSnapshotHasNoNetworkCardSoAHostOnTheUserModeNetworkResumesItToo() {
+        vms.detach();
+        vms = env.userModeService();
+        vms.recover();
+        Vm vm = vms.create(new CreateVm(TEMPLATE, env.publicKey, "snap-user", 2, 512, null, null));
+        vm = Waits.status(vms, vm.id(), VmStatus.RUNNING, Waits.START);
+        assertThat(vm.startedFrom()).isEqualTo("snapshot");
+        assertThat(vm.ip()).isNull();
+        assertThat(env.ssh(vm, "hostname").strip()).isEqualTo("snap-user");
+        vms.delete(vm.id());
+        vms.detach();
+        vms = env.service();
+        vms.recover();
+    }
+
+    @Test
+    @Order(4)
     void aSnapshotThatDoesNotLoadFallsBackToABoot() throws Exception {
         Path state = env.layout.templateSnapshot(TEMPLATE, 2, 512).resolve(TemplateSnapshots.STATE);
         Path saved = state.resolveSibling("saved");
@@ -134,7 +155,7 @@ class TemplateSnapshotTest {
     }
 
     @Test
-    @Order(4)
+    @Order(5)
     void aRebuiltTemplateDropsItsSnapshotsAndGetsANewOne() {
         env.templates.register(TEMPLATE, env.layout.templateImage(TEMPLATE), "built");
         assertThat(Files.exists(env.layout.templateSnapshot(TEMPLATE, 2, 512))).isFalse();
