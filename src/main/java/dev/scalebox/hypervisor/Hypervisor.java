@@ -47,11 +47,11 @@ public final class Hypervisor {
     // devices at the same addresses as the QEMU that saved the state it loads. The disk, network
     // and RNG had these slots before they were written down; the balloon, then the agent's channel, came after.
     private static final String DISK_SLOT = "0x2";
-    /** QEMU's own name for a machine's memory, so that states saved either way load into QEMUs started either way. */
-    private static final String RAM_ID = "pc.ram";
     private static final String RNG_SLOT = "0x4";
     private static final String BALLOON_SLOT = "0x5";
     private static final String AGENT_SLOT = "0x6";
+    /** QEMU's own name for a machine's memory, so that states saved either way load into QEMUs started either way. */
+    private static final String RAM_ID = "pc.ram";
     private static final String NAME_FILE = "qemu.name";
     private static final String LOG_FILE = "qemu.log";
     private static final Duration QMP_TIMEOUT = Duration.ofSeconds(10);

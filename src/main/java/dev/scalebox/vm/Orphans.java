@@ -71,9 +71,9 @@ final class Orphans {
         return found;
     }
 
-    /** Removes what an interrupted save of a VM's memory left in its run directory; a whole state is kept. */
+    /** Removes what an interrupted save or copy of a VM's memory left in its run directory; a whole state is kept. */
     static void deletePartialState(Path runDir) {
-        for (String leftover : List.of(".memory.state.partial", "migrate.sock")) {
+        for (String leftover : List.of(".memory.state.partial", ".memory.ram.partial", "migrate.sock")) {
             try {
                 if (Files.deleteIfExists(runDir.resolve(leftover))) {
                     log.warn("Removed {} left by an interrupted operation", runDir.resolve(leftover));
