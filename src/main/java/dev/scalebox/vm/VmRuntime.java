@@ -335,12 +335,18 @@ final class VmRuntime implements StartWatch.Owner {
         }
         Optional<Path> memory = memoryFile(from);
         if (memory.isPresent()) {  // first, so that a state is never without its memory
-            storage.cloneMemoryState(memory.get(), layout.memoryFile(to.id(), to.box()));
+            storage.cloneMemoryState(memory.get(), memoryFilePath(to));
         }
         try {
             storage.cloneMemoryState(source, target);
         } catch (RuntimeException e) {
-            discardState(to);
+            if (memory.isPresent()) {
+                try {
+                    Files.deleteIfExists(memoryFilePath(to));
+                } catch (IOException ignored) {
+                    // the VM's run directory goes with it
+                }
+            }
             throw e;
         }
     }
@@ -349,7 +355,7 @@ final class VmRuntime implements StartWatch.Owner {
     void discardState(VmStore.Row row) {
         try {
             Files.deleteIfExists(statePath(row));
-            Files.deleteIfExists(layout.memoryFile(row.id(), row.box()));  // a QEMU that maps it keeps it while it runs
+            Files.deleteIfExists(memoryFilePath(row));  // a QEMU that maps it keeps it while it runs
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
