@@ -255,6 +255,9 @@ public final class HostNetwork {
         sysctl("net/ipv6/conf/" + br + "/disable_ipv6", "1");
         // The SSH ports forwarded from loopback leave through the bridge with a loopback source until masqueraded.
         sysctl("net/ipv4/conf/" + br + "/route_localnet", "1");
+        // A guest is asked for its MAC again after 100 ms, not the default second: a connection to a
+        // guest just started, tried before it had its address from DHCP, would otherwise wait that second.
+        sysctl("net/ipv4/neigh/" + br + "/retrans_time_ms", "100");
         ip("link", "set", "dev", br, "up");
         if (!readSysctl("net/ipv4/ip_forward").equals("1")) {
             log.info("Turning on IPv4 forwarding (net.ipv4.ip_forward) for the guests' traffic to the internet");
