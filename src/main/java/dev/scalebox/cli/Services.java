@@ -41,7 +41,8 @@ record Services(Settings settings, DataLayout layout, ProgramRunner runner, File
                 .orElse(Admission.defaultLimit(Runtime.getRuntime().availableProcessors())));
         VmLimits limits = new VmLimits(settings.defaultVcpuCount(), settings.defaultMemSizeMib(),
                 settings.defaultDiskSizeGib(), settings.maxDiskSizeGib(), settings.sshHost(), settings.bindAddress(),
-                settings.portMin(), settings.portMax(), settings.templateSnapshotsMax());
+                settings.portMin(), settings.portMax(), settings.templateSnapshotsMax(),
+                settings.warmGuests());
         HostNetwork network = new HostNetwork(runner, new NetworkConfig(settings.bridged(), settings.networkBridge(),
                 settings.networkCidr(), settings.bindAddress(), settings.egressDefault(), settings.boxEgress()),
                 settings.httpDomain().map(domain -> new HttpsConfig(domain, settings.httpsBind(), settings.httpsPort(),

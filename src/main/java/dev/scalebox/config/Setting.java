@@ -30,7 +30,7 @@ public enum Setting {
             + " Caddy's internal CA signs them"),
     ACCEL("auto", "the accelerator: auto (KVM when usable, else TCG), kvm or tcg"),
     MAX_CONCURRENT_STARTS("auto", "how much starting work (boots, resumes, golden states, ready boxes, warm instances,"
-            + " snapshot copies) runs at once, in cores: a boot costs its vCPUs under TCG, anything else 1; auto is the cores"),
+            + " warm guests, snapshot copies) runs at once, in cores: a boot costs its vCPUs under TCG, anything else 1; auto is the cores"),
     KVM_CPU_MODEL("host", "the CPU model guests see under KVM: host (this host's own CPU), or a QEMU model all the hosts"
             + " of a store have (e.g. EPYC-v4, Skylake-Server-v4), so that boxes' memory resumes on any of them"),
     TCG_CACHE_MIB("64", "the translation cache of each VM under TCG, MiB: smaller saves host memory, larger boots faster"),
@@ -38,6 +38,9 @@ public enum Setting {
     DEFAULT_MEM_SIZE_MIB("2048", "the memory of a VM when the request gives none"),
     TEMPLATE_SNAPSHOTS_MAX("4", "how many memory snapshots (one per VM shape) each template keeps, the least recently"
             + " used dropped first; VMs of a shape with one start by resuming it; 0: every VM boots"),
+    WARM_GUESTS("1", "how many guests resumed from a template's snapshot wait, idle and unreachable, for the next creates"
+            + " of its shape (the default shape from the start, any other once a create used it); 0: each create resumes"
+            + " its own"),
     DEFAULT_DISK_SIZE_GIB("2", "the disk size of a VM when the request gives none (its template's when larger)"),
     MAX_DISK_SIZE_GIB("100", "the largest disk size a request may ask for"),
     STORE_URL(null, "the shared store of several hosts, jdbc:postgresql://HOST[:PORT]/DATABASE; unset, the store is"

@@ -107,6 +107,7 @@ public final class Settings {
     public int defaultVcpuCount() { return integer(Setting.DEFAULT_VCPU_COUNT); }
     public int defaultMemSizeMib() { return integer(Setting.DEFAULT_MEM_SIZE_MIB); }
     public int templateSnapshotsMax() { return integer(Setting.TEMPLATE_SNAPSHOTS_MAX); }
+    public int warmGuests() { return integer(Setting.WARM_GUESTS); }
 
     /** The host name clients should ssh to. */
     public String sshHost() {
@@ -188,6 +189,7 @@ public final class Settings {
         requireRange(Setting.DEFAULT_VCPU_COUNT, 1, 1024);
         requireRange(Setting.DEFAULT_MEM_SIZE_MIB, 128, 1024 * 1024);
         requireRange(Setting.TEMPLATE_SNAPSHOTS_MAX, 0, 64);
+        requireRange(Setting.WARM_GUESTS, 0, 16);
         requirePort(Setting.GATEWAY_PORT, 1);
         requireRange(Setting.BOX_IDLE_SUSPEND, 1, 30 * 24 * 3600);
         requireRange(Setting.BOX_MEM_MIB, 128, 1024 * 1024);

@@ -3,6 +3,7 @@ package dev.scalebox.hypervisor;
 import dev.scalebox.ScaleboxException;
 import tools.jackson.databind.JsonNode;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -47,6 +48,44 @@ final class GuestNic {
             qmp.execute("device_add", Map.of("driver", "virtio-net-pci", "netdev", NETDEV, "id", DEVICE, "addr", SLOT),
                     QMP_TIMEOUT);
         }
+    }
+
+    /**
+     * Plugs a card on a user-mode network that reaches nothing ({@code restrict}) into the running
+     * guest, waits until the guest has configured it (the agent lists an IPv4 address on it), and
+     * takes it out again. Under TCG, what a guest runs for a card plugged in (the PCI hot-plug, the
+     * driver's probe, udev, the DHCP client) is then translated already when its own card comes.
+     */
+    static void rehearse(Instance instance, Path runDir, Duration within) {
+        QmpClient qmp = instance.qmp();
+        qmp.execute("netdev_add", Map.of("type", "user", "id", NETDEV, "restrict", true), QMP_TIMEOUT);
+        try {
+            qmp.execute("device_add", Map.of("driver", "virtio-net-pci", "netdev", NETDEV, "id", DEVICE, "addr", SLOT),
+                    QMP_TIMEOUT);
+            awaitAddress(instance.vmId(), runDir, within);
+            unplug(instance, instance.vmId());
+        } finally {
+            qmp.execute("netdev_del", Map.of("id", NETDEV), QMP_TIMEOUT);
+        }
+    }
+
+    private static void awaitAddress(String vmId, Path runDir, Duration within) {
+        long deadline = System.nanoTime() + within.toNanos();
+        try (GuestAgent agent = GuestAgent.connect(vmId, runDir, within)) {
+            while (System.nanoTime() < deadline) {
+                for (JsonNode nic : agent.execute("guest-network-get-interfaces", Map.of(), within)) {
+                    for (JsonNode address : nic.path("ip-addresses")) {
+                        if (!nic.path("name").asString("").equals("lo")
+                                && address.path("ip-address-type").asString("").equals("ipv4")) {
+                            return;
+                        }
+                    }
+                }
+                Sleep.millis(100, "");
+            }
+        }
+        throw new ScaleboxException.HostFailure("the guest of " + vmId + " configured no network card within "
+                + within.toSeconds() + " s");
     }
 
     private static Map<String, Object> device(VmSpec spec) {

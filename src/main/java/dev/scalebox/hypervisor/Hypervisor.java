@@ -26,6 +26,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
+import java.util.stream.Stream;
 
 /**
  * QEMU processes, one per VM, in a session of their own so that they keep running when the
@@ -185,6 +186,65 @@ public final class Hypervisor {
         }
     }
 
+    /**
+     * Starts QEMU for {@code spec} from a template snapshot's {@code state}, mapping a copy of its
+     * {@code memory} privately, and lets the guest run with no network card: a warm guest, which
+     * {@link #handOver} later makes a VM's. On any failure the QEMU is ended.
+     */
+    public Instance resumeUnplugged(VmSpec spec, Path state, Path memory) {
+        Instance instance = start(spec, true, new GuestMemory(memory, false));
+        try {
+            MemoryState.load(instance, spec.runDir(), state, true);
+            instance.cont();
+            return instance;
+        } catch (RuntimeException e) {
+            instance.end();
+            throw new ScaleboxException.HostFailure(e.getMessage() + saidOnExit(spec), e);
+        }
+    }
+
+    /**
+     * Has the guest of {@code instance} (run directory {@code runDir}), which has no network card,
+     * configure a card that reaches nothing and let go of it again, so that its own card is quicker
+     * to come up (see {@link GuestNic#rehearse}).
+     */
+    public void rehearseNetworkCard(Instance instance, Path runDir) {
+        GuestNic.rehearse(instance, runDir, LAUNCH_TIMEOUT.multipliedBy(2));
+    }
+
+    /**
+     * Makes the running warm guest {@code warm} (see {@link #resumeUnplugged}) the VM of
+     * {@code spec}, whose disk is the file the guest runs on, renamed: its run directory, process
+     * name and console become the VM's, so a later Scalebox adopts it as the VM. Its network card
+     * comes with {@link #connect}. On any failure the QEMU is ended.
+     */
+    public Instance handOver(Instance warm, VmSpec spec) {
+        try {
+            Files.createDirectories(spec.runDir());
+            users.lend(warm.uid(), spec.runDir());
+            return joined(warm, spec);
+        } catch (IOException | RuntimeException e) {
+            warm.end();
+            throw new ScaleboxException.HostFailure(e.getMessage() + saidOnExit(spec), e);
+        }
+    }
+
+    /**
+     * Plugs the network card of {@code spec} into its VM's running guest (handed over by
+     * {@link #handOver}), while {@code alongside} runs on the guest; on a failure the QEMU is ended.
+     */
+    public void connect(Instance instance, VmSpec spec, Consumer<Instance> alongside) {
+        try {
+            if (spec.bridged()) {
+                taps.plug(spec.vmId(), instance.uid(), false);
+            }
+            alongside(instance, alongside, () -> GuestNic.plug(instance.qmp(), spec, hostForward(spec)));
+        } catch (RuntimeException e) {
+            instance.end();
+            throw new ScaleboxException.HostFailure(e.getMessage() + saidOnExit(spec), e);
+        }
+    }
+
     /** Lets the guest just loaded run, and gives it its own network card while {@code alongside} runs. */
     private static void letRun(Instance instance, VmSpec spec, Consumer<Instance> alongside) {
         String loadedMac = spec.bridged() ? GuestNic.mac(instance) : "";
@@ -193,6 +253,11 @@ public final class Hypervisor {
 
     private static void letRun(Instance instance, Consumer<Instance> alongside, Runnable network) {
         instance.cont();
+        alongside(instance, alongside, network);
+    }
+
+    /** Runs {@code network} and, at the same time, {@code alongside} on the running guest. */
+    private static void alongside(Instance instance, Consumer<Instance> alongside, Runnable network) {
         CompletableFuture<Void> other = CompletableFuture.runAsync(() -> alongside.accept(instance),
                 command -> Thread.ofVirtual().start(command));
         try {
@@ -236,12 +301,7 @@ public final class Hypervisor {
             qmp.execute("device_add", Map.of("driver", "virtio-blk-pci", "drive", "root", "id", "root-disk",
                     "addr", DISK_SLOT, "write-cache", "on"), QMP_TIMEOUT);
             GuestNic.plug(qmp, spec, hostForward(spec));
-            handOver(blank, spec);
-            qmp.execute("chardev-change", Map.of("id", "serial0", "backend", Map.of("type", "socket",
-                    "data", Map.of("addr", Map.of("type", "unix", "data", Map.of("path", spec.serialSocket().toString())),
-                            "server", true, "wait", false,
-                            "logfile", spec.serialLog().toString(), "logappend", true))), QMP_TIMEOUT);
-            Instance joined = blank.servingVm(spec.vmId());
+            Instance joined = joined(blank, spec);
             FaultPoint.reach("join.plugged");
             MemoryState.load(joined, spec.runDir(), state, false);
             letRun(joined, spec, alongside);
@@ -253,11 +313,21 @@ public final class Hypervisor {
     }
 
     /**
-     * Moves the blank QEMU's pid file, QMP and agent sockets and log into the VM's run directory (a socket keeps
+     * Moves the QEMU's pid file, QMP and agent sockets and log into the VM's run directory (a socket keeps
      * working under its new name) and records the process name there, so that a later Scalebox
-     * adopts the process as this VM's. The blank's own directory goes.
+     * adopts the process as this VM's; its serial port becomes the VM's console. The QEMU's own
+     * directory goes.
      */
-    private static void handOver(Instance blank, VmSpec spec) {
+    private static Instance joined(Instance blank, VmSpec spec) {
+        moveRunFiles(blank, spec);
+        blank.qmp().execute("chardev-change", Map.of("id", "serial0", "backend", Map.of("type", "socket",
+                "data", Map.of("addr", Map.of("type", "unix", "data", Map.of("path", spec.serialSocket().toString())),
+                        "server", true, "wait", false,
+                        "logfile", spec.serialLog().toString(), "logappend", true))), QMP_TIMEOUT);
+        return blank.servingVm(spec.vmId());
+    }
+
+    private static void moveRunFiles(Instance blank, VmSpec spec) {
         Path from = spec.runDir().resolveSibling(blank.vmId());
         try {
             Files.writeString(spec.runDir().resolve(NAME_FILE), blank.processName() + "\n");
@@ -267,6 +337,11 @@ public final class Hypervisor {
                     StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             Files.move(from.resolve(LOG_FILE), spec.runDir().resolve(LOG_FILE), StandardCopyOption.REPLACE_EXISTING,
                     StandardCopyOption.ATOMIC_MOVE);  // QEMU writes on into the file, under its new name
+            try (Stream<Path> left = Files.list(from)) {  // a warm guest's own console
+                for (Path file : left.toList()) {
+                    Files.delete(file);
+                }
+            }
             Files.delete(from);
         } catch (IOException e) {
             throw new ScaleboxException.HostFailure("cannot hand " + blank.vmId() + " to " + spec.vmId() + ": "

@@ -33,6 +33,7 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.function.BiConsumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -90,6 +91,7 @@ public final class TemplateSnapshots implements AutoCloseable {
     private final ExecutorService worker = Executors.newSingleThreadExecutor(
             Thread.ofPlatform().name("template-snapshots").daemon(true).factory());
     private final SecureRandom random = new SecureRandom();
+    private volatile BiConsumer<String, WarmInstances.Shape> made = (template, shape) -> { };
     private volatile boolean started;
     private volatile boolean closed;
 
@@ -112,20 +114,33 @@ public final class TemplateSnapshots implements AutoCloseable {
      * yet, in which case one is made in the background for the next create.
      */
     Optional<Ready> take(String template, WarmInstances.Shape shape) {
+        Optional<Ready> ready = ready(template, shape);
+        if (ready.isEmpty()) {
+            request(template, shape);
+            return ready;
+        }
+        Path dir = ready.get().disk().getParent();
+        try {
+            Files.setLastModifiedTime(dir, FileTime.from(Instant.now()));
+        } catch (IOException e) {
+            log.debug("Cannot mark snapshot {} as used: {}", dir, e.getMessage());
+        }
+        return ready;
+    }
+
+    /** The snapshot of {@code template} in {@code shape}, when there is one. */
+    Optional<Ready> ready(String template, WarmInstances.Shape shape) {
         Path dir = layout.templateSnapshot(template, shape.vcpus(), shape.memMib());
         Path memory = dir.resolve(MEMORY);
         Ready ready = new Ready(dir.resolve(DISK), dir.resolve(STATE),
                 Files.isRegularFile(memory) ? Optional.of(memory) : Optional.empty());
-        if (Files.isRegularFile(ready.disk()) && Files.isRegularFile(ready.state()) && !predates(template, ready.disk())) {
-            try {
-                Files.setLastModifiedTime(dir, FileTime.from(Instant.now()));
-            } catch (IOException e) {
-                log.debug("Cannot mark snapshot {} as used: {}", dir, e.getMessage());
-            }
-            return Optional.of(ready);
-        }
-        request(template, shape);
-        return Optional.empty();
+        return Files.isRegularFile(ready.disk()) && Files.isRegularFile(ready.state()) && !predates(template, ready.disk())
+                ? Optional.of(ready) : Optional.empty();
+    }
+
+    /** Tells {@code listener} of each snapshot made, once it is ready. */
+    void onMade(BiConsumer<String, WarmInstances.Shape> listener) {
+        made = listener;
     }
 
     /**
@@ -228,6 +243,7 @@ public final class TemplateSnapshots implements AutoCloseable {
             log.info("Made the {} vCPU, {} MiB memory snapshot of template {} in {} s", key.shape().vcpus(),
                     key.shape().memMib(), key.template(), String.format("%.1f", (System.nanoTime() - started) / 1e9));
             evictBeyondMax(key.template());
+            made.accept(key.template(), key.shape());
         } catch (RuntimeException e) {
             if (!closed) {
                 log.warn("The {} vCPU, {} MiB memory snapshot of template {} could not be made: {}", key.shape().vcpus(),

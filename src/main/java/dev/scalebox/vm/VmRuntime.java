@@ -55,6 +55,8 @@ final class VmRuntime implements StartWatch.Owner {
     private final Reservations reservations;
     private final FirstStart firstStart;
     private final Map<String, Instance> instances = new ConcurrentHashMap<>();
+    /** Warm guests handed over to new VMs that wait in line to be made their own. */
+    private final Map<String, Instance> joining = new ConcurrentHashMap<>();
     private final StartLine line;
     private final WarmInstances warm;
     private final List<VmService.Events> listeners = new CopyOnWriteArrayList<>();
@@ -128,10 +130,11 @@ final class VmRuntime implements StartWatch.Owner {
 
     /**
      * What the VM's start costs in the line: a boot keeps its vCPUs busy; a resume loads memory
-     * and wakes a guest that was idle when it was saved, a core at most.
+     * and wakes a guest that was idle when it was saved, a core at most; so does making a warm guest a VM's.
      */
     private int cost(VmStore.Row row) {
-        return savedState(row).isPresent() ? 1 : Admission.startCost(hypervisor.accelerator(), row.vcpuCount());
+        return savedState(row).isPresent() || joining.containsKey(row.id()) ? 1
+                : Admission.startCost(hypervisor.accelerator(), row.vcpuCount());
     }
 
     /** Where a VM waiting to start stands in line; empty when it does not wait. */
@@ -139,9 +142,18 @@ final class VmRuntime implements StartWatch.Owner {
         return line.ahead(id);
     }
 
-    /** Gives up the VM's place in line, if it has one; the caller holds the VM's lock. */
+    /** Gives up the VM's place in line, if it has one, and the warm guest it waited with; the caller holds the VM's lock. */
     void leaveLine(String id) {
         line.leave(id);
+        Optional.ofNullable(joining.remove(id)).ifPresent(Instance::end);
+    }
+
+    /**
+     * Makes the warm guest {@code guest}, whose disk is now the new VM's, that VM's QEMU; it is
+     * made the VM's own when the VM's start is let in. On a failure the guest is ended.
+     */
+    void handOver(VmStore.Row row, Instance guest) {
+        joining.put(row.id(), hypervisor.handOver(guest, specs.of(row)));
     }
 
     /** Starts QEMU for a VM let in by admission; the place is held until the guest answers or fails. */
@@ -149,18 +161,24 @@ final class VmRuntime implements StartWatch.Owner {
         boolean watched = false;
         try {
             watched = states.locked(id, () -> {
-                if (!line.admitted(id, ticket)) {
-                    return false;  // it left the line meanwhile: stopped or deleted
-                }
+                Optional<Instance> guest = Optional.ofNullable(joining.remove(id));
                 Optional<VmStore.Row> row = states.current(id)
                         .filter(r -> VmStatus.of(r.status()) == VmStatus.STARTING && !instances.containsKey(id));
-                if (row.isEmpty()) {
-                    return false;
+                if (!line.admitted(id, ticket) || row.isEmpty()) {
+                    guest.ifPresent(Instance::end);
+                    return false;  // it left the line meanwhile: stopped or deleted
                 }
                 Boot boot = new Boot(ticket.requestedAt(), System.nanoTime());
                 VmStore.Row wired = wire(row.get());
                 Optional<Path> state = savedState(wired);
                 Optional<String> firstKey = firstStart.pending(wired);
+                if (guest.isPresent() && firstKey.isPresent()
+                        && connect(wired, guest.get(), firstStart.personalization(wired, firstKey.get()))) {
+                    firstStart.forget(wired);
+                    watch(states.move(wired, VmStatus.STARTING, "resuming"), guest.get(), ticket, boot.withResumed(), true);
+                    return true;
+                }
+                guest.ifPresent(Instance::end);
                 if (state.isPresent()) {
                     Optional<Instance> resumed = resume(wired, state.get(),
                             firstKey.map(key -> firstStart.personalization(wired, key)).orElse(instance -> { }));
@@ -257,6 +275,18 @@ final class VmRuntime implements StartWatch.Owner {
         } finally {
             // Resumed, the guest runs on from its memory and writes to its disk: the state no longer fits it.
             discardState(row);
+        }
+    }
+
+    /** Plugs the network card into the VM's warm guest while {@code personalization} runs; false, the guest ended, on a failure. */
+    private boolean connect(VmStore.Row row, Instance guest, Consumer<Instance> personalization) {
+        try {
+            hypervisor.connect(guest, specs.of(row), personalization);
+            return true;
+        } catch (RuntimeException e) {
+            log.warn("VM {} could not be made its own in its warm guest ({}); booting it from its disk", row.id(),
+                    e.getMessage());
+            return false;
         }
     }
 
@@ -372,6 +402,12 @@ final class VmRuntime implements StartWatch.Owner {
         }
         Instance instance = found.get();
         VmStatus status = VmStatus.of(row.status());
+        if (status == VmStatus.STARTING && firstStart.pending(row).isPresent()) {
+            log.info("Ending QEMU {} of {}: its guest had not been made the VM's own; the VM boots", instance.pid(), row.id());
+            instance.end();
+            network.unplug(row.id());
+            return false;
+        }
         String runState;
         try {
             runState = instance.runState();
@@ -432,6 +468,8 @@ final class VmRuntime implements StartWatch.Owner {
     void detach() {
         warm.endAll();
         line.leaveAll();
+        joining.values().forEach(Instance::release);  // a later start finds them not made their VMs' own: they end, the VMs boot
+        joining.clear();
         instances.values().forEach(Instance::release);
         instances.clear();
     }

@@ -20,8 +20,10 @@ import dev.scalebox.template.TemplateCatalog;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -62,6 +64,7 @@ public final class VmService {
     private final Hypervisor hypervisor;
     private final FirstStart firstStart;
     private final TemplateSnapshots snapshots;
+    private final WarmGuests warmGuests;
     private final Consoles consoles;
     private volatile List<String> orphans = List.of();
 
@@ -87,7 +90,17 @@ public final class VmService {
         this.snapshots = new TemplateSnapshots(storage.layout(), storage, hypervisor, admission,
                 new VmSpecs(storage.layout(), limits.bindAddress()), templates, network, limits.templateSnapshotsMax(),
                 new WarmInstances.Shape(limits.defaultVcpus(), limits.defaultMemMib()));
-        templates.onChange(snapshots::templateChanged);
+        this.warmGuests = new WarmGuests(storage.layout(), storage, hypervisor, admission,
+                new VmSpecs(storage.layout(), limits.bindAddress()), templates, limits.warmGuests());
+        snapshots.onMade((template, shape) -> {
+            if (shape.equals(defaultShape())) {
+                snapshots.ready(template, shape).ifPresent(ready -> warmGuests.fill(template, shape, ready));
+            }
+        });
+        templates.onChange(name -> {
+            warmGuests.templateChanged(name);
+            snapshots.templateChanged(name);
+        });
         this.consoles = new Consoles(storage.layout());
         this.stats = new VmStats(storage.layout(), storage, id -> network.bridged()
                 ? Optional.of(Path.of("/sys/class/net", Guest.tapOf(id))).filter(Files::isDirectory) : Optional.empty());
@@ -168,7 +181,6 @@ public final class VmService {
         return store.find(idOrName).map(r -> local(r) ? toVm(r) : toVm(r, hosts.find(r.host()).orElse(null)));
     }
 
-    /** The address this host reaches VMs' forwarded SSH ports on (BIND_ADDRESS, loopback for a wildcard). */
     /** The name of this host, whose VMs this service runs. */
     public String hostName() {
         return store.host();
@@ -179,6 +191,7 @@ public final class VmService {
         return store.host().equals(vm.host());
     }
 
+    /** The address this host reaches VMs' forwarded SSH ports on (BIND_ADDRESS, loopback for a wildcard). */
     public String localSshHost() {
         return runtime.probeHost();
     }
@@ -211,18 +224,50 @@ public final class VmService {
         int httpPort = Validation.httpPort(request.httpPort());
         storage.checkAvailableSpace(disk);
 
-        Optional<TemplateSnapshots.Ready> snapshot = box ? Optional.empty()
-                : snapshots.take(request.template(), new WarmInstances.Shape(vcpus, mem));
+        WarmInstances.Shape shape = new WarmInstances.Shape(vcpus, mem);
+        Optional<TemplateSnapshots.Ready> snapshot = box ? Optional.empty() : snapshots.take(request.template(), shape);
+        Optional<Instance> warm = snapshot.flatMap(s -> warmGuests.take(request.template(), shape, s));
 
-        VmStore.Row row = reservations.reserve(request.template(), name, vcpus, mem, disk, box, egress, httpPort);
+        VmStore.Row row;
+        try {
+            row = reservations.reserve(request.template(), name, vcpus, mem, disk, box, egress, httpPort);
+        } catch (RuntimeException e) {
+            warm.ifPresent(Instance::end);
+            throw e;
+        }
         return build(row, () -> {
             addToNetwork(row);
-            if (snapshot.isEmpty() || !cloneSnapshot(row, snapshot.get(), request.sshPublicKey())) {
+            if (!(warm.isPresent() && takeWarmGuest(row, warm.get(), request.sshPublicKey()))
+                    && (snapshot.isEmpty() || !cloneSnapshot(row, snapshot.get(), request.sshPublicKey()))) {
                 storage.createRootfs(request.template(), disk(row), disk, request.sshPublicKey());
             }
             FaultPoint.reach("create.disk-made");
             runtime.start(row, priority);
         });
+    }
+
+    /**
+     * Makes the warm guest {@code guest} the new VM's: its disk becomes the VM's (a rename, under
+     * the running QEMU), its QEMU the VM's, and the key is kept for when the VM's start is let in;
+     * false, with the guest ended and nothing left, when it cannot be.
+     */
+    private boolean takeWarmGuest(VmStore.Row row, Instance guest, String key) {
+        boolean moved = false;
+        try {
+            Files.move(warmGuests.disk(guest), disk(row), StandardCopyOption.ATOMIC_MOVE);
+            moved = true;
+            firstStart.plan(row, key);
+            runtime.handOver(row, guest);
+            return true;
+        } catch (IOException | RuntimeException e) {
+            log.warn("VM {} cannot take a warm guest ({}); it resumes its own", row.id(), e.getMessage());
+            guest.end();
+            firstStart.forget(row);
+            if (moved) {
+                storage.deleteRootfs(disk(row));
+            }
+            return false;
+        }
     }
 
     /**
@@ -267,6 +312,15 @@ public final class VmService {
     /** Whether template {@code name} has the guest agent (qemu-guest-agent) installed. */
     public boolean hasGuestAgent(String template) {
         return TemplateSnapshots.hasGuestAgent(storage, template);
+    }
+
+    private WarmInstances.Shape defaultShape() {
+        return new WarmInstances.Shape(limits.defaultVcpus(), limits.defaultMemMib());
+    }
+
+    /** How many warm guests of template {@code name} in that shape wait for a create. */
+    public int warmGuests(String name, int vcpus, int memMib) {
+        return warmGuests.count(name, new WarmInstances.Shape(vcpus, memMib));
     }
 
     /** The memory snapshots of template {@code name}, made and in the making. */
@@ -631,6 +685,9 @@ public final class VmService {
         orphans = Orphans.sweep(storage.layout(), store.list().stream().map(VmStore.Row::id).collect(Collectors.toSet()));
         hypervisor.reclaimIdleUsers();
         snapshots.recover(templates.names());
+        for (String template : templates.names()) {
+            snapshots.ready(template, defaultShape()).ifPresent(ready -> warmGuests.fill(template, defaultShape(), ready));
+        }
     }
 
     private void recover(VmStore.Row row) {
@@ -652,7 +709,6 @@ public final class VmService {
         }
     }
 
-    /** Releases the QMP connections; the VMs keep running, warm instances end. */
     /** Samples what each running VM uses from now on ({@link #stats}). */
     public void sampleStats() {
         stats.start(() -> {
@@ -676,9 +732,11 @@ public final class VmService {
         return stats.latest();
     }
 
+    /** Releases the QMP connections; the VMs keep running, warm instances and warm guests end. */
     public void detach() {
         stats.stop();
         snapshots.close();
+        warmGuests.close();
         runtime.detach();
     }
 

@@ -53,6 +53,7 @@ public final class TestVms implements AutoCloseable {
     private final int portMin;
     public final HostNetwork network;
     private int templateSnapshotsMax;
+    private int warmGuests;
 
     public TestVms(String name, int portMin) {
         this(name, portMin, layout -> null);
@@ -94,6 +95,12 @@ public final class TestVms implements AutoCloseable {
         return this;
     }
 
+    /** Lets the services made from now on keep {@code count} warm guests per template snapshot; none by default. */
+    public TestVms withWarmGuests(int count) {
+        warmGuests = count;
+        return this;
+    }
+
     /** A new service over this store and data directory, as after a restart of Scalebox. */
     public VmService service() {
         return service(64);
@@ -132,7 +139,8 @@ public final class TestVms implements AutoCloseable {
     private VmService service(int tcgCacheMib, BootLimits limits, Admission line, HostNetwork network) {
         VmService vms = new VmService(storage, new Hypervisor(new ProgramRunner(), ACCELERATOR, tcgCacheMib,
                 new QemuUsers(layout.root(), layout.lentToQemu(), layout.kernel()), network::plug), db.vms(), db.hosts(),
-                new VmLimits(2, 512, 2, 100, "127.0.0.1", "127.0.0.1", portMin, portMin + 99, templateSnapshotsMax), templates, line, limits,
+                new VmLimits(2, 512, 2, 100, "127.0.0.1", "127.0.0.1", portMin, portMin + 99, templateSnapshotsMax,
+                        warmGuests), templates, line, limits,
                 network);
         vms.startNetwork();
         return vms;

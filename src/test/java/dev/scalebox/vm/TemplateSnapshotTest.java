@@ -15,6 +15,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -136,6 +138,69 @@ class TemplateSnapshotTest {
 
     @Test
     @Order(4)
+    void aWarmGuestBecomesTheNextVmAndIsMadeItsOwn() throws Exception {
+        vms.detach();
+        vms = env.withWarmGuests(1).service();
+        vms.recover();
+        Set<Long> warm = awaitWarmGuest();
+        Vm a = vms.create(new CreateVm(TEMPLATE, env.publicKey, "warm-a", 2, 512, 3, null));
+        a = Waits.status(vms, a.id(), VmStatus.RUNNING, Waits.START);
+        assertThat(warm).as("its QEMU is the warm guest's").contains(env.qemuPid(a.id()));
+        Set<Long> next = awaitWarmGuest();
+        Vm b = vms.create(new CreateVm(TEMPLATE, env.publicKey, "warm-b", 2, 512, null, null));
+        b = Waits.status(vms, b.id(), VmStatus.RUNNING, Waits.START);
+        assertThat(next).as("its QEMU is the next warm guest's").contains(env.qemuPid(b.id()));
+
+        for (Vm vm : List.of(a, b)) {
+            assertThat(vm.startedFrom()).isEqualTo("snapshot");
+            assertThat(env.ssh(vm, "hostname").strip()).isEqualTo(vm.name());
+            assertThat(env.ssh(vm, "cat /etc/ssh/ssh_host_ed25519_key.pub").strip()).isEqualTo(vm.sshHostKey());
+            assertThat(env.ssh(vm, "cat /sys/class/net/eth0/address").strip()).isEqualToIgnoringCase(vm.mac());
+            assertThat(env.ssh(vm, "cat /root/.ssh/authorized_keys").strip()).as("root's only key is the user's")
+                    .isEqualTo(env.publicKey.strip());
+            assertThat(env.ssh(vm, "ls /sys/class/net")).as("only its own card, not the rehearsal's")
+                    .isEqualTo("eth0\nlo\n");
+            double before = System.currentTimeMillis() / 1000.0;
+            double guest = Double.parseDouble(env.ssh(vm, "date +%s.%N").strip());
+            assertThat(guest).isBetween(before - 1, System.currentTimeMillis() / 1000.0 + 1);
+        }
+        assertThat(env.ssh(a, "df -B1G --output=size / | tail -1").strip()).isEqualTo("3");
+        assertThat(a.sshHostKey()).isNotEqualTo(b.sshHostKey());
+        assertThat(env.ssh(a, "cat /etc/machine-id")).isNotEqualTo(env.ssh(b, "cat /etc/machine-id"));
+        String random = "head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \\n'";
+        assertThat(env.ssh(a, random)).hasSize(64).isNotEqualTo(env.ssh(b, random));
+
+        // A restart of the service ends the warm guests, and adopts the VMs made of them as they are.
+        long pid = env.qemuPid(a.id());
+        awaitWarmGuest();
+        vms.detach();
+        vms = env.withWarmGuests(0).service();
+        vms.recover();
+        assertThat(env.qemuPid(a.id())).isEqualTo(pid);
+        assertThat(vms.get(a.id()).status()).isEqualTo(VmStatus.RUNNING);
+        assertThat(warmGuestPids()).as("no warm guest outlives its service, only those that became VMs run on")
+                .containsExactlyInAnyOrder(pid, env.qemuPid(b.id()));
+        assertThat(Files.list(env.layout.vms()).map(p -> p.getFileName().toString()).toList())
+                .as("the warm guests' disks went with them").containsExactlyInAnyOrder(a.id() + ".ext4", b.id() + ".ext4");
+        assertThat(env.ssh(a, "hostname").strip()).isEqualTo("warm-a");
+        vms.delete(a.id());
+        vms.delete(b.id());
+    }
+
+    /** Waits for a warm guest of the default shape; the pids of the QEMU processes started as warm guests. */
+    private static Set<Long> awaitWarmGuest() {
+        Waits.until("a warm guest", Waits.START, () -> vms.warmGuests(TEMPLATE, 2, 512) == 1,
+                () -> "log:\n" + RecentLog.tail(40, null));
+        return warmGuestPids();
+    }
+
+    private static Set<Long> warmGuestPids() {
+        return ProcessHandle.allProcesses().filter(p -> p.info().arguments().map(List::of).orElse(List.of()).stream()
+                .anyMatch(a -> a.startsWith("scalebox-instance-"))).map(ProcessHandle::pid).collect(Collectors.toSet());
+    }
+
+    @Test
+    @Order(5)
     void aSnapshotThatDoesNotLoadFallsBackToABoot() throws Exception {
         Path state = env.layout.templateSnapshot(TEMPLATE, 2, 512).resolve(TemplateSnapshots.STATE);
         Path saved = state.resolveSibling("saved");
@@ -155,7 +220,7 @@ class TemplateSnapshotTest {
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     void aRebuiltTemplateDropsItsSnapshotsAndGetsANewOne() {
         env.templates.register(TEMPLATE, env.layout.templateImage(TEMPLATE), "built");
         assertThat(Files.exists(env.layout.templateSnapshot(TEMPLATE, 2, 512))).isFalse();
