@@ -33,7 +33,6 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.function.BiConsumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -91,7 +90,15 @@ public final class TemplateSnapshots implements AutoCloseable {
     private final ExecutorService worker = Executors.newSingleThreadExecutor(
             Thread.ofPlatform().name("template-snapshots").daemon(true).factory());
     private final SecureRandom random = new SecureRandom();
-    private volatile BiConsumer<String, WarmInstances.Shape> made = (template, shape) -> { };
+    private volatile Listener listener = new Listener() {
+        @Override
+        public void made(String template, WarmInstances.Shape shape) {
+        }
+
+        @Override
+        public void evicted(String template, WarmInstances.Shape shape) {
+        }
+    };
     private volatile boolean started;
     private volatile boolean closed;
 
@@ -138,9 +145,15 @@ public final class TemplateSnapshots implements AutoCloseable {
                 ? Optional.of(ready) : Optional.empty();
     }
 
-    /** Tells {@code listener} of each snapshot made, once it is ready. */
-    void onMade(BiConsumer<String, WarmInstances.Shape> listener) {
-        made = listener;
+    /** Told of each snapshot made, once it is ready, and of each dropped as the least recently used. */
+    interface Listener {
+        void made(String template, WarmInstances.Shape shape);
+
+        void evicted(String template, WarmInstances.Shape shape);
+    }
+
+    void listen(Listener listener) {
+        this.listener = listener;
     }
 
     /**
@@ -243,7 +256,7 @@ public final class TemplateSnapshots implements AutoCloseable {
             log.info("Made the {} vCPU, {} MiB memory snapshot of template {} in {} s", key.shape().vcpus(),
                     key.shape().memMib(), key.template(), String.format("%.1f", (System.nanoTime() - started) / 1e9));
             evictBeyondMax(key.template());
-            made.accept(key.template(), key.shape());
+            listener.made(key.template(), key.shape());
         } catch (RuntimeException e) {
             if (!closed) {
                 log.warn("The {} vCPU, {} MiB memory snapshot of template {} could not be made: {}", key.shape().vcpus(),
@@ -345,6 +358,10 @@ public final class TemplateSnapshots implements AutoCloseable {
             log.info("Dropping snapshot {} of template {}, the least recently used of more than {}", dir.getFileName(),
                     template, max);
             deleteTree(dir);
+            Matcher m = SHAPE.matcher(dir.getFileName().toString());
+            if (m.matches()) {
+                listener.evicted(template, new WarmInstances.Shape(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2))));
+            }
         }
     }
 

@@ -92,9 +92,17 @@ public final class VmService {
                 new WarmInstances.Shape(limits.defaultVcpus(), limits.defaultMemMib()));
         this.warmGuests = new WarmGuests(storage.layout(), storage, hypervisor, admission,
                 new VmSpecs(storage.layout(), limits.bindAddress()), templates, limits.warmGuests());
-        snapshots.onMade((template, shape) -> {
-            if (shape.equals(defaultShape())) {
-                snapshots.ready(template, shape).ifPresent(ready -> warmGuests.fill(template, shape, ready));
+        snapshots.listen(new TemplateSnapshots.Listener() {
+            @Override
+            public void made(String template, WarmInstances.Shape shape) {
+                if (shape.equals(defaultShape())) {
+                    snapshots.ready(template, shape).ifPresent(ready -> warmGuests.fill(template, shape, ready));
+                }
+            }
+
+            @Override
+            public void evicted(String template, WarmInstances.Shape shape) {
+                warmGuests.end(template, shape);
             }
         });
         templates.onChange(name -> {

@@ -117,13 +117,19 @@ final class WarmGuests implements AutoCloseable {
 
     /** Ends the warm guests of template {@code name}, which was built, imported or removed. */
     void templateChanged(String name) {
-        idle.forEach((key, queue) -> {
-            if (key.template().equals(name)) {
-                for (Instance i; (i = queue.poll()) != null; ) {
-                    discard(i);
-                }
-            }
-        });
+        idle.keySet().stream().filter(key -> key.template().equals(name)).forEach(this::end);
+    }
+
+    /** Ends the warm guests of {@code template} in {@code shape}, whose snapshot was dropped. */
+    void end(String template, WarmInstances.Shape shape) {
+        end(new Key(template, shape));
+    }
+
+    private void end(Key key) {
+        ConcurrentLinkedDeque<Instance> queue = queue(key);
+        for (Instance i; (i = queue.poll()) != null; ) {
+            discard(i);
+        }
     }
 
     int count(String template, WarmInstances.Shape shape) {
@@ -132,7 +138,7 @@ final class WarmGuests implements AutoCloseable {
 
     /**
      * Resumes one more guest from {@code snapshot} and warms it; false when the template changed
-     * meanwhile, and the guest was thrown away.
+     * or the snapshot was dropped meanwhile, and the guest was thrown away.
      */
     private boolean add(Key key, TemplateSnapshots.Ready snapshot) {
         String id = PREFIX + HexFormat.of().formatHex(randomBytes());
@@ -148,7 +154,8 @@ final class WarmGuests implements AutoCloseable {
             Files.delete(memory);  // QEMU maps it on
             Personalization.hostname(TEMPLATE_HOSTNAME).applyTo(id, layout.runDir(id));
             hypervisor.rehearseNetworkCard(guest, layout.runDir(id));
-            if (closed || built.isEmpty() || !built.equals(templates.builtAt(key.template()))) {
+            if (closed || built.isEmpty() || !built.equals(templates.builtAt(key.template()))
+                    || !Files.isRegularFile(snapshot.state())) {  // the template changed, or the snapshot was dropped
                 discard(guest);
                 return false;
             }
@@ -206,6 +213,6 @@ final class WarmGuests implements AutoCloseable {
     public void close() {
         closed = true;
         worker.shutdownNow();
-        idle.keySet().forEach(key -> templateChanged(key.template()));
+        idle.keySet().forEach(this::end);
     }
 }
