@@ -234,7 +234,7 @@ public final class VmService {
 
         WarmInstances.Shape shape = new WarmInstances.Shape(vcpus, mem);
         Optional<TemplateSnapshots.Ready> snapshot = box ? Optional.empty() : snapshots.take(request.template(), shape);
-        Optional<Instance> warm = snapshot.flatMap(s -> warmGuests.take(request.template(), shape, s));
+        Optional<Instance> warm = snapshot.flatMap(s -> warmGuests.take(request.template(), shape));
 
         VmStore.Row row;
         try {
@@ -243,7 +243,7 @@ public final class VmService {
             warm.ifPresent(Instance::end);
             throw e;
         }
-        return build(row, () -> {
+        Vm vm = build(row, () -> {
             addToNetwork(row);
             if (!(warm.isPresent() && takeWarmGuest(row, warm.get(), request.sshPublicKey()))
                     && (snapshot.isEmpty() || !cloneSnapshot(row, snapshot.get(), request.sshPublicKey()))) {
@@ -252,6 +252,9 @@ public final class VmService {
             FaultPoint.reach("create.disk-made");
             runtime.start(row, priority);
         });
+        // Once the VM has its place in line, which the next warm guest's making then waits behind.
+        snapshot.ifPresent(s -> warmGuests.fill(request.template(), shape, s));
+        return vm;
     }
 
     /**

@@ -22,29 +22,32 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 
 /**
  * Guests resumed from a template's snapshot ahead of any create, idle and with no network card,
  * by template and shape: QEMU processes {@code instance-…} on disks {@code vms/instance-….ext4}
  * of their own. A create of that template and shape takes one: its disk is renamed to the VM's,
  * its QEMU handed over, and it is then made the VM's own ({@link FirstStart}) like any guest
- * resumed from the snapshot. That saves the QEMU's start, the state's load and, under TCG, the
- * first translation of what makes it its own: each warm guest has been through the
- * personalization once (its hostname only).
+ * resumed from the snapshot, while its card is plugged in. That saves the QEMU's start, the
+ * state's load and, under TCG, the first translation of what the guest then runs: each warm guest
+ * has been through the personalization once (its hostname only) and through a card plugged in,
+ * configured and taken out ({@link Hypervisor#rehearseNetworkCard}).
  *
  * <p>Up to {@code count} wait for each template and shape that a create used since the service
  * started, and for the default shape as soon as a template's snapshot of it is there; one taken
- * is replaced in the background, as background work in the host's line of starts. They hold
- * nothing of anyone: a template changed ends its own, the service's end ends all, and a start of
- * the service sweeps what a crash left (their QEMU and run directory as orphans, their disks with
- * the snapshots' makers).
+ * is replaced in the background, as background work in the host's line of starts that costs what
+ * a boot of its shape costs (it runs its vCPUs while it is warmed). They hold nothing of anyone:
+ * a template changed or a snapshot dropped ends its own, the service's end ends all, and a start
+ * of the service sweeps what a crash left (their QEMU and run directory as orphans, their disks
+ * with the snapshots' makers).
  */
 final class WarmGuests implements AutoCloseable {
 
     private record Key(String template, WarmInstances.Shape shape) {
     }
 
-    static final String PREFIX = "instance-";
+    private static final String PREFIX = "instance-";
     private static final String TEMPLATE_HOSTNAME = "scalebox";
     private static final Logger log = LoggerFactory.getLogger(WarmGuests.class);
 
@@ -73,8 +76,8 @@ final class WarmGuests implements AutoCloseable {
         this.count = count;
     }
 
-    /** A warm guest of {@code template} in {@code shape}, now the caller's; one more is made from {@code snapshot}. */
-    Optional<Instance> take(String template, WarmInstances.Shape shape, TemplateSnapshots.Ready snapshot) {
+    /** A warm guest of {@code template} in {@code shape}, now the caller's; the caller has {@link #fill} make another. */
+    Optional<Instance> take(String template, WarmInstances.Shape shape) {
         Key key = new Key(template, shape);
         Optional<Instance> taken = Optional.empty();
         for (Instance i; taken.isEmpty() && (i = queue(key).poll()) != null; ) {
@@ -84,7 +87,6 @@ final class WarmGuests implements AutoCloseable {
                 discard(i);
             }
         }
-        fill(template, shape, snapshot);
         return taken;
     }
 
@@ -99,7 +101,7 @@ final class WarmGuests implements AutoCloseable {
         if (count <= 0 || closed || snapshot.memory().isEmpty() || !filling.add(key)) {
             return;
         }
-        worker.execute(() -> {
+        Runnable top = () -> {
             try {
                 while (!closed && queue(key).size() < count && add(key, snapshot)) {
                     log.debug("A warm guest of template {} waits", template);
@@ -112,7 +114,12 @@ final class WarmGuests implements AutoCloseable {
             } finally {
                 filling.remove(key);
             }
-        });
+        };
+        try {
+            worker.execute(top);
+        } catch (RejectedExecutionException e) {
+            filling.remove(key);  // closed meanwhile
+        }
     }
 
     /** Ends the warm guests of template {@code name}, which was built, imported or removed. */
@@ -144,7 +151,9 @@ final class WarmGuests implements AutoCloseable {
         String id = PREFIX + HexFormat.of().formatHex(randomBytes());
         Optional<Instant> built = templates.builtAt(key.template());
         Instance guest = null;
-        try (Admission.Ticket ticket = admission.request(Admission.Priority.BACKGROUND, "warm guest of " + key.template())) {
+        // Warming keeps its vCPUs busy, as a boot does: on a small host it waits for the create that took the last one.
+        try (Admission.Ticket ticket = admission.request(Admission.Priority.BACKGROUND, "warm guest of " + key.template(),
+                Admission.startCost(hypervisor.accelerator(), key.shape().vcpus()))) {
             ticket.admitted().join();
             Path state = layout.memoryState(id, false);
             Path memory = layout.memoryFile(id, false);
