@@ -5,6 +5,8 @@ import dev.scalebox.testing.Sh;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.ResourceLock;
+import org.junit.jupiter.api.parallel.Resources;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -21,6 +23,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * {@code scalebox service install|uninstall} into a root of its own, with the real systemctl, and
  * the unit checked by the real {@code systemd-analyze verify} (these machines run no systemd).
  */
+@ResourceLock(Resources.SYSTEM_ERR)
 class ServiceCommandTest {
 
     private Path root;

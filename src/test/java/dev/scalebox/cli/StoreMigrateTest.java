@@ -10,6 +10,8 @@ import dev.scalebox.store.VmStore;
 import dev.scalebox.testing.ThrowawayPostgres;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.parallel.ResourceLock;
+import org.junit.jupiter.api.parallel.Resources;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -20,7 +22,13 @@ import java.util.Optional;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** {@code scalebox store migrate --to URL}: a host's SQLite records into a real PostgreSQL. */
+/**
+ * {@code scalebox store migrate --to URL}: a host's SQLite records into a real PostgreSQL. The
+ * command's output is read by swapping System.out and System.err, which no other test class that
+ * swaps them may do meanwhile.
+ */
+@ResourceLock(Resources.SYSTEM_OUT)
+@ResourceLock(Resources.SYSTEM_ERR)
 class StoreMigrateTest {
 
     private static final Instant T0 = Instant.parse("2026-12-01T10:00:00Z");
