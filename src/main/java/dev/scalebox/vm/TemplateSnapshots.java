@@ -21,12 +21,10 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -68,7 +66,6 @@ public final class TemplateSnapshots implements AutoCloseable {
     static final String STATE = "memory.state";
     static final String MEMORY = "memory.ram";
     private static final String PARTIAL = ".partial-";
-    private static final String MAKER_PREFIX = "instance-";
     private static final Pattern SHAPE = Pattern.compile("(\\d+)x(\\d+)");
     private static final String AGENT = "/usr/sbin/qemu-ga";
     private static final Duration AGENT_DEADLINE = Duration.ofMinutes(15);
@@ -89,16 +86,7 @@ public final class TemplateSnapshots implements AutoCloseable {
     private final Map<String, Instance> makers = new ConcurrentHashMap<>();
     private final ExecutorService worker = Executors.newSingleThreadExecutor(
             Thread.ofPlatform().name("template-snapshots").daemon(true).factory());
-    private final SecureRandom random = new SecureRandom();
-    private volatile Listener listener = new Listener() {
-        @Override
-        public void made(String template, WarmInstances.Shape shape) {
-        }
-
-        @Override
-        public void evicted(String template, WarmInstances.Shape shape) {
-        }
-    };
+    private volatile Listener listener = new Listener() { };
     private volatile boolean started;
     private volatile boolean closed;
 
@@ -147,9 +135,11 @@ public final class TemplateSnapshots implements AutoCloseable {
 
     /** Told of each snapshot made, once it is ready, and of each dropped as the least recently used. */
     interface Listener {
-        void made(String template, WarmInstances.Shape shape);
+        default void made(String template, WarmInstances.Shape shape) {
+        }
 
-        void evicted(String template, WarmInstances.Shape shape);
+        default void evicted(String template, WarmInstances.Shape shape) {
+        }
     }
 
     void listen(Listener listener) {
@@ -208,7 +198,7 @@ public final class TemplateSnapshots implements AutoCloseable {
                 list(dir).stream().filter(p -> p.getFileName().toString().startsWith(PARTIAL)).forEach(TemplateSnapshots::deleteTree);
             }
         }
-        list(layout.vms()).stream().filter(p -> p.getFileName().toString().startsWith(MAKER_PREFIX)).forEach(TemplateSnapshots::deleteTree);
+        list(layout.vms()).stream().filter(p -> p.getFileName().toString().startsWith(WarmInstances.PREFIX)).forEach(TemplateSnapshots::deleteTree);
         templateNames.forEach(name -> request(name, defaultShape));
     }
 
@@ -237,7 +227,7 @@ public final class TemplateSnapshots implements AutoCloseable {
     }
 
     private void make(Key key) {
-        String id = MAKER_PREFIX + HexFormat.of().formatHex(randomBytes());
+        String id = WarmInstances.newName();
         try {
             Optional<Instant> built = templates.builtAt(key.template());
             if (closed || built.isEmpty()) {
@@ -375,12 +365,6 @@ public final class TemplateSnapshots implements AutoCloseable {
         } catch (IOException e) {
             return Instant.EPOCH;
         }
-    }
-
-    private byte[] randomBytes() {
-        byte[] bytes = new byte[6];
-        random.nextBytes(bytes);
-        return bytes;
     }
 
     private static List<Path> list(Path dir) {

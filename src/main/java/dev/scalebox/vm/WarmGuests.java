@@ -12,9 +12,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.SecureRandom;
 import java.time.Instant;
-import java.util.HexFormat;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -47,7 +45,6 @@ final class WarmGuests implements AutoCloseable {
     private record Key(String template, WarmInstances.Shape shape) {
     }
 
-    private static final String PREFIX = "instance-";
     private static final String TEMPLATE_HOSTNAME = "scalebox";
     private static final Logger log = LoggerFactory.getLogger(WarmGuests.class);
 
@@ -62,7 +59,6 @@ final class WarmGuests implements AutoCloseable {
     private final Set<Key> filling = ConcurrentHashMap.newKeySet();
     private final ExecutorService worker = Executors.newSingleThreadExecutor(
             Thread.ofPlatform().name("warm-guests").daemon(true).factory());
-    private final SecureRandom random = new SecureRandom();
     private volatile boolean closed;
 
     WarmGuests(DataLayout layout, StorageService storage, Hypervisor hypervisor, Admission admission, VmSpecs specs,
@@ -148,7 +144,7 @@ final class WarmGuests implements AutoCloseable {
      * or the snapshot was dropped meanwhile, and the guest was thrown away.
      */
     private boolean add(Key key, TemplateSnapshots.Ready snapshot) {
-        String id = PREFIX + HexFormat.of().formatHex(randomBytes());
+        String id = WarmInstances.newName();
         Optional<Instant> built = templates.builtAt(key.template());
         Instance guest = null;
         // Warming keeps its vCPUs busy, as a boot does: on a small host it waits for the create that took the last one.
@@ -209,12 +205,6 @@ final class WarmGuests implements AutoCloseable {
 
     private ConcurrentLinkedDeque<Instance> queue(Key key) {
         return idle.computeIfAbsent(key, k -> new ConcurrentLinkedDeque<>());
-    }
-
-    private byte[] randomBytes() {
-        byte[] bytes = new byte[6];
-        random.nextBytes(bytes);
-        return bytes;
     }
 
     /** Ends every warm guest, and makes no more. */

@@ -29,7 +29,9 @@ final class WarmInstances {
     private final Admission admission;
     private final BiFunction<String, Shape, VmSpec> specs;
     private final Map<Shape, ConcurrentLinkedDeque<Instance>> idle = new ConcurrentHashMap<>();
-    private final SecureRandom random = new SecureRandom();
+    /** What QEMU processes that serve no VM yet are named: Orphans knows them by it. */
+    static final String PREFIX = "instance-";
+    private static final SecureRandom RANDOM = new SecureRandom();
 
     /** {@code specs} gives the blank spec of an instance name and shape. */
     WarmInstances(DataLayout layout, Hypervisor hypervisor, Admission admission,
@@ -42,9 +44,7 @@ final class WarmInstances {
 
     /** Starts one more blank instance of {@code shape}, in its turn among the host's starts. */
     void add(Shape shape) {
-        byte[] bytes = new byte[6];
-        random.nextBytes(bytes);
-        String name = "instance-" + HexFormat.of().formatHex(bytes);
+        String name = newName();
         Instance instance;
         try (Admission.Ticket ticket = admission.request(Admission.Priority.BACKGROUND, name)) {
             ticket.admitted().join();
@@ -60,6 +60,13 @@ final class WarmInstances {
                 discard(instance);
             }
         });
+    }
+
+    /** A new name for a QEMU that serves no VM yet: a warm instance, a warm guest, a snapshot's maker. */
+    static String newName() {
+        byte[] bytes = new byte[6];
+        RANDOM.nextBytes(bytes);
+        return PREFIX + HexFormat.of().formatHex(bytes);
     }
 
     /** A blank instance of {@code shape}, now the caller's; empty when none waits. */
